@@ -1,0 +1,214 @@
+"""Hits -> Answer: extractive, short, in the plan's own words, every claim cited. Pure.
+
+The answer states an indicator's 2025 target and 2020 value, a target sentence from the text,
+or the numbered items that answer a "what measures" question. When the evidence does not
+cover the question (a 2030 target, a figure the plan never gives) the answer says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.corpus import Corpus
+from assistant.retrieve import Retriever
+from assistant.text import char_bigrams, normalize_question, numbers, search_terms, sentence_spans
+from assistant.types import Answer, Chunk, Citation, Hit, Indicator
+
+ASKS_NUMBER = re.compile(r"多少|几[个家所项岁%％]?|百分之|比例是|数值|数字|目标值|how (much|many)|what percent", re.I)
+ASKS_MEASURES = re.compile(r"措施|举措|任务|怎么做|怎样做|如何|做什么|做哪些|哪些工作|干什么|做法|具体|内容|安排|measures|what does .* do", re.I)
+ASKS_WHO = re.compile(r"负责|牵头|谁|哪个部门|哪些部门|主管|责任单位|who", re.I)
+ASKS_BASELINE = re.compile(r"2020|基数|基期|现状|现在|目前|基线|baseline", re.I)
+ASKS_TARGET = re.compile(r"2025|目标|要求|达到|target", re.I)
+YEAR = re.compile(r"((?:19|20)\d\d)\s*年?")
+KNOWN_YEARS = {"2020", "2021", "2025"}
+# Words that say what kind of answer is wanted, not what it is about.
+GENERIC = set("""目标 要求 措施 任务 内容 情况 工作 方面 具体 主要 嘉兴 嘉兴市 十四五 规划 指标 多少 数值
+    怎么 怎样 如何 哪些 什么 做 提出 提到 实现 达到 重点 是否 有没有 预计 应该 年 计划 能 几年 哪年
+    哪几年 什么时候 多久 多长 到底 降到 降至 降低 提高 提升 提高到 控制 控制在 保持 超过 不低于 低于
+    高于 增加 减少 要求 打算 准备 现在 目前 现状 基数 数据 数字 百分之 比例是 一下 知道 想 问问 告诉
+    the what is of which how rate plan target does say about in for and to""".split())
+REFUSAL = "规划中没有写明这一点。"
+COVERAGE_MIN = 0.55  # weighted share of the question's key bigrams the evidence must contain
+MAX_LIST = 5
+
+
+@dataclass
+class Evidence:
+    """Sentences chosen to answer, each with its chunk."""
+
+    spans: list[tuple[Chunk, int, int]] = field(default_factory=list)
+
+
+class Answerer:
+    """Composes answers from retrieved chunks and the corpus text."""
+
+    def __init__(self, corpus: Corpus, retriever: Retriever) -> None:
+        self.corpus = corpus
+        self.retriever = retriever
+        self.indicators: dict[str, Indicator] = {}
+        for doc in corpus.documents.values():
+            for plan in doc.plans:
+                for ind in plan.indicators:
+                    self.indicators[f"{doc.doc}/{plan.key}/table/{ind.number}"] = ind
+        self.plan_names = {p.key: p.name for d in corpus.documents.values() for p in d.plans}
+
+    # ---- citations -------------------------------------------------------------------------
+
+    def cite(self, chunk: Chunk, start: int, end: int) -> Citation:
+        text = self.corpus.text(chunk.doc)
+        return Citation(plan=chunk.plan_name, section=chunk.section, quote=text[start:end],
+                        start=start, end=end, doc=chunk.doc)
+
+    def sentences(self, chunk: Chunk) -> list[tuple[int, int]]:
+        if chunk.kind == "indicator":
+            return [(chunk.start, chunk.end)]
+        return sentence_spans(self.corpus.text(chunk.doc)[chunk.start : chunk.end], chunk.start)
+
+    # ---- scoring ---------------------------------------------------------------------------
+
+    def key_terms(self, question: str) -> list[str]:
+        """The question's content words: jieba terms without question words ("多少", "目标")."""
+        return [t for t in search_terms(normalize_question(question)) if t not in GENERIC]
+
+    def key_grams(self, question: str) -> set[str]:
+        """Bigrams of the question's content words."""
+        terms = self.key_terms(question)
+        return set().union(*[char_bigrams(t) for t in terms if len(t) > 1]) if terms else set()
+
+    def coverage(self, grams: set[str], text: str) -> float:
+        """IDF-weighted share of `grams` present in `text`."""
+        if not grams:
+            return 0.0
+        have = char_bigrams(text)
+        w = self.retriever.weight
+        return sum(w(g) for g in grams & have) / sum(w(g) for g in grams)
+
+    def best_sentences(self, question: str, hits: list[Hit], limit: int = 2) -> list[tuple[Chunk, int, int, float]]:
+        """The sentences of the top hits that best cover the question, best first."""
+        grams = self.key_grams(question)
+        wants_number = bool(ASKS_NUMBER.search(question) or ASKS_TARGET.search(question))
+        wants_who = bool(ASKS_WHO.search(question))
+        scored = []
+        for rank, hit in enumerate(hits[:6]):
+            if hit.chunk.kind == "indicator":
+                continue
+            text = self.corpus.text(hit.chunk.doc)
+            for s, e in self.sentences(hit.chunk):
+                sent = text[s:e]
+                score = self.coverage(grams, sent + hit.chunk.section) - 0.03 * rank
+                if wants_number and numbers(sent):
+                    score += 0.25
+                if wants_who and re.search(r"负责|牵头|主体责任|协调", sent):
+                    score += 0.2
+                scored.append((hit.chunk, s, e, score))
+        scored.sort(key=lambda x: -x[3])
+        best = scored[:1]
+        for cand in scored[1:]:
+            if len(best) >= limit:
+                break
+            if cand[0].id == best[0][0].id and cand[3] >= best[0][3] - 0.12:
+                best.append(cand)
+        return sorted(best, key=lambda x: x[1])
+
+    # ---- answer kinds ----------------------------------------------------------------------
+
+    def refuse(self, question: str, hits: list[Hit], why: str = "") -> Answer:
+        near = hits[:2]
+        cites = []
+        for h in near:
+            s, e = self.sentences(h.chunk)[0]
+            cites.append(self.cite(h.chunk, s, e))
+        lines = [REFUSAL + (why or "")]
+        if cites:
+            lines.append("最接近的内容：" + "；".join(f"{c.section}[{i + 1}]" for i, c in enumerate(cites)) + "。")
+        return Answer(question, "\n".join(lines), False, cites, hits, kind="refusal")
+
+    def indicator_answer(self, question: str, chunks: list[Chunk], hits: list[Hit], year: str | None) -> Answer:
+        """2025 target and 2020 value of the named indicator(s), from the table rows."""
+        year = year or ("2020" if ASKS_BASELINE.search(question) and not ASKS_TARGET.search(question) else "2025")
+        parts, cites = [], []
+        for chunk in chunks:
+            ind = self.indicators[chunk.id]
+            cites.append(self.cite(chunk, ind.start, ind.end))
+            marks = f"[{len(cites)}]"
+            if ind.target_shared_with:
+                cites.append(self.cite(chunk, ind.target_start, ind.target_end))
+                marks += f"[{len(cites)}]"
+            base = (f"{ind.baseline_year}年为{fmt_value(ind.baseline, ind.unit)}" if ind.baseline
+                    else f"{ind.baseline_year}年无数据（表中为“－”）")
+            target = f"{ind.target_year}年目标为{fmt_value(ind.target, ind.unit)}" if ind.target else f"{ind.target_year}年目标未列"
+            if ind.target_shared_with:
+                target += f"（与第{ind.target_shared_with}项共用）"
+            values = f"{base}，{target}" if year == "2020" else f"{target}，{base}"
+            parts.append(f"{chunk.plan_name}重点指标“{ind.name}”：{values}{marks}")
+        plans = {c.plan for c in chunks}
+        lead = "两个规划都列有这一指标。" if len(plans) > 1 else ""
+        context = {"indicators": [c.id for c in chunks], "plans": sorted(plans)}
+        return Answer(question, lead + "；".join(parts) + "。", True, cites, hits, kind="indicator", context=context)
+
+    def list_answer(self, question: str, title: str, chunks: list[Chunk], hits: list[Hit]) -> Answer:
+        """Numbered items with their headings: the answer to "what measures"."""
+        cites, lines = [], []
+        grams = self.key_grams(question)
+        text_of = self.corpus.text
+        for k, chunk in enumerate(chunks[:MAX_LIST]):
+            sents = self.sentences(chunk)
+            s, e = sents[0]
+            cites.append(self.cite(chunk, s, e))
+            heading = chunk.section.rsplit(" > ", 1)[-1]
+            line = f"{k + 1}. {heading}[{len(cites)}]"
+            best = max(sents[1:], key=lambda se: self.coverage(grams, text_of(chunk.doc)[se[0]:se[1]]), default=None)
+            if best and self.coverage(grams, text_of(chunk.doc)[best[0]:best[1]]) > 0.3:
+                cites.append(self.cite(chunk, *best))
+                line += f"：{text_of(chunk.doc)[best[0]:best[1]]}[{len(cites)}]"
+            lines.append(line)
+        context = {"list": [c.id for c in chunks[:MAX_LIST]], "plans": sorted({c.plan for c in chunks})}
+        return Answer(question, f"{title}\n" + "\n".join(lines), True, cites, hits, kind="measures", context=context)
+
+    def detail_answer(self, question: str, chunk: Chunk, hits: list[Hit]) -> Answer:
+        """What one item says: its heading and its first sentences."""
+        sents = self.sentences(chunk)
+        s, e = sents[0][0], sents[min(2, len(sents) - 1)][1]
+        cite = self.cite(chunk, s, e)
+        heading = chunk.section.rsplit(" > ", 1)[-1]
+        body = cite.quote.replace("\n", "")
+        return Answer(question, f"{chunk.plan_name}“{heading}”：{body}[1]", True, [cite], hits,
+                      kind="detail", context={"item": chunk.id, "plans": [chunk.plan]})
+
+    def sentence_answer(self, question: str, hits: list[Hit]) -> Answer:
+        """The sentence(s) that state the answer, in the source's words."""
+        best = self.best_sentences(question, hits)
+        if not best:
+            return self.refuse(question, hits)
+        chunk = best[0][0]
+        cites = [self.cite(c, s, e) for c, s, e, _ in best]
+        body = "".join(c.quote.replace("\n", "") for c in cites)
+        marks = "".join(f"[{i + 1}]" for i in range(len(cites)))
+        kind = "text_target" if any(numbers(c.quote) for c in cites) else "text"
+        ans = Answer(question, f"据{chunk.section}：{body}{marks}", True, cites, hits, kind=kind,
+                     context={"plans": [chunk.plan], "item": chunk.id})
+        return ans
+
+    def evidence_ok(self, question: str, answer: Answer) -> tuple[bool, str]:
+        """Does the cited evidence cover what the question asks? (the refusal test)."""
+        evidence = "".join(c.quote + c.section for c in answer.citations)
+        for y in YEAR.findall(question):
+            if y not in KNOWN_YEARS and y not in evidence:
+                return False, f"规划期为2021—2025年，没有{y}年的数据或目标。"
+        if ASKS_NUMBER.search(question) and answer.kind != "indicator" and not numbers(
+                "".join(c.quote for c in answer.citations)):
+            return False, "相关段落没有给出具体数字。"
+        grams = self.key_grams(question)
+        if grams and self.coverage(grams, evidence) < COVERAGE_MIN:
+            return False, ""
+        return True, ""
+
+
+def fmt_value(value: str, unit: str) -> str:
+    """">85" + "％" -> ">85％"; "延长" stays as it is; "<7" + "1/10万" -> "<7（1/10万）"."""
+    if not re.fullmatch(r"[<>＜＞≥≤]?\d+(?:\.\d+)?", value) or not unit:
+        return value
+    if unit in ("％", "‰", "%") or ("/" not in unit and len(unit) <= 2):
+        return value + unit
+    return f"{value}（{unit}）"

@@ -1,0 +1,175 @@
+"""Command line: build, ask, batch, chat."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from assistant.config import Settings, env_table
+from assistant.errors import AssistantError, InputError
+
+log = logging.getLogger("assistant")
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    width = 30
+    filled = int(width * done / max(total, 1))
+    sys.stderr.write(f"\r{stage}: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _assistant():
+    from assistant.core import Assistant
+
+    return Assistant(Settings.from_env(), progress=_progress)
+
+
+def format_answer(answer) -> str:
+    """Answer first, then the numbered citations with their sections and quotes."""
+    lines = [answer.answer, ""]
+    for i, c in enumerate(answer.citations, 1):
+        quote = " ".join(c.quote.split())
+        lines.append(f"[{i}] {c.section}（第{c.start}-{c.end}字）\n    “{quote}”")
+    return "\n".join(lines).rstrip()
+
+
+def cmd_build(args) -> int:
+    from assistant.core import build, load_chunks
+
+    settings = Settings.from_env()
+    prepared = load_chunks(settings)
+    built = build(settings, force=args.force, progress=_progress, prepared=prepared)
+    state = "index built" if built else "index is up to date (nothing changed)"
+    print(f"{state}: {len(prepared[1])} chunks in {settings.index_dir}")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    answer = _assistant().ask(args.question, plan=args.plan)
+    if args.json:
+        print(json.dumps({"question": args.question, **answer.to_dict()}, ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+def cmd_batch(args) -> int:
+    """Answer a JSONL file of questions; malformed lines are reported and skipped."""
+    assistant = _assistant()
+    failures = 0
+    with open(args.input, "rb") as fin, open(args.output, "w", encoding="utf-8") as fout:
+        for lineno, raw in enumerate(fin, 1):
+            if not raw.strip():
+                continue
+            try:
+                item = _batch_item(raw, lineno)
+                answer = None
+                turns: list = []
+                for turn in item.get("turns") or [item["question"]]:
+                    answer = assistant.ask(turn, history=turns, plan=item.get("plan_filter"))
+                    turns.append(answer)
+                out = {"id": item.get("id", lineno), **answer.to_dict()}
+            except (InputError, ValueError) as exc:
+                failures += 1
+                print(f"{args.input}:{lineno}: {exc}", file=sys.stderr)
+                out = {"id": _safe_id(raw, lineno), "error": str(exc)}
+            fout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    print(f"wrote {args.output} ({failures} line(s) with errors)", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _batch_item(raw: bytes, lineno: int) -> dict:
+    try:
+        item = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"line {lineno} is not UTF-8") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"line {lineno} is not valid JSON ({exc.msg})") from exc
+    if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+        raise ValueError(f"line {lineno} needs an object with a \"question\" string")
+    turns = item.get("turns")
+    if turns is not None and (not isinstance(turns, list) or not all(isinstance(t, str) for t in turns) or not turns):
+        raise ValueError(f"line {lineno}: \"turns\" must be a non-empty list of strings")
+    return item
+
+
+def _safe_id(raw: bytes, lineno: int):
+    try:
+        return json.loads(raw.decode("utf-8")).get("id", lineno)
+    except Exception:
+        return lineno
+
+
+def cmd_chat(args) -> int:
+    """An interactive chat in the terminal; follow-ups use the conversation so far."""
+    assistant = _assistant()
+    history: list = []
+    print("嘉兴市妇女/儿童发展“十四五”规划问答。输入问题，回车提问；输入 exit 退出。")
+    while True:
+        try:
+            question = input("\n问：").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if question.lower() in {"exit", "quit", "q", "退出"}:
+            return 0
+        try:
+            answer = assistant.ask(question, history=history, plan=args.plan)
+        except InputError as exc:
+            print(f"答：{exc}")
+            continue
+        history.append(answer)
+        print("答：" + format_answer(answer))
+
+
+def cmd_env(args) -> int:
+    for name, default, desc in env_table():
+        print(f"{name:32} {desc} (default: {default!r})")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assistant", description="Q&A over the Jiaxing women's and children's plans")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress and decisions")
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="build the index (a no-op when nothing changed)")
+    b.add_argument("--force", action="store_true", help="rebuild even when the index is current")
+    b.set_defaults(func=cmd_build)
+    a = sub.add_parser("ask", help="ask one question")
+    a.add_argument("question")
+    a.add_argument("--plan", choices=["women", "children"], help="search one plan only")
+    a.add_argument("--json", action="store_true", help="print the answer as JSON")
+    a.set_defaults(func=cmd_ask)
+    bt = sub.add_parser("batch", help="answer a JSONL file of questions")
+    bt.add_argument("input")
+    bt.add_argument("output")
+    bt.set_defaults(func=cmd_batch)
+    c = sub.add_parser("chat", help="chat in the terminal")
+    c.add_argument("--plan", choices=["women", "children"])
+    c.set_defaults(func=cmd_chat)
+    e = sub.add_parser("env", help="list the ASSISTANT_* environment variables")
+    e.set_defaults(func=cmd_env)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    logging.basicConfig(level=logging.INFO if args.verbose else settings.log_level,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

