@@ -22,13 +22,18 @@ ASKS_BASELINE = re.compile(r"2020|基数|基期|现状|现在|目前|基线|base
 ASKS_TARGET = re.compile(r"2025|目标|要求|达到|target", re.I)
 YEAR = re.compile(r"((?:19|20)\d\d)\s*年?")
 KNOWN_YEARS = {"2020", "2021", "2025"}
+# Another city, county or province named in a question ("杭州市的…"): the plans cover Jiaxing only.
+PLACE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市|省|县)(?!级|场|民|委|政府|区、|（)")
 # Words that say what kind of answer is wanted, not what it is about.
 GENERIC = set("""目标 要求 措施 任务 内容 情况 工作 方面 具体 主要 嘉兴 嘉兴市 十四五 规划 指标 多少 数值
     怎么 怎样 如何 哪些 什么 做 提出 提到 实现 达到 重点 是否 有没有 预计 应该 年 计划 能 几年 哪年
     哪几年 什么时候 多久 多长 到底 降到 降至 降低 提高 提升 提高到 控制 控制在 保持 超过 不低于 低于
     高于 增加 减少 要求 打算 准备 现在 目前 现状 基数 数据 数字 百分之 比例是 一下 知道 想 问问 告诉
+    领域 部分 章节 一节 方面 主要任务 任务措施 有关 相关 规定 说明 写 提 讲 明确
     the what is of which how rate plan target does say about in for and to""".split())
 REFUSAL = "规划中没有写明这一点。"
+# Function characters: a bigram containing one says nothing about the topic ("率要", "的预").
+STOP_CHARS = set("的了吗呢吧啊呀么是有在和与及或要会能把被对给让从向到就都也还又再很更最该这那哪谁几多少个")
 COVERAGE_MIN = 0.55  # weighted share of the question's key bigrams the evidence must contain
 MAX_LIST = 5
 
@@ -69,12 +74,21 @@ class Answerer:
 
     def key_terms(self, question: str) -> list[str]:
         """The question's content words: jieba terms without question words ("多少", "目标")."""
-        return [t for t in search_terms(normalize_question(question)) if t not in GENERIC]
+        return [t for t in search_terms(normalize_question(question))
+                if t not in GENERIC and not (STOP_CHARS & set(t)) and not t.isascii()]
 
     def key_grams(self, question: str) -> set[str]:
-        """Bigrams of the question's content words."""
-        terms = self.key_terms(question)
-        return set().union(*[char_bigrams(t) for t in terms if len(t) > 1]) if terms else set()
+        """Chinese/number bigrams of the question once question words and particles are cut out.
+
+        "产前筛查率要达到多少" -> 产前 前筛 筛查 查率: bigrams, not jieba words, so that a word jieba
+        splits oddly ("率要") or a typo still leaves most of the question's substance.
+        """
+        text = normalize_question(question)
+        for word in sorted(GENERIC, key=len, reverse=True):
+            if len(word) > 1:
+                text = text.replace(word, "|")
+        segments = re.split(rf"[^\u4e00-\u9fff0-9]|[{''.join(STOP_CHARS)}]", text)
+        return {seg[i:i + 2] for seg in segments for i in range(len(seg) - 1)}
 
     def coverage(self, grams: set[str], text: str) -> float:
         """IDF-weighted share of `grams` present in `text`."""
@@ -94,8 +108,11 @@ class Answerer:
             if hit.chunk.kind == "indicator":
                 continue
             text = self.corpus.text(hit.chunk.doc)
+            heading = hit.chunk.section.rsplit(" > ", 1)[-1]
             for s, e in self.sentences(hit.chunk):
                 sent = text[s:e]
+                if sent.rstrip("。") == heading:
+                    continue  # a heading alone ("（一）儿童近视防控项目。") answers nothing
                 score = self.coverage(grams, sent + hit.chunk.section) - 0.03 * rank
                 if wants_number and numbers(sent):
                     score += 0.25
@@ -109,7 +126,14 @@ class Answerer:
                 break
             if cand[0].id == best[0][0].id and cand[3] >= best[0][3] - 0.12:
                 best.append(cand)
-        return sorted(best, key=lambda x: x[1])
+        best.sort(key=lambda x: x[1])
+        if best and plan_free(question):
+            # The same sentence in the other plan ("市政府妇儿工委负责…" is in both): give both.
+            twin = next((c for c in scored if c[0].plan != best[0][0].plan and c[3] >= max(b[3] for b in best) - 0.05),
+                        None)
+            if twin is not None:
+                best.append(twin)
+        return best
 
     # ---- answer kinds ----------------------------------------------------------------------
 
@@ -141,11 +165,30 @@ class Answerer:
             if ind.target_shared_with:
                 target += f"（与第{ind.target_shared_with}项共用）"
             values = f"{base}，{target}" if year == "2020" else f"{target}，{base}"
-            parts.append(f"{chunk.plan_name}重点指标“{ind.name}”：{values}{marks}")
+            line = f"{chunk.plan_name}重点指标“{ind.name}”：{values}{marks}"
+            found = self.text_mention(ind, hits)
+            if found is not None:
+                cites.append(found)
+                line += f"；正文写明“{found.quote}”[{len(cites)}]"
+            parts.append(line)
         plans = {c.plan for c in chunks}
         lead = "两个规划都列有这一指标。" if len(plans) > 1 else ""
         context = {"indicators": [c.id for c in chunks], "plans": sorted(plans)}
         return Answer(question, lead + "；".join(parts) + "。", True, cites, hits, kind="indicator", context=context)
+
+    def text_mention(self, ind: Indicator, hits: list[Hit]) -> Citation | None:
+        """A sentence of the running text that states this indicator with a number, if retrieved."""
+        core = ind.name.rsplit("（", 1)[0] if ind.name.endswith("）") else ind.name
+        for hit in hits[:6]:
+            if hit.chunk.kind == "indicator" or hit.chunk.plan != ind.plan:
+                continue
+            text = self.corpus.text(hit.chunk.doc)
+            for s, e in self.sentences(hit.chunk):
+                for clause_s, clause_e in _clauses(text, s, e):
+                    clause = text[clause_s:clause_e]
+                    if core in clause and numbers(clause.replace(core, "")):
+                        return self.cite(hit.chunk, clause_s, clause_e)
+        return None
 
     def list_answer(self, question: str, title: str, chunks: list[Chunk], hits: list[Hit]) -> Answer:
         """Numbered items with their headings: the answer to "what measures"."""
@@ -181,18 +224,26 @@ class Answerer:
         best = self.best_sentences(question, hits)
         if not best:
             return self.refuse(question, hits)
-        chunk = best[0][0]
         cites = [self.cite(c, s, e) for c, s, e, _ in best]
-        body = "".join(c.quote.replace("\n", "") for c in cites)
-        marks = "".join(f"[{i + 1}]" for i in range(len(cites)))
+        groups: dict[str, list[int]] = {}
+        for i, c in enumerate(cites):
+            groups.setdefault(c.section, []).append(i)
+        parts = []
+        for section, idx in groups.items():
+            body = "".join(cites[i].quote.replace("\n", "") + f"[{i + 1}]" for i in idx)
+            parts.append(f"据{section}：{body}")
+        plans = sorted({c.plan for c, *_ in best})
+        lead = "两个规划都写明了这一点。\n" if len(plans) > 1 else ""
         kind = "text_target" if any(numbers(c.quote) for c in cites) else "text"
-        ans = Answer(question, f"据{chunk.section}：{body}{marks}", True, cites, hits, kind=kind,
-                     context={"plans": [chunk.plan], "item": chunk.id})
-        return ans
+        return Answer(question, lead + "\n".join(parts), True, cites, hits, kind=kind,
+                      context={"plans": plans, "item": best[0][0].id})
 
     def evidence_ok(self, question: str, answer: Answer) -> tuple[bool, str]:
         """Does the cited evidence cover what the question asks? (the refusal test)."""
         evidence = "".join(c.quote + c.section for c in answer.citations)
+        for place in PLACE.findall(question):
+            if place not in evidence and place not in ("嘉兴", "全市", "本市"):
+                return False, f"规划只涉及嘉兴市，没有关于{place}的内容。"
         for y in YEAR.findall(question):
             if y not in KNOWN_YEARS and y not in evidence:
                 return False, f"规划期为2021—2025年，没有{y}年的数据或目标。"
@@ -203,6 +254,22 @@ class Answerer:
         if grams and self.coverage(grams, evidence) < COVERAGE_MIN:
             return False, ""
         return True, ""
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clauses of a sentence, split at "，" (the unit a target is stated in)."""
+    out, pos = [], start
+    for m in re.finditer(r"[，。；]", text[start:end]):
+        out.append((pos, start + m.end() - (1 if m.group() == "，" else 0)))
+        pos = start + m.end()
+    if pos < end:
+        out.append((pos, end))
+    return [(s, e) for s, e in out if e > s]
+
+
+def plan_free(question: str) -> bool:
+    """True when the question does not name one plan."""
+    return not re.search(r"妇女|女性|儿童|孩子|未成年|women|children|child", question, re.I)
 
 
 def fmt_value(value: str, unit: str) -> str:

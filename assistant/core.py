@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
-from assistant.answer import ASKS_MEASURES, Answerer
+from assistant.answer import ASKS_MEASURES, COVERAGE_MIN, Answerer
 from assistant.chunking import CHUNKER_VERSION, chunk_document
 from assistant.config import Settings
 from assistant.conversation import Resolved, resolve
@@ -126,6 +126,11 @@ class Assistant:
             return a.detail_answer(q, chunk, [Hit(chunk, 1.0)])
         hits = self.retriever.retrieve(r.question, self.settings.top_k, r.plans)
         indicators = self._indicators(r)
+        if r.indicators and not indicators:
+            names = "、".join(f"“{self.index.by_id[i].section.rsplit('．', 1)[-1]}”" for i in r.indicators
+                             if i in self.index.by_id)
+            plan_name = "、".join(self.answerer.plan_names.get(p, p) for p in r.plans or [])
+            return a.refuse(q, hits, f"{plan_name}的重点指标目标表中没有{names}这一指标。")
         if indicators and not ASKS_MEASURES.search(q):
             answer = a.indicator_answer(q, indicators, hits, r.year)
         else:
@@ -139,7 +144,7 @@ class Assistant:
             if r.plans and not any(c.plan in r.plans for c in chunks):
                 # "那儿童规划呢？": the same indicator in the other plan's table, if it has one.
                 names = " ".join(c.section.rsplit("．", 1)[-1] for c in chunks)
-                return [m.chunk for m in self.retriever.match_indicators(names, r.plans)]
+                return [m.chunk for m in self.retriever.match_indicators(names, r.plans, self.answerer.key_terms(names))]
             return chunks
         q = normalize_question(r.question)
         return [m.chunk for m in self.retriever.match_indicators(q, r.plans, self.answerer.key_terms(q))]
@@ -150,11 +155,12 @@ class Assistant:
             listed = self._heading_list(q, plans)
             if listed is not None:
                 return listed
-            tasks = [h.chunk for h in hits[:8] if h.chunk.kind == "task"]
-            top = [c for c in tasks if c.section.rsplit(" > ", 1)[0] == tasks[0].section.rsplit(" > ", 1)[0]] if tasks else []
-            if len(top) >= 2 and hits[0].chunk.kind == "task":
-                title = f"{top[0].section.rsplit(' > ', 1)[0]} 中的相关任务："
-                return a.list_answer(q, title, top, hits)
+            grams = a.key_grams(q)
+            # Items (or projects) that are about the question's topic, best first.
+            relevant = [h.chunk for h in hits[:6] if h.chunk.kind != "indicator"
+                        and a.coverage(grams, h.chunk.text + h.chunk.section) >= COVERAGE_MIN]
+            if len(relevant) >= 2:
+                return a.list_answer(q, "规划中的相关任务和措施：", relevant[:3], hits)
         return a.sentence_answer(q, hits)
 
     def _heading_list(self, q: str, plans: list[str] | None) -> Answer | None:

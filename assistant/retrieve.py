@@ -25,7 +25,8 @@ INDICATOR_MATCH = 0.72  # weighted share of an indicator name's bigrams found in
 @dataclass
 class IndicatorMatch:
     chunk: Chunk
-    score: float
+    score: float  # IDF-weighted share of the name's bigrams found in the question
+    whole: bool = False  # every content word of the question is in the name
 
 
 class Retriever:
@@ -88,11 +89,11 @@ class Retriever:
             forward = sum(self.weight(g) for g in grams & q) / total
             whole = bool(terms) and all(t in core for t in terms)
             if forward >= INDICATOR_MATCH or (whole and forward >= 0.4):
-                out.append(IndicatorMatch(c, forward + (0.3 if whole else 0.0)))
-        out.sort(key=lambda m: -m.score)
-        if out:  # keep only the rows about as good as the best
-            best = out[0].score
-            out = [m for m in out if m.score >= best - 0.15]
+                out.append(IndicatorMatch(c, forward, whole))
+        out.sort(key=lambda m: (-m.score, not m.whole))
+        if out:  # the best row, and rows the question names as fully (the same name in both plans)
+            best = out[0]
+            out = [m for m in out if m is best or (m.whole and best.whole) or m.score >= best.score - 0.1]
         return out
 
     def retrieve(self, query: str, k: int = 10, plans: list[str] | None = None) -> list[Hit]:

@@ -1,0 +1,133 @@
+"""Answers on a real index: indicators, text targets, both plans, refusals, follow-ups, quotes."""
+
+import pytest
+
+from assistant.errors import InputError
+
+
+def assert_exact(assistant, answer):
+    for c in answer.citations:
+        assert assistant.corpus.quote(c.doc, c.start, c.end) == c.quote
+
+
+def test_indicator_answer_target_and_baseline(assistant):
+    a = assistant.ask("婚前医学检查率目标是多少")
+    assert a.answerable and a.kind == "indicator"
+    assert ">85％" in a.answer and "92.41％" in a.answer and "妇女规划" in a.answer
+    assert a.answer.index(">85") < a.answer.index("92.41")  # the target first: that is what was asked
+    assert "婚前医学检查率" in a.citations[0].section and "重点指标目标表" in a.citations[0].section
+    assert_exact(assistant, a)
+
+
+def test_indicator_in_both_plans(assistant):
+    a = assistant.ask("高中阶段毛入学率是多少")
+    assert a.answerable
+    assert {c.plan for c in a.citations} == {"妇女规划", "儿童规划"}
+    assert "99.32" in a.answer and "≥99" in a.answer and "两个规划" in a.answer
+
+
+def test_shared_target_cell_is_cited(assistant):
+    a = assistant.ask("县（市、区）政府领导班子中配有女干部的班子比例目标")
+    assert "平时保持在85％以上" in a.answer and "85.71" in a.answer
+    assert any(c.quote == "换届后当年达到100％，平时保持在85％以上" for c in a.citations)
+    assert_exact(assistant, a)
+
+
+def test_text_target_sentence(assistant):
+    a = assistant.ask("产前筛查率要达到多少")
+    assert a.answerable and "产前筛查率达到90％以上" in a.answer
+    assert "保障孕产妇安全分娩" in a.citations[0].section
+    assert_exact(assistant, a)
+
+
+def test_colloquial_and_english(assistant):
+    a = assistant.ask("孩子蛀牙的情况要控制在多少")
+    assert a.answerable and "25" in a.answer
+    b = assistant.ask("What is the 2025 target for the infant mortality rate?")
+    assert b.answerable and "＜5" in b.answer
+
+
+def test_measures_list_by_section(assistant):
+    a = assistant.ask("妇女与健康领域有哪些任务")
+    assert a.kind == "measures"
+    assert "3．提升妇女生殖健康服务水平" in a.answer and "8项" in a.answer
+    assert_exact(assistant, a)
+
+
+def test_same_statement_in_both_plans(assistant):
+    a = assistant.ask("谁负责规划实施的组织协调")
+    assert {c.plan for c in a.citations} == {"妇女规划", "儿童规划"}
+    assert "妇儿工委" in a.answer
+
+
+@pytest.mark.parametrize("question", [
+    "2030年婴儿死亡率的目标是多少",
+    "嘉兴市儿童医院建设的预算是多少",
+    "杭州市的婴儿死亡率目标是多少",
+    "妇联的联系电话是多少",
+])
+def test_refuses_what_the_plan_does_not_say(assistant, question):
+    a = assistant.ask(question)
+    assert not a.answerable and a.kind == "refusal"
+    assert "没有写明" in a.answer
+    assert a.retrieved, "a refusal still offers the nearest passages"
+    assert_exact(assistant, a)
+
+
+def test_plan_filter(assistant):
+    a = assistant.ask("高中阶段毛入学率", plan="children")
+    assert {c.plan for c in a.citations} == {"儿童规划"}
+
+
+def test_followup_year_and_plan(assistant):
+    first = assistant.ask("高中阶段女生毛入学率目标是多少")
+    second = assistant.ask("那2020年是多少？", history=[first])
+    assert second.kind == "indicator" and second.answer.index("99.32") < second.answer.index("≥99")
+    third = assistant.ask("那儿童规划呢？", history=[first, second])
+    assert {c.plan for c in third.citations} == {"儿童规划"}
+    assert "高中阶段毛入学率" in third.answer
+
+
+def test_followup_to_a_plan_without_that_indicator(assistant):
+    first = assistant.ask("婚前医学检查率目标是多少")
+    a = assistant.ask("那儿童规划呢？", history=[first])
+    assert not a.answerable and "儿童规划" in a.answer
+
+
+def test_followup_ordinal_refers_to_the_list(assistant):
+    first = assistant.ask("妇女与健康领域有哪些任务")
+    a = assistant.ask("第二个具体做什么", history=[first])
+    assert a.kind == "detail" and "提升妇女健康素养" in a.answer
+    assert_exact(assistant, a)
+
+
+def test_history_as_plain_strings(assistant):
+    a = assistant.ask("那2020年是多少？", history=["婚前医学检查率目标是多少"])
+    assert "92.41" in a.answer
+
+
+def test_quote_check_differs(assistant):
+    a = assistant.ask("规划里是不是说'至少设有2家危重新生儿救治中心'？")
+    assert a.kind == "quote_check" and a.answer.startswith("与原文不一致")
+    assert "1家" in a.answer and ("2家", "1家") in a.context["diffs"]
+    assert a.citations[0].quote == "至少设有1家危重新生儿救治中心"
+    assert_exact(assistant, a)
+
+
+def test_quote_check_exact_and_not_found(assistant):
+    a = assistant.ask("规划里是不是说“产前筛查率达到90％以上”？")
+    assert a.answer.startswith("原文一致") and "保障孕产妇安全分娩" in a.citations[0].section
+    b = assistant.check_quote("全市将建成10座儿童主题乐园")
+    assert b.answer.startswith("未找到") and not b.citations
+
+
+def test_quote_check_across_table_line_breaks(assistant):
+    a = assistant.check_quote("应救尽救")
+    assert a.answer.startswith("原文一致")
+    assert_exact(assistant, a)
+
+
+@pytest.mark.parametrize("bad", ["", "   \n\t", "？？？", "x" * 5000, None])
+def test_bad_questions_are_clear_errors(assistant, bad):
+    with pytest.raises(InputError):
+        assistant.ask(bad)

