@@ -17,6 +17,7 @@ from assistant.types import Answer, Chunk, Citation, Hit, Indicator
 
 ASKS_NUMBER = re.compile(r"多少|几[个家所项岁%％]?|百分之|比例是|数值|数字|目标值|how (much|many)|what percent", re.I)
 ASKS_MEASURES = re.compile(r"措施|举措|任务|怎么做|怎样做|如何|做什么|做哪些|哪些工作|干什么|做法|具体|内容|安排|measures|what does .* do", re.I)
+ASKS_LIST = re.compile(r"有哪些|哪几|包括|包含|列出|都有什么|有什么|which|list", re.I)
 ASKS_WHO = re.compile(r"负责|牵头|谁|哪个部门|哪些部门|主管|责任单位|who", re.I)
 ASKS_BASELINE = re.compile(r"2020|基数|基期|现状|现在|目前|基线|baseline", re.I)
 ASKS_TARGET = re.compile(r"2025|目标|要求|达到|target", re.I)
@@ -190,24 +191,28 @@ class Answerer:
                         return self.cite(hit.chunk, clause_s, clause_e)
         return None
 
-    def list_answer(self, question: str, title: str, chunks: list[Chunk], hits: list[Hit]) -> Answer:
-        """Numbered items with their headings: the answer to "what measures"."""
+    def list_answer(self, question: str, title: str, chunks: list[Chunk], hits: list[Hit],
+                    detail: bool = True, limit: int = MAX_LIST) -> Answer:
+        """Numbered items with their headings (and, with detail, the sentence that fits best)."""
         cites, lines = [], []
         grams = self.key_grams(question)
         text_of = self.corpus.text
-        for k, chunk in enumerate(chunks[:MAX_LIST]):
+        for chunk in chunks[:limit]:
             sents = self.sentences(chunk)
-            s, e = sents[0]
-            cites.append(self.cite(chunk, s, e))
-            heading = chunk.section.rsplit(" > ", 1)[-1]
-            line = f"{k + 1}. {heading}[{len(cites)}]"
+            cites.append(self.cite(chunk, *sents[0]))
+            line = f"{self.prefix(chunk, chunks)}{chunk.section.rsplit(' > ', 1)[-1]}[{len(cites)}]"
             best = max(sents[1:], key=lambda se: self.coverage(grams, text_of(chunk.doc)[se[0]:se[1]]), default=None)
-            if best and self.coverage(grams, text_of(chunk.doc)[best[0]:best[1]]) > 0.3:
+            if detail and best and self.coverage(grams, text_of(chunk.doc)[best[0]:best[1]]) > 0.3:
                 cites.append(self.cite(chunk, *best))
                 line += f"：{text_of(chunk.doc)[best[0]:best[1]]}[{len(cites)}]"
             lines.append(line)
-        context = {"list": [c.id for c in chunks[:MAX_LIST]], "plans": sorted({c.plan for c in chunks})}
+        context = {"list": [c.id for c in chunks[:limit]], "plans": sorted({c.plan for c in chunks})}
         return Answer(question, f"{title}\n" + "\n".join(lines), True, cites, hits, kind="measures", context=context)
+
+    @staticmethod
+    def prefix(chunk: Chunk, chunks: list[Chunk]) -> str:
+        """"儿童规划 " before an item when the list mixes plans."""
+        return f"{chunk.plan_name} " if len({c.plan for c in chunks}) > 1 else ""
 
     def detail_answer(self, question: str, chunk: Chunk, hits: list[Hit]) -> Answer:
         """What one item says: its heading and its first sentences."""

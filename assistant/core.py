@@ -8,7 +8,8 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
-from assistant.answer import ASKS_MEASURES, COVERAGE_MIN, Answerer
+from assistant.answer import ASKS_LIST, ASKS_MEASURES, COVERAGE_MIN, Answerer, plan_free
+from assistant.structure import section_path
 from assistant.chunking import CHUNKER_VERSION, chunk_document
 from assistant.config import Settings
 from assistant.conversation import Resolved, resolve
@@ -124,6 +125,8 @@ class Assistant:
         if r.item:
             chunk = self.index.by_id[r.item]
             return a.detail_answer(q, chunk, [Hit(chunk, 1.0)])
+        if r.plans is None:
+            r.plans = named_plans(q, self.answerer.plan_names)
         hits = self.retriever.retrieve(r.question, self.settings.top_k, r.plans)
         indicators = self._indicators(r)
         if r.indicators and not indicators:
@@ -151,10 +154,11 @@ class Assistant:
 
     def _text_answer(self, q: str, hits: list[Hit], plans: list[str] | None) -> Answer:
         a = self.answerer
-        if ASKS_MEASURES.search(q):
+        if ASKS_MEASURES.search(q) or ASKS_LIST.search(q):
             listed = self._heading_list(q, plans)
             if listed is not None:
                 return listed
+        if ASKS_MEASURES.search(q):
             grams = a.key_grams(q)
             # Items (or projects) that are about the question's topic, best first.
             relevant = [h.chunk for h in hits[:6] if h.chunk.kind != "indicator"
@@ -166,34 +170,34 @@ class Assistant:
     def _heading_list(self, q: str, plans: list[str] | None) -> Answer | None:
         """"妇女与健康领域有哪些任务": every item under the section (or part) the question names."""
         grams = char_bigrams(normalize_question(q))
-        best, best_score = None, 0.0
+        found = []  # (plan, heads, node) whose whole title is in the question, best per plan
         for doc in self.corpus.documents.values():
             for plan in doc.plans:
                 if plans and plan.key not in plans:
                     continue
-                for part in plan.parts:
-                    for node in [part, *part.children]:
-                        title = char_bigrams(node.title)
-                        if not title or not node.children:
-                            continue
-                        score = len(title & grams) / len(title)
-                        if score > best_score:
-                            best, best_score = (plan, part, node), score
-        if best is None or best_score < 0.99:
+                named = [(len(n.title), heads, n) for part in plan.parts
+                         for heads, n in [((part,), part)] + [((part, sec), sec) for sec in part.children]
+                         if n.children and char_bigrams(n.title) and char_bigrams(n.title) <= grams]
+                if named:
+                    found.append((doc, plan, *max(named, key=lambda x: x[0])[1:]))
+        if not found:
             return None
-        plan, part, node = best
-        ids = [c.id for c in self.chunks if c.doc == doc.doc and c.start >= node.start and c.end <= node.end
-               and c.kind in ("task", "text") and not c.id.endswith("/intro")]
-        chunks = [self.index.by_id[i] for i in ids if i in self.index.by_id]
-        # one entry per item (a long item has several chunks)
-        seen, items = set(), []
-        for c in chunks:
-            if c.section not in seen:
-                seen.add(c.section)
-                items.append(c)
-        heads = " > ".join(x.heading for x in ([part] if node is part else [part, node]))
-        title = f"{plan.name} > {heads} 共{len(items)}项：" + (f"（列出前{min(len(items), 5)}项）" if len(items) > 5 else "")
-        return self.answerer.list_answer(q, title, items, [Hit(c, 1.0) for c in items])
+        if len(found) > 1 and not plan_free(q):
+            named = [f for f in found if f[1].name[:2] in q] or found[:1]
+            found = named[:1]
+        items: list[Chunk] = []
+        for doc, plan, heads, node in found:
+            seen = set()
+            for c in self.index.chunks:
+                if (c.doc == doc.doc and c.kind != "indicator" and node.start <= c.start < node.end
+                        and c.section != section_path(plan, *heads) and c.section not in seen):
+                    seen.add(c.section)
+                    items.append(c)
+        if not items:
+            return None
+        names = "；".join(f"{plan.name} > {' > '.join(h.heading for h in heads)}" for _, plan, heads, _ in found)
+        title = f"{names} 共{len(items)}项："
+        return self.answerer.list_answer(q, title, items, [Hit(c, 1.0) for c in items], detail=False, limit=30)
 
     def _quote_answer(self, q: str, quote: str) -> Answer:
         check = check_quote(self.corpus, quote)
@@ -220,6 +224,12 @@ class Assistant:
             if c.doc == doc and c.kind != "indicator" and c.start <= offset < c.end:
                 return c
         return next((c for c in self.index.chunks if c.doc == doc and c.start <= offset < c.end), None)
+
+
+def named_plans(question: str, plan_names: dict[str, str]) -> list[str] | None:
+    """["children"] when the question names exactly one plan ("儿童规划里…"), else None."""
+    named = [key for key, name in plan_names.items() if name in question or name.replace("规划", "发展规划") in question]
+    return named if len(named) == 1 else None
 
 
 def _plans(plan: str | None) -> list[str] | None:
