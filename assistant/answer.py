@@ -170,7 +170,7 @@ class Answerer:
             found = self.text_mention(ind, hits)
             if found is not None:
                 cites.append(found)
-                line += f"；正文写明“{found.quote}”[{len(cites)}]"
+                line += f"；正文写明“{found.quote.rstrip('。；')}”[{len(cites)}]"
             parts.append(line)
         plans = {c.plan for c in chunks}
         lead = "两个规划都列有这一指标。" if len(plans) > 1 else ""
