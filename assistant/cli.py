@@ -1,4 +1,4 @@
-"""Command line: build, ask, batch, chat."""
+"""Command line: build, ask, batch, chat, eval."""
 
 from __future__ import annotations
 
@@ -126,6 +126,18 @@ def cmd_chat(args) -> int:
         print("答：" + format_answer(answer))
 
 
+def cmd_eval(args) -> int:
+    """Score the assistant (and the baselines) on the Q&A set; print the tables, write the report."""
+    from assistant.evaluate import format_summary, load_items, run_eval, write_report
+
+    items = load_items(args.set, args.category, args.limit)
+    run = run_eval(_assistant(), items, baselines=not args.no_baselines, set_path=args.set)
+    print(format_summary(run), flush=True)
+    for path in write_report(run, args.report):
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def cmd_env(args) -> int:
     for name, default, desc in env_table():
         print(f"{name:32} {desc} (default: {default!r})")
@@ -151,6 +163,13 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("chat", help="chat in the terminal")
     c.add_argument("--plan", choices=["women", "children"])
     c.set_defaults(func=cmd_chat)
+    ev = sub.add_parser("eval", help="score the assistant and the baselines on the Q&A set")
+    ev.add_argument("--set", help="Q&A JSONL file (default: evals/qa.jsonl)")
+    ev.add_argument("--report", help="folder for latest.md/.json/.png (default: evals/reports/)")
+    ev.add_argument("--category", help="only the items of this category")
+    ev.add_argument("--limit", type=int, help="only the first N items")
+    ev.add_argument("--no-baselines", action="store_true", help="score the assistant only")
+    ev.set_defaults(func=cmd_eval)
     e = sub.add_parser("env", help="list the ASSISTANT_* environment variables")
     e.set_defaults(func=cmd_env)
     return p
