@@ -17,6 +17,9 @@ from assistant.types import Answer, Chunk, Citation, Hit, Indicator
 
 ASKS_NUMBER = re.compile(r"多少|几[个家所项岁%％]?|百分之|比例是|数值|数字|目标值|how (much|many)|what percent", re.I)
 ASKS_MEASURES = re.compile(r"措施|举措|任务|怎么做|怎样做|如何|做什么|做哪些|哪些工作|干什么|做法|具体|内容|安排|measures|what does .* do", re.I)
+ASKS_COUNT = re.compile(r"多少\s*([所个家座名人次项条])")
+ASKS_WHEN = re.compile(r"什么时候|何时|哪天|哪一天|几月|哪一年|哪年")
+ASKS_VALUE = re.compile(r"多少|目标|达到|2020|2025|数值|比例|多大|几|怎样的要求|要求|基数|现状|target|rate|how much|what share|percent|value", re.I)
 ASKS_LIST = re.compile(r"有哪些|哪几|包括|包含|列出|都有什么|有什么|which|list", re.I)
 ASKS_WHO = re.compile(r"负责|牵头|谁|哪个部门|哪些部门|主管|责任单位|who", re.I)
 ASKS_BASELINE = re.compile(r"2020|基数|基期|现状|现在|目前|基线|baseline", re.I)
@@ -112,9 +115,9 @@ class Answerer:
             heading = hit.chunk.section.rsplit(" > ", 1)[-1]
             for s, e in self.sentences(hit.chunk):
                 sent = text[s:e]
-                if sent.rstrip("。") == heading:
-                    continue  # a heading alone ("（一）儿童近视防控项目。") answers nothing
                 score = self.coverage(grams, sent + hit.chunk.section) - 0.03 * rank
+                if sent.rstrip("。") == heading:
+                    score -= 0.3  # a heading alone ("（一）儿童近视防控项目。") rarely answers
                 if wants_number and numbers(sent):
                     score += 0.25
                 if wants_who and re.search(r"负责|牵头|主体责任|协调", sent):
@@ -149,7 +152,8 @@ class Answerer:
             lines.append("最接近的内容：" + "；".join(f"{c.section}[{i + 1}]" for i, c in enumerate(cites)) + "。")
         return Answer(question, "\n".join(lines), False, cites, hits, kind="refusal")
 
-    def indicator_answer(self, question: str, chunks: list[Chunk], hits: list[Hit], year: str | None) -> Answer:
+    def indicator_answer(self, question: str, chunks: list[Chunk], hits: list[Hit], year: str | None,
+                         named: bool = True) -> Answer:
         """2025 target and 2020 value of the named indicator(s), from the table rows."""
         year = year or ("2020" if ASKS_BASELINE.search(question) and not ASKS_TARGET.search(question) else "2025")
         parts, cites = [], []
@@ -174,7 +178,7 @@ class Answerer:
             parts.append(line)
         plans = {c.plan for c in chunks}
         lead = "两个规划都列有这一指标。" if len(plans) > 1 else ""
-        context = {"indicators": [c.id for c in chunks], "plans": sorted(plans)}
+        context = {"indicators": [c.id for c in chunks], "plans": sorted(plans), "named": named}
         return Answer(question, lead + "；".join(parts) + "。", True, cites, hits, kind="indicator", context=context)
 
     def text_mention(self, ind: Indicator, hits: list[Hit]) -> Citation | None:
@@ -252,13 +256,27 @@ class Answerer:
         for y in YEAR.findall(question):
             if y not in KNOWN_YEARS and y not in evidence:
                 return False, f"规划期为2021—2025年，没有{y}年的数据或目标。"
-        if ASKS_NUMBER.search(question) and answer.kind != "indicator" and not numbers(
-                "".join(c.quote for c in answer.citations)):
-            return False, "相关段落没有给出具体数字。"
+        quoted = "".join(c.quote for c in answer.citations)
+        if answer.kind != "indicator":
+            if ASKS_NUMBER.search(question) and not numbers(quoted):
+                return False, "相关段落没有给出具体数字。"
+            unit = ASKS_COUNT.search(question)
+            if unit and not re.search(rf"[\d０-９一二两三四五六七八九十百千万]+\s*{unit.group(1)}", quoted):
+                return False, f"相关段落没有给出具体的数量（多少{unit.group(1)}）。"
+            if ASKS_WHEN.search(question) and not re.search(r"\d{4}\s*年|\d+\s*月|\d+\s*日|每年|年底|年内", quoted):
+                return False, "相关段落没有给出具体时间。"
+        if answer.context.get("named"):
+            return True, ""  # the question names this indicator outright
         grams = self.key_grams(question)
-        if grams and self.coverage(grams, evidence) < COVERAGE_MIN:
+        whole = evidence + "".join(self.chunk_texts(answer))
+        if grams and self.coverage(grams, whole) < COVERAGE_MIN:
             return False, ""
         return True, ""
+
+    def chunk_texts(self, answer: Answer) -> list[str]:
+        """Full text of the chunks the citations come from (the context of a quoted sentence)."""
+        return [h.chunk.text for h in answer.retrieved
+                if any(c.doc == h.chunk.doc and h.chunk.start <= c.start < h.chunk.end for c in answer.citations)]
 
 
 def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:

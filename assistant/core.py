@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from assistant.answer import ASKS_LIST, ASKS_MEASURES, COVERAGE_MIN, Answerer, plan_free
+from assistant.answer import ASKS_LIST, ASKS_MEASURES, ASKS_VALUE, COVERAGE_MIN, Answerer, plan_free
 from assistant.structure import section_path
 from assistant.chunking import CHUNKER_VERSION, chunk_document
 from assistant.config import Settings
@@ -18,6 +18,7 @@ from assistant.embeddings import Embedder, get_embedder
 from assistant.errors import IndexStateError, InputError
 from assistant.index import (ChromaIndex, build_index, embed_chunks, expected_manifest, is_current,
                              open_index, read_current)
+from assistant.llm import OpenAIChatAnswerer  # [ISSUE 5] imports no langchain_openai by itself
 from assistant.quotes import check_quote, extract_quote
 from assistant.retrieve import Retriever
 from assistant.text import char_bigrams, normalize_question
@@ -83,6 +84,10 @@ class Assistant:
         self.retriever = Retriever(self.index.chunks, self.index, self.embedder,
                                    rrf_k=self.settings.rrf_k, candidates=self.settings.candidates)
         self.answerer = Answerer(self.corpus, self.retriever)
+        # [ISSUE 5] optional LLM answers: None without a base URL (no network, no langchain_openai).
+        self.llm: OpenAIChatAnswerer | None = None
+        if self.settings.llm_base_url:
+            self.llm = OpenAIChatAnswerer(self.settings, self.corpus, self.index.chunks)
 
     # ---- questions ---------------------------------------------------------------------------
 
@@ -92,9 +97,26 @@ class Assistant:
 
     def ask(self, question: str, history: list | None = None, plan: str | None = None) -> Answer:
         """Answer a question (resolving follow-ups against `history`) with exact citations."""
+        answer = self._ask_extractive(question, history, plan)
+        # [ISSUE 5] a configured model rewrites the answer; a failed grounding check keeps the extractive one.
+        return self.llm.rewrite(answer) if self.llm else answer
+
+    # [ISSUE 5] streaming for the app: partial texts (checked sentences), then the final Answer.
+    def ask_stream(self, question: str, history: list | None = None,
+                   plan: str | None = None) -> Iterator[str | Answer]:
+        """Yield partial answer texts while the model writes, then the final Answer (extractive: just it)."""
+        answer = self._ask_extractive(question, history, plan)
+        if self.llm is None:
+            yield answer
+        else:
+            yield from self.llm.stream(answer)
+
+    def _ask_extractive(self, question: str, history: list | None, plan: str | None) -> Answer:
         q = clean_question(question, self.settings.max_question_chars)
         turns = self._history(history or [], plan)
         resolved = resolve(q, turns, _plans(plan))
+        if self.llm:  # [ISSUE 5] the model may condense a follow-up; the rule-based resolution is the fallback
+            resolved = self.llm.condense(q, turns, resolved)
         answer = self._answer(q, resolved)
         answer.resolved_question = resolved.question
         return answer
@@ -136,6 +158,10 @@ class Assistant:
             return a.refuse(q, hits, f"{plan_name}的重点指标目标表中没有{names}这一指标。")
         if indicators and not ASKS_MEASURES.search(q):
             answer = a.indicator_answer(q, indicators, hits, r.year)
+        elif hits and hits[0].chunk.kind == "indicator" and ASKS_VALUE.search(q) and not ASKS_MEASURES.search(q):
+            # Not named outright ("托儿所位置" for 托位数) but the best hit is a table row:
+            # answer from it, and let the evidence check judge the match.
+            answer = a.indicator_answer(q, [hits[0].chunk], hits, r.year, named=False)
         else:
             answer = self._text_answer(r.question, hits, r.plans)
         ok, why = a.evidence_ok(r.question, answer)
@@ -146,7 +172,8 @@ class Assistant:
             chunks = [self.index.by_id[i] for i in r.indicators if i in self.index.by_id]
             if r.plans and not any(c.plan in r.plans for c in chunks):
                 # "那儿童规划呢？": the same indicator in the other plan's table, if it has one.
-                names = " ".join(c.section.rsplit("．", 1)[-1] for c in chunks)
+                # Plan words are dropped: 建立妇女活动中心的… matches 建立儿童活动中心的….
+                names = re.sub(r"妇女|女性|女生|儿童|未成年人", "", " ".join(c.section.rsplit("．", 1)[-1] for c in chunks))
                 return [m.chunk for m in self.retriever.match_indicators(names, r.plans, self.answerer.key_terms(names))]
             return chunks
         q = normalize_question(r.question)

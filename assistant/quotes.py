@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from assistant.corpus import Corpus
 from assistant.text import char_bigrams, sentence_spans
 
-QUOTED = re.compile(r"[“\"'‘「『]([^“”\"'‘’「」『』]{4,})[”\"'’」』]")
-SAYS = re.compile(r"(?:是不是说|是否说|是否提到|有没有说|有没有提到|里说|写着|原文是|是不是写)[：:，,]?\s*(.{4,}?)[？?吗呢。]*$")
+# Outer quotation marks first, so "“…‘一条龙’…”" yields the whole passage, not the inner word.
+QUOTED = [re.compile(p) for p in (r"“([^“”]{4,})”", r"「([^「」]{4,})」", r"『([^『』]{4,})』",
+                                      r'"([^"]{4,})"', r"‘([^‘’]{4,})’", r"'([^']{4,})'")]
+SAYS = re.compile(r"(?:是不是说|是否说|是否提到|有没有说|有没有提到|写着|原文是|是不是写)[：:，,]?\s*(.{6,}?)[？?吗呢。]*$")
+# A quotation is checked when the question asks whether the plan says it, or is mostly the quotation.
+VERIFY = re.compile(r"是不是|是否|对吗|对不对|吗[？?]?$|原文|这么写|这样写|这句话|确实|真的|有没有这|准确|is it|does the plan say|verbatim", re.I)
 MEASURE = set("家个所项岁人名次天万元％‰%")
 DIFFERS_MIN = 0.6  # similarity above which a near passage is "the same sentence, differently worded"
 
@@ -28,9 +35,13 @@ class QuoteCheck:
 
 def extract_quote(question: str) -> str | None:
     """The quoted passage in a question, if it asks whether the plan says it."""
-    m = QUOTED.search(question)
-    if m:
-        return m.group(1).strip()
+    found = [m.group(1).strip() for p in QUOTED for m in p.finditer(question)]
+    if found:
+        quote = max(found, key=len)
+        rest = len(question) - len(quote)
+        if VERIFY.search(question.replace(quote, "")) or (len(quote) >= 8 and rest <= len(quote) * 0.5):
+            return quote
+        return None
     m = SAYS.search(question.strip())
     return m.group(1).strip() if m else None
 
@@ -46,7 +57,7 @@ def _squash(text: str) -> tuple[str, list[int]]:
 
 
 def check_quote(corpus: Corpus, quote: str) -> QuoteCheck:
-    """Find the quotation in the corpus: verbatim (ignoring line breaks), or the closest sentence."""
+    """Find the quotation in the corpus: verbatim (ignoring line breaks), or the closest passage."""
     q, _ = _squash(quote.strip().strip("。，；"))
     if len(q) < 2:
         return QuoteCheck("not_found", quote)
@@ -62,18 +73,57 @@ def check_quote(corpus: Corpus, quote: str) -> QuoteCheck:
     return best
 
 
-def _closest(corpus: Corpus, q: str) -> QuoteCheck | None:
+Sentence = tuple[int, int, frozenset[str], int]  # start, end, bigrams, characters without blanks
+
+
+@lru_cache(maxsize=16)
+def _sentences(text: str) -> tuple[Sentence, ...]:
+    """Every sentence of a document with its bigrams (the corpus is read-only: cached)."""
+    return tuple((s, e, frozenset(char_bigrams(text[s:e])), len(_squash(text[s:e])[0]))
+                 for s, e in sentence_spans(text))
+
+
+def _windows(spans: Sequence[Sentence], length: int) -> Iterator[tuple[int, int]]:
+    """(first, last) sentence of each sentence alone, and of each run just long enough for the quote.
+
+    A quotation often spans two sentences ("…85％以上。孕产妇…"); compared with one sentence
+    only, a single changed word would make it "not found".
+    """
+    j, size = 0, 0  # the run i..j holds `size` characters
+    for i in range(len(spans)):
+        yield i, i
+        if j < i:
+            j, size = i, spans[i][3]
+        while j + 1 < len(spans) and size < length:
+            j += 1
+            size += spans[j][3]
+        if j > i:
+            yield i, j
+        size -= spans[i][3]
+
+
+def _candidates(corpus: Corpus, q: str) -> list[tuple[int, str, str, int, int]]:
+    """(shared bigrams, doc id, text, start, end) of the passages nearest the quote, best first."""
     grams = char_bigrams(q)
-    candidates = []
+    out = []
     for doc in corpus.documents.values():
-        for s, e in sentence_spans(doc.text):
-            overlap = len(grams & char_bigrams(doc.text[s:e]))
+        spans = _sentences(doc.text)
+        shared = [grams & b for _, _, b, _ in spans]
+        for i, j in _windows(spans, len(q)):
+            overlap = len(shared[i].union(*shared[i + 1 : j + 1]))
             if overlap:
-                candidates.append((overlap, doc, s, e))
-    candidates.sort(key=lambda c: -c[0])
+                out.append((overlap, doc.doc, doc.text, spans[i][0], spans[j][1]))
+    return sorted(out, key=lambda c: -c[0])
+
+
+def _closest(corpus: Corpus, q: str) -> QuoteCheck | None:
+    candidates = _candidates(corpus, q)
     best: QuoteCheck | None = None
-    for _, doc, s, e in candidates[:30]:
-        flat, pos = _squash(doc.text[s:e])
+    chars = Counter(q)
+    for _, doc, text, s, e in candidates[:30]:
+        flat, pos = _squash(text[s:e])
+        if _ratio_bound(chars, flat, len(q)) < max(DIFFERS_MIN, best.ratio if best else 0.0):
+            continue  # cannot win: skip the quadratic alignment (long quotes stay fast)
         sm = SequenceMatcher(None, flat, q, autojunk=False)
         blocks = [b for b in sm.get_matching_blocks() if b.size]
         if not blocks:
@@ -85,9 +135,15 @@ def _closest(corpus: Corpus, q: str) -> QuoteCheck | None:
         region = flat[a0:a1]
         ratio = SequenceMatcher(None, region, q, autojunk=False).ratio()
         if best is None or ratio > best.ratio:
-            best = QuoteCheck("differs", q, doc.doc, s + pos[a0], s + pos[a1 - 1] + 1, ratio,
+            best = QuoteCheck("differs", q, doc, s + pos[a0], s + pos[a1 - 1] + 1, ratio,
                               differences(region, q))
     return best
+
+
+def _ratio_bound(chars: Counter, flat: str, n: int) -> float:
+    """An upper bound of SequenceMatcher(region of flat, quote).ratio(): 2C/(C+n), C = shared characters."""
+    shared = sum((chars & Counter(flat)).values())
+    return 2 * shared / (shared + n) if n else 0.0
 
 
 def differences(source: str, quoted: str) -> list[tuple[str, str]]:
