@@ -108,6 +108,7 @@ class Answerer:
         grams = self.key_grams(question)
         wants_number = bool(ASKS_NUMBER.search(question) or ASKS_TARGET.search(question))
         wants_who = bool(ASKS_WHO.search(question))
+        wants_when = bool(ASKS_WHEN.search(question))
         scored = []
         for rank, hit in enumerate(hits[:6]):
             if hit.chunk.kind == "indicator":
@@ -120,6 +121,8 @@ class Answerer:
                 if sent.rstrip("。") == heading:
                     score -= 0.3  # a heading alone ("（一）儿童近视防控项目。") rarely answers
                 if wants_number and numbers(sent):
+                    score += 0.25
+                if wants_when and re.search(r"\d{4}年|\d+月|\d+日", sent):
                     score += 0.25
                 if wants_who and re.search(r"负责|牵头|主体责任|协调", sent):
                     score += 0.2

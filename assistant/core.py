@@ -158,7 +158,8 @@ class Assistant:
             return a.refuse(q, hits, f"{plan_name}的重点指标目标表中没有{names}这一指标。")
         if indicators and not ASKS_MEASURES.search(q):
             answer = a.indicator_answer(q, indicators, hits, r.year)
-        elif hits and hits[0].chunk.kind == "indicator" and ASKS_VALUE.search(q) and not ASKS_MEASURES.search(q):
+        elif (hits and hits[0].chunk.kind == "indicator" and ASKS_VALUE.search(q) and not ASKS_MEASURES.search(q)
+              and re.search(r"[\u4e00-\u9fff]", q)):  # an English question has no wording of its own to check
             # Not named outright ("托儿所位置" for 托位数) but the best hit is a table row:
             # answer from it, and let the evidence check judge the match.
             answer = a.indicator_answer(q, [hits[0].chunk], hits, r.year, named=False)

@@ -17,7 +17,10 @@ QUOTED = [re.compile(p) for p in (r"“([^“”]{4,})”", r"「([^「」]{4,})
                                       r'"([^"]{4,})"', r"‘([^‘’]{4,})’", r"'([^']{4,})'")]
 SAYS = re.compile(r"(?:是不是说|是否说|是否提到|有没有说|有没有提到|写着|原文是|是不是写)[：:，,]?\s*(.{6,}?)[？?吗呢。]*$")
 # A quotation is checked when the question asks whether the plan says it, or is mostly the quotation.
-VERIFY = re.compile(r"是不是|是否|对吗|对不对|吗[？?]?$|原文|这么写|这样写|这句话|确实|真的|有没有这|准确|is it|does the plan say|verbatim", re.I)
+VERIFY = re.compile(r"是不是|是否|对吗|对不对|吗[？?]?$|原文|这么写|这样写|这句话|确实|真的|有没有|写了|写着|提到过|说过|准确|"
+                    r"is it|\bsays?\b|\bsaid\b|\btrue\b|verbatim|correct", re.I)
+# Quotation marks differ between a trainer's slide and the plan (‘一肩挑’ / “一肩挑”): compare them as one.
+QUOTE_CHARS = str.maketrans({c: '"' for c in "“”‘’「」『』\"'"})
 MEASURE = set("家个所项岁人名次天万元％‰%")
 DIFFERS_MIN = 0.6  # similarity above which a near passage is "the same sentence, differently worded"
 
@@ -47,13 +50,13 @@ def extract_quote(question: str) -> str | None:
 
 
 def _squash(text: str) -> tuple[str, list[int]]:
-    """Text without whitespace, and for each kept character its offset in the original."""
+    """Text without whitespace (quotation marks unified), and each kept character's offset."""
     kept, pos = [], []
     for i, ch in enumerate(text):
         if not ch.isspace():
             kept.append(ch)
             pos.append(i)
-    return "".join(kept), pos
+    return "".join(kept).translate(QUOTE_CHARS), pos
 
 
 def check_quote(corpus: Corpus, quote: str) -> QuoteCheck:
