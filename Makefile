@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: setup run chat build test eval lint
+.PHONY: setup run chat build test eval lint browser-deps
 
 setup: $(VENV)/.installed
 
@@ -15,16 +15,29 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# the web app on http://127.0.0.1:7860 (index built first if needed)
 run: setup
 	$(PY) -m assistant build
-	$(PY) -m assistant chat
+	$(PY) app.py
 
-chat: run
+# the same assistant in the terminal
+chat: setup
+	$(PY) -m assistant build
+	$(PY) -m assistant chat
 
 build: setup
 	$(PY) -m assistant build
 
-test: setup
+# Debian's chromium and a CJK font for the browser tests (Playwright's own browser download does not
+# work offline). Installed only when missing, and only as root; otherwise those tests skip.
+browser-deps:
+	@if ! command -v chromium >/dev/null || ! dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei; \
+	  else echo "chromium/fonts-wqy-microhei missing and not root: browser tests will be skipped"; fi; \
+	fi
+
+test: setup browser-deps
 	$(PY) -m pytest -q
 
 eval: setup

@@ -1,0 +1,293 @@
+"""The Gradio app, served for real and called through gradio_client; its handlers; feedback storage."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from gradio_client import Client
+
+import app
+from assistant.feedback import FeedbackError, feedback_record, record_feedback
+
+# gradio's own queue code trips pandas deprecation warnings on every event; they are not ours.
+GRADIO_NOISE = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
+                pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
+pytestmark = [pytest.mark.slow, *GRADIO_NOISE]
+ROOT = Path(__file__).resolve().parents[1]
+ENDPOINTS = {"/ask", "/check_quote", "/indicators", "/outline", "/feedback"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"app.py exited with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.3)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def served(assistant):
+    """One app server for this module (in-process, on the session's temporary index)."""
+    demo = app.build_app(assistant)
+    port = free_port()
+    app.launch(demo, "127.0.0.1", port, block=False)
+    yield demo, f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(served) -> Client:
+    return Client(served[1], verbose=False)
+
+
+@pytest.fixture()
+def handlers(assistant) -> app.Handlers:
+    return app.Handlers(assistant)
+
+
+def same_as_corpus(assistant, citations: list[dict]) -> bool:
+    return all(assistant.corpus.quote(c["doc"], c["start"], c["end"]) == c["quote"] for c in citations)
+
+
+# ---- through gradio_client ---------------------------------------------------------------------
+
+
+def test_only_the_named_endpoints_are_public(client):
+    assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ENDPOINTS
+
+
+def test_ask_gives_the_target_and_its_citations(client, assistant):
+    r = client.predict("婚前医学检查率目标是多少", api_name="/ask")
+    assert r["answerable"] is True
+    assert "85" in r["answer"] and "92.41" in r["answer"]
+    assert "[1]" in r["answer"]
+    assert any("婚前医学检查率" in c["section"] for c in r["citations"])
+    assert same_as_corpus(assistant, r["citations"])
+
+
+def test_follow_up_question_uses_the_history(client):
+    r = client.predict("那2020年是多少？", "全部", ["婚前医学检查率目标是多少"], api_name="/ask")
+    assert r["answerable"] is True
+    assert "2020年为92.41" in r["answer"]
+
+
+def test_plan_filter_limits_the_sources(client):
+    r = client.predict("婴儿死亡率目标是多少", "儿童规划", api_name="/ask")
+    assert "5" in r["answer"]
+    assert r["citations"] and all(c["plan"] == "儿童规划" for c in r["citations"])
+
+
+def test_unanswerable_question_says_so_with_the_nearest_passages(client):
+    r = client.predict("2030年婚前医学检查率目标是多少", api_name="/ask")
+    assert r["answerable"] is False
+    assert "没有写明" in r["answer"]
+    assert r["citations"]
+
+
+def test_quote_check_finds_the_differing_number(client, assistant):
+    r = client.predict("至少设有2家危重新生儿救治中心", api_name="/check_quote")
+    assert r["verdict"] == "differs" and r["label"] == "与原文不一致"
+    assert "1家" in r["answer"] and r["source"] == "至少设有1家危重新生儿救治中心"
+    assert "保障新生儿安全与健康" in r["section"]
+    assert {"quoted": "2家", "source": "1家"} in r["diffs"]
+    assert assistant.corpus.quote(r["doc"], r["start"], r["end"]) == r["source"]
+
+
+def test_quote_check_exact_and_not_found(client):
+    assert client.predict("婚前医学检查率保持在85％以上", api_name="/check_quote")["label"] == "原文一致"
+    assert client.predict("火星基地建设三十座", api_name="/check_quote")["label"] == "未找到"
+
+
+def test_indicators_endpoint_filters_by_plan_and_text(client):
+    assert len(client.predict(api_name="/indicators")) == 40
+    rows = client.predict("儿童规划", "死亡率", api_name="/indicators")
+    assert {r["name"] for r in rows} == {"婴儿死亡率（‰）", "儿童伤害死亡率（1/10万）"}
+
+
+def test_outline_endpoint_returns_the_plan_tree(client):
+    plans = client.predict(api_name="/outline")
+    assert [p["name"] for p in plans] == ["妇女规划", "儿童规划"]
+    women = client.predict("妇女规划", api_name="/outline")
+    assert len(women) == 1 and women[0]["nodes"][0]["heading"] == "一、总体要求"
+
+
+def test_feedback_endpoint_appends_one_json_line(client, assistant):
+    path = Path(assistant.settings.feedback_path)
+    before = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    r = client.predict("婚前医学检查率目标是多少", "2025年目标为>85％", "up", api_name="/feedback")
+    assert r["ok"] is True
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[:len(before)] == before and len(lines) == len(before) + 1
+    record = json.loads(lines[-1])
+    assert set(record) == {"time", "question", "answer", "rating"}
+    assert record["question"] == "婚前医学检查率目标是多少" and record["rating"] == "up"
+
+
+@pytest.mark.parametrize(("question", "message"), [("", "问题是空的"), ("   ", "问题是空的"),
+                                                   ("问" * 3000, "问题太长"), ("？？！", "没有看懂")])
+def test_bad_questions_get_a_clear_chinese_message(client, question, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(question, api_name="/ask")
+
+
+def test_bad_rating_is_refused_clearly(client):
+    with pytest.raises(Exception, match="评价只能是"):
+        client.predict("q", "a", "meh", api_name="/feedback")
+
+
+def test_app_never_shares_and_sends_no_analytics(served):
+    demo, _ = served
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+    assert demo.analytics_enabled is False
+    assert not demo.share
+
+
+# ---- the UI handlers ---------------------------------------------------------------------------
+
+
+def test_chat_turns_carry_history_and_escape_the_question(handlers):
+    messages, turns, box = handlers.chat("婚前医学检查率目标是多少", "全部", [])
+    assert box == "" and len(messages) == 2 and len(turns) == 1
+    messages, turns, _ = handlers.chat("那2020年是多少？", "全部", turns)
+    assert "2020年为92.41" in turns[1].answer.answer
+    assert turns[1].question == "那2020年是多少？"
+    assert 'class="card"' in messages[3]["content"]
+    messages, turns, _ = handlers.chat('<img src=x onerror="alert(1)">婴儿死亡率', "全部", turns)
+    assert "<img" not in messages[4]["content"] and "&lt;img" in messages[4]["content"]
+
+
+def test_chat_errors_become_messages_not_tracebacks(handlers, monkeypatch):
+    messages, turns, _ = handlers.chat("", "全部", [])
+    assert "问题是空的" in messages[1]["content"] and turns[0].answer.kind == "error"
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("secret internals /srv/index")
+
+    monkeypatch.setattr(handlers.assistant, "ask", boom)
+    messages, turns, _ = handlers.chat("婚前医学检查率目标是多少", "全部", turns)
+    assert app.UNEXPECTED in messages[3]["content"] and "secret" not in messages[3]["content"]
+    with pytest.raises(gr.Error, match="出了问题") as err:
+        handlers.api_ask("婚前医学检查率目标是多少")
+    assert "secret" not in str(err.value)
+
+
+def test_like_records_the_rated_turn(handlers, assistant, tmp_path):
+    handlers.settings = assistant.settings.with_(feedback_path=str(tmp_path / "fb.jsonl"))
+    _, turns, _ = handlers.chat("婚前医学检查率目标是多少", "全部", [])
+    _, turns, _ = handlers.chat("", "全部", turns)
+    assert "已记录" in handlers.like(turns, gr.LikeData(None, {"index": 1, "value": "", "liked": False}))
+    record = json.loads((tmp_path / "fb.jsonl").read_text(encoding="utf-8"))
+    assert record["question"] == "婚前医学检查率目标是多少" and record["rating"] == "down"
+    assert "92.41" in record["answer"]
+    assert "不是回答" in handlers.like(turns, gr.LikeData(None, {"index": 3, "value": "", "liked": True}))
+
+
+def test_like_beyond_the_size_limit_is_refused_clearly(handlers, assistant, tmp_path):
+    path = tmp_path / "fb.jsonl"
+    path.write_text("x" * 90, encoding="utf-8")
+    handlers.settings = assistant.settings.with_(feedback_path=str(path), feedback_max_bytes=100)
+    _, turns, _ = handlers.chat("婚前医学检查率目标是多少", "全部", [])
+    message = handlers.like(turns, gr.LikeData(None, {"index": 1, "value": "", "liked": True}))
+    assert "存储上限" in message
+    assert path.read_text(encoding="utf-8") == "x" * 90
+
+
+def test_citation_link_opens_the_browser_at_the_quote(handlers, assistant):
+    _, turns, _ = handlers.chat("婚前医学检查率目标是多少", "全部", [])
+    c = turns[0].answer.citations[-1]
+    tabs, radio, outline, text = handlers.goto(f"{c.doc}|{c.start}|{c.end}|123")
+    assert tabs.selected == "browser" and radio.value == "妇女规划"
+    assert f'<mark class="cited">{c.quote}</mark>' in text
+    assert "（二）妇女与健康" in outline
+    assert handlers.goto("not a reference")[0].selected == "browser"
+
+
+def test_quote_checker_tab_renders_the_marked_difference(handlers):
+    html = handlers.quote_result("至少设有2家危重新生儿救治中心")
+    assert "与原文不一致" in html and '<mark class="diff-source">1</mark>' in html
+    assert "问题是空的" in handlers.quote_result("")
+
+
+# ---- feedback storage --------------------------------------------------------------------------
+
+
+def test_feedback_is_appended_one_object_per_line(tmp_path):
+    path = tmp_path / "sub" / "fb.jsonl"
+    record_feedback(path, 10_000, "问题一", "回答\n两行", "up")
+    record_feedback(path, 10_000, "问题二", "回答", "👎")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(x)["rating"] for x in lines] == ["up", "down"]
+    assert json.loads(lines[0])["answer"] == "回答\n两行"
+
+
+def test_feedback_refuses_beyond_the_size_limit(tmp_path):
+    path = tmp_path / "fb.jsonl"
+    record_feedback(path, 200, "问", "答", "up")
+    size = path.stat().st_size
+    with pytest.raises(FeedbackError, match="存储上限"):
+        record_feedback(path, 200, "问" * 100, "答", "up")
+    assert path.stat().st_size == size
+
+
+def test_feedback_rating_must_be_up_or_down():
+    with pytest.raises(FeedbackError, match="up"):
+        feedback_record("q", "a", "5 stars")
+
+
+# ---- the entry point ---------------------------------------------------------------------------
+
+
+def test_login_needs_both_user_and_password():
+    assert app.login_from_env({}) is None
+    assert app.login_from_env({"ASSISTANT_APP_USER": "u", "ASSISTANT_APP_PASSWORD": "p"}) == ("u", "p")
+    with pytest.raises(ValueError):
+        app.login_from_env({"ASSISTANT_APP_USER": "u"})
+
+
+def test_python_app_py_serves_with_env_settings_and_login(assistant, tmp_path):
+    s = assistant.settings
+    port = free_port()
+    env = {**os.environ, "ASSISTANT_CORPUS_DIR": s.corpus_dir, "ASSISTANT_INDEX_DIR": s.index_dir,
+           "ASSISTANT_FEEDBACK_PATH": str(tmp_path / "fb.jsonl"),
+           "ASSISTANT_APP_USER": "trainer", "ASSISTANT_APP_PASSWORD": "s3cret"}
+    log = (tmp_path / "app.log").open("w")
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, proc)
+        url = f"http://127.0.0.1:{port}/"
+        with pytest.raises(Exception):
+            Client(url, verbose=False)
+        authed = Client(url, auth=("trainer", "s3cret"), verbose=False)
+        assert "92.41" in authed.predict("婚前医学检查率目标是多少", api_name="/ask")["answer"]
+        authed.predict("q", "a", "up", api_name="/feedback")
+        assert json.loads((tmp_path / "fb.jsonl").read_text(encoding="utf-8"))["rating"] == "up"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_half_configured_login_stops_with_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setenv("ASSISTANT_APP_USER", "only-user")
+    monkeypatch.delenv("ASSISTANT_APP_PASSWORD", raising=False)
+    assert app.main(["--port", "0"]) == 2
+    assert "ASSISTANT_APP_PASSWORD" in capsys.readouterr().err

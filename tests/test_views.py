@@ -1,0 +1,238 @@
+"""View models: outline, plan text, indicator rows, citation cards, quote diffs, escaping. Pure and fast."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+
+from assistant import views
+from assistant.corpus import Corpus
+from assistant.structure import parse_document
+from assistant.types import Answer, Citation
+
+XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
+TINY = f"""嘉兴市妇女发展“十四五”规划
+为推进妇女事业发展，制定本规划 {XSS}。
+一、总体要求
+（一）指导思想。坚持发展 & 进步{XSS}。
+二、发展领域的主要任务与措施
+（一）妇女与健康
+1．提升服务{XSS}。具体要求是“至少设有2家”。
+"""
+
+
+def text_of(html: str) -> str:
+    """What a browser would show: tags removed, entities decoded."""
+    return unescape(re.sub(r"<[^>]+>", "", html))
+
+
+def tags(html: str) -> set[str]:
+    return {t.lower() for t in re.findall(r"<\s*([a-zA-Z]+)", html)}
+
+
+def marked(html: str, cls: str = "cited") -> list[str]:
+    return [text_of(m) for m in re.findall(rf'<mark class="{cls}">(.*?)</mark>', html)]
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Corpus:
+    return Corpus({"tiny": parse_document(TINY, doc="tiny")})
+
+
+@pytest.fixture(scope="module")
+def women(corpus):
+    return next(views.iter_plans(corpus, "women"))
+
+
+def cite(corpus: Corpus, doc: str, needle: str, section: str = "妇女规划 > 测试") -> Citation:
+    text = corpus.text(doc)
+    start = text.index(needle)
+    return Citation(plan="妇女规划", section=section, quote=needle, start=start, end=start + len(needle), doc=doc)
+
+
+def test_plan_filter_labels_map_to_plan_keys():
+    assert views.plan_key("全部") is None
+    assert views.plan_key("") is None
+    assert views.plan_key("妇女规划") == "women"
+    assert views.plan_key("儿童规划") == "children"
+    assert views.plan_key("children") == "children"
+
+
+def test_outline_is_plan_part_section_item_with_each_nodes_text(corpus):
+    plans = views.outline(corpus)
+    assert [p["key"] for p in plans] == ["women", "children"]
+    women = plans[0]
+    part = next(n for n in women["nodes"] if n["heading"].startswith("二、"))
+    health = next(s for s in part["children"] if s["heading"] == "（二）妇女与健康")
+    assert (part["level"], health["level"]) == ("part", "section")
+    assert len(health["children"]) == 8
+    item = health["children"][2]
+    assert item["level"] == "item" and item["heading"] == "3．提升妇女生殖健康服务水平"
+    assert item["text"].startswith("3．提升妇女生殖健康服务水平。")
+    assert "婚前医学检查率保持在85％以上" in item["text"]
+    assert views.outline(corpus, "children")[0]["name"] == "儿童规划"
+
+
+def test_outline_links_point_at_blocks_of_the_plan_text(women):
+    doc, plan = women
+    links = re.findall(r'href="#([^"]+)"', views.outline_html(plan))
+    ids = set(re.findall(r'id="([^"]+)"', views.plan_text_html(doc, plan)))
+    assert len(links) > 60
+    assert set(links) <= ids
+
+
+def test_plan_text_shows_every_line_of_the_plan(corpus):
+    for doc, plan in views.iter_plans(corpus):
+        shown = text_of(views.plan_text_html(doc, plan))
+        for line in doc.text[plan.start:plan.end].splitlines():
+            if line.strip() and not line.startswith("\t"):
+                assert line.strip() in shown or line.strip() in plan.table_title
+
+
+def test_plan_text_marks_a_citation_and_selects_its_node(corpus, women):
+    doc, plan = women
+    c = cite(corpus, doc.doc, "婚前医学检查率保持在85％以上。")
+    html = views.plan_text_html(doc, plan, (c.start, c.end))
+    assert marked(html) == [c.quote]
+    selected = re.findall(r'<section id="([^"]+)" class="node node-item selected"', html)
+    assert len(selected) == 1 and selected[0].endswith("-women-2-2-3")
+
+
+def test_plan_text_marks_an_indicator_row(corpus, women):
+    doc, plan = women
+    ind = plan.indicators[2]
+    html = views.plan_text_html(doc, plan, (ind.start, ind.end))
+    row = re.search(r'<tr id="[^"]*-ind-3" class="cited">(.*?)</tr>', html)
+    assert row and "婚前医学检查率" in row.group(1)
+    assert views.locate(corpus, doc.doc, ind.start)[1].key == "women"
+
+
+def test_indicator_rows_of_both_tables_with_filters(corpus):
+    rows = views.indicator_rows(corpus)
+    assert len(rows) == 40
+    assert all(len(r) == len(views.INDICATOR_HEADERS) for r in rows)
+    assert ["妇女规划", "妇女与健康", "3", "婚前医学检查率（％）", "92.41", ">85"] in rows
+    assert len(views.indicator_rows(corpus, "children")) == 19
+    deaths = views.indicator_rows(corpus, query="死亡率")
+    assert {r[3] for r in deaths} == {"孕产妇死亡率（1/10万）", "婴儿死亡率（‰）", "儿童伤害死亡率（1/10万）"}
+    assert views.indicator_rows(corpus, "children", "儿童 死亡率")[0][3] == "婴儿死亡率（‰）"
+    assert views.indicator_rows(corpus, query="没有这种指标") == []
+
+
+def test_indicator_rows_show_missing_and_shared_values(corpus):
+    rows = {r[3]: r for r in views.indicator_rows(corpus, "women")}
+    assert rows["妇女国民体质合格率（％）"][4] == "－"
+    assert rows["城镇女性参加失业保险人数（万人）"][5] == "应保尽保（与第16项共用）"
+    api = views.indicator_dicts(corpus, "women", "婚前")
+    assert api == [{"plan": "women", "plan_name": "妇女规划", "domain": "妇女与健康", "number": 3,
+                    "name": "婚前医学检查率（％）", "unit": "％", "baseline": "92.41", "target": ">85",
+                    "target_shared_with": None}]
+
+
+def test_citation_card_highlights_the_quote_inside_its_paragraph(corpus, women):
+    doc, _ = women
+    section = "妇女规划 > 二、发展领域的主要任务与措施 > （二）妇女与健康"
+    c = cite(corpus, doc.doc, "婚前医学检查率保持在85％以上。", section)
+    html = views.citation_card_html(corpus, c, 2, 1)
+    assert marked(html) == [c.quote]
+    shown = text_of(html)
+    assert "[2]" in shown and "妇女规划" in shown and "（二）妇女与健康" in shown
+    assert "将生殖健康服务纳入妇女健康管理" in shown  # the paragraph around the quote
+    assert 'id="c1-2"' in html
+    ref = re.search(r'href="#cite:([^"]+)"', html).group(1)
+    assert unescape(ref) == f"{doc.doc}%7C{c.start}%7C{c.end}"
+
+
+def test_citation_card_of_an_indicator_row_is_a_table_row(corpus, women):
+    doc, plan = women
+    ind = plan.indicators[2]
+    c = Citation("妇女规划", "妇女规划 > 重点指标目标表", doc.text[ind.start:ind.end], ind.start, ind.end, doc.doc)
+    html = views.citation_card_html(corpus, c, 1, 1)
+    assert "<th>2025年</th>" in html
+    assert marked(html) == ["3", "婚前医学检查率（％）", "92.41", ">85"]
+    shared = plan.indicators[17]  # row 18 shares row 16's target cell "应保尽保": the card shows row 16
+    assert shared.target_shared_with == 16
+    c = Citation("妇女规划", "", "应保尽保", shared.target_start, shared.target_end, doc.doc)
+    html = views.citation_card_html(corpus, c, 1, 1)
+    assert marked(html) == ["应保尽保"] and "城镇职工生育保险女性参保人数" in html
+
+
+def test_everything_from_the_plan_or_the_user_is_escaped(tiny):
+    doc, plan = next(views.iter_plans(tiny))
+    for html in (views.plan_text_html(doc, plan), views.outline_html(plan), views.question_html(XSS),
+                 views.error_html(XSS), views.citation_card_html(tiny, cite(tiny, "tiny", "具体要求"), 1, 1)):
+        assert not tags(html) & {"img", "script"}, html
+    assert XSS in text_of(views.plan_text_html(doc, plan))
+    assert text_of(views.question_html(XSS + "\n**粗体**")) == XSS + "**粗体**"
+
+
+def test_answer_html_links_markers_to_cards(corpus, women):
+    doc, _ = women
+    c = cite(corpus, doc.doc, "婚前医学检查率保持在85％以上。")
+    answer = Answer("q", f"答案<b>{XSS}</b>是这样[1]。\n第二行", True, [c], kind="text")
+    html = views.answer_html(answer, corpus, 3)
+    assert '<a href="#c3-1">[1]</a>' in html and 'id="c3-1"' in html
+    assert "<br>" in html
+    assert not tags(html) & {"img", "script", "b"}
+
+
+def test_a_refusal_says_so_and_labels_the_nearest_passages(corpus, women):
+    doc, _ = women
+    c = cite(corpus, doc.doc, "婚前医学检查率保持在85％以上。")
+    html = views.answer_html(Answer("q", "规划中没有写明这一点。", False, [c], kind="refusal"), corpus, 1)
+    assert "规划中没有写明这一点" in text_of(html)
+    assert "最接近的段落" in text_of(html)
+    assert 'class="answer refusal"' in html
+
+
+def test_an_error_is_a_message_not_an_answer(corpus):
+    html = views.answer_html(Answer("", "问题是空的，请输入要查询的内容。", False, kind="error"), corpus, 1)
+    assert "问题是空的" in text_of(html) and "card" not in html
+
+
+@pytest.mark.parametrize(("quoted", "source", "mine", "theirs"), [
+    ("至少设有2家危重新生儿救治中心", "至少设有1家危重新生儿救治中心", ["2"], ["1"]),
+    ("产前筛查率达到95％以上", "产前筛查率达到90％以上", ["95％"], ["90％"]),
+    ("设有12家", "设有1家", ["12"], ["1"]),
+    ("提高妇女健康水平", "提升妇女健康水平", ["高"], ["升"]),
+    ("完全一致", "完全一致", [], []),
+])
+def test_diff_marks_the_characters_that_differ(quoted, source, mine, theirs):
+    a, b = views.diff_html(quoted, source)
+    assert marked(a, "diff-quoted") == mine
+    assert marked(b, "diff-source") == theirs
+    assert text_of(a) == quoted and text_of(b) == source
+
+
+def test_diff_escapes_both_sides():
+    a, b = views.diff_html("<b>2家</b>", "<b>1家</b>")
+    assert not tags(a) & {"b"} and not tags(b) & {"b"}
+
+
+def test_quote_check_result_shows_verdict_wording_and_location(corpus):
+    doc = next(iter(corpus.documents))
+    c = cite(corpus, doc, "至少设有1家危重新生儿救治中心", "儿童规划 > （二）儿童与健康 > 2．保障新生儿安全与健康")
+    answer = Answer("至少设有2家危重新生儿救治中心", "与原文不一致：…", True, [c], kind="quote_check",
+                    context={"quote_check": "differs", "diffs": [("2家", "1家")]})
+    html = views.quote_check_html(answer, "“至少设有2家危重新生儿救治中心。”", corpus)
+    shown = text_of(html)
+    assert "与原文不一致" in shown and "2．保障新生儿安全与健康" in shown
+    assert marked(html, "diff-source") == ["1"] and marked(html, "diff-quoted") == ["2"]
+    data = views.quote_check_dict(answer)
+    assert data["label"] == "与原文不一致" and data["source"] == c.quote
+    assert data["diffs"] == [{"quoted": "2家", "source": "1家"}]
+
+
+def test_quote_check_not_found_and_exact(corpus):
+    nothing = Answer("x", "未找到：规划中没有找到这段话或相近的表述。", True, kind="quote_check",
+                     context={"quote_check": "not_found"})
+    html = views.quote_check_html(nothing, f"x{XSS}", corpus)
+    assert "未找到" in text_of(html) and f"x{XSS}" in text_of(html) and not tags(html) & {"img", "script"}
+    assert views.quote_check_dict(nothing)["source"] == ""
+    doc = next(iter(corpus.documents))
+    c = cite(corpus, doc, "至少设有1家危重新生儿救治中心")
+    exact = Answer("x", "原文一致", True, [c], kind="quote_check", context={"quote_check": "exact"})
+    html = views.quote_check_html(exact, c.quote, corpus)
+    assert "原文一致" in text_of(html) and "diff-" not in html and marked(html) == [c.quote]
