@@ -273,11 +273,13 @@ class Answerer:
         if answer.context.get("named"):
             return True, ""  # the question names this indicator outright
         grams = self.key_grams(question)
+        if not grams:
+            return False, "问题里没有可以查询的具体内容。"
         whole = evidence + "".join(self.chunk_texts(answer))
         # A number must be asked for in the plan's terms; a "how"/"what" question is usually a
         # paraphrase ("医美" for 医疗美容), so it needs less of its wording in the evidence.
         wants_number = ASKS_NUMBER.search(question) or answer.kind == "indicator"
-        if grams and self.coverage(grams, whole) < (COVERAGE_MIN if wants_number else COVERAGE_LOOSE):
+        if self.coverage(grams, whole) < (COVERAGE_MIN if wants_number else COVERAGE_LOOSE):
             return False, ""
         return True, ""
 

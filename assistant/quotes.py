@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -49,12 +50,18 @@ def extract_quote(question: str) -> str | None:
     return m.group(1).strip() if m else None
 
 
+def _fold(ch: str) -> str:
+    """One character in a comparable form: NFKC ("％" and "%", "（" and "(" compare equal)."""
+    folded = unicodedata.normalize("NFKC", ch)
+    return folded if len(folded) == 1 else ch
+
+
 def _squash(text: str) -> tuple[str, list[int]]:
-    """Text without whitespace (quotation marks unified), and each kept character's offset."""
+    """Text without whitespace, folded and with quotation marks unified, and each kept character's offset."""
     kept, pos = [], []
     for i, ch in enumerate(text):
         if not ch.isspace():
-            kept.append(ch)
+            kept.append(_fold(ch))
             pos.append(i)
     return "".join(kept).translate(QUOTE_CHARS), pos
 
