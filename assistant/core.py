@@ -118,6 +118,7 @@ class Assistant:
         if self.llm:  # [ISSUE 5] the model may condense a follow-up; the rule-based resolution is the fallback
             resolved = self.llm.condense(q, turns, resolved)
         answer = self._answer(q, resolved)
+        answer.question = q  # what the user typed; the resolved form is kept beside it
         answer.resolved_question = resolved.question
         return answer
 
@@ -134,7 +135,7 @@ class Assistant:
                 turns.append(item)
             elif isinstance(item, str) and item.strip():
                 try:
-                    turns.append(self.ask(item, turns, plan))
+                    turns.append(self._ask_extractive(item, turns, plan))  # no model calls for replayed turns
                 except InputError:
                     continue
         return turns
