@@ -10,7 +10,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -155,13 +155,16 @@ class Handlers:
 
     # ---- chat (UI) ---------------------------------------------------------------------------
 
-    def answer(self, question: str, plan_label: str, turns: list[Turn]) -> Answer:
-        """An Answer, or an Answer of kind "error" that carries the message to show."""
+    def answer_stream(self, question: str, plan_label: str, turns: list[Turn]) -> Iterator[str | Answer]:
+        """Partial texts while a model writes (none for extractive answers), then the Answer.
+
+        An error becomes an Answer of kind "error" that carries the message to show.
+        """
         history = [t.answer for t in turns if t.answer.kind != "error"]
         try:
-            return self.assistant.ask(question, history=history, plan=views.plan_key(plan_label))
+            yield from self.assistant.ask_stream(question, history=history, plan=views.plan_key(plan_label))
         except Exception as exc:
-            return Answer(question=str(question or ""), answer=fail_message(exc), answerable=False, kind="error")
+            yield Answer(question=str(question or ""), answer=fail_message(exc), answerable=False, kind="error")
 
     def messages(self, turns: list[Turn]) -> list[dict]:
         """The chat as messages: each turn is the question (as text) and the answer with its cards."""
@@ -171,11 +174,18 @@ class Handlers:
             out.append({"role": "assistant", "content": views.answer_html(turn.answer, self.corpus, n)})
         return out
 
-    def chat(self, question: str, plan_label: str, turns: list[Turn] | None) -> tuple[list, list, str]:
-        """Answer one message of the conversation: (chat messages, turns, cleared textbox)."""
+    def chat(self, question: str, plan_label: str, turns: list[Turn] | None) -> Iterator[tuple[list, list, str]]:
+        """Answer one message: stream (chat messages, turns, cleared textbox) as the answer grows."""
         turns = list(turns or [])
-        turns.append(Turn(str(question or ""), self.answer(question, plan_label, turns)))
-        return self.messages(turns), turns, ""
+        q = str(question or "")
+        for part in self.answer_stream(question, plan_label, turns):
+            if isinstance(part, Answer):
+                turns.append(Turn(q, part))
+                break
+            # A model's checked sentences so far; the cards come with the final, grounded Answer.
+            growing = Answer(question=q, answer=part, answerable=True, kind="streaming")
+            yield self.messages(turns + [Turn(q, growing)]), turns, ""
+        yield self.messages(turns), turns, ""
 
     def like(self, turns: list[Turn] | None, data: gr.LikeData) -> str:
         """Record a thumbs up/down on an answer in the chat (message 2n+1 is turn n's answer)."""

@@ -441,3 +441,20 @@ def test_env_vars_enable_the_model(session_settings, assistant, chat):
     chat.script(Reply(FAITHFUL))
     a = Assistant(settings).ask(QUESTION)
     assert a.context["llm"] == "used" and chat.requests[0]["model"] == "env-model"
+
+
+@pytest.mark.slow
+def test_app_chat_streams_the_model_answer_then_shows_the_same_cards(llm_assistant, assistant, chat):
+    import app
+
+    chat.script(Reply(FAITHFUL, pieces=8))
+    handlers = app.Handlers(llm_assistant)
+    steps = list(handlers.chat(QUESTION, "全部", []))
+    *growing, (messages, turns, cleared) = steps
+    assert growing, "the chat shows the model's checked text before the final answer"
+    assert all(step[0][-1]["role"] == "assistant" for step in growing)
+    assert cleared == "" and turns[-1].answer.context["llm"] == "used"
+    final_html = messages[-1]["content"]
+    extractive = assistant.ask(QUESTION)
+    assert [c.quote for c in turns[-1].answer.citations] == [c.quote for c in extractive.citations]
+    assert all(c.section.split(" > ")[-1] in final_html for c in extractive.citations)
