@@ -25,6 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 ENDPOINTS = {"/ask", "/check_quote", "/indicators", "/outline", "/feedback"}
 
 
+def last(steps):
+    """The final state of a chat event (the handler streams while a model writes)."""
+    *_, final = steps
+    return final
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -164,25 +170,26 @@ def test_app_never_shares_and_sends_no_analytics(served):
 
 
 def test_chat_turns_carry_history_and_escape_the_question(handlers):
-    messages, turns, box = handlers.chat("婚前医学检查率目标是多少", "全部", [])
+    messages, turns, box = last(handlers.chat("婚前医学检查率目标是多少", "全部", []))
     assert box == "" and len(messages) == 2 and len(turns) == 1
-    messages, turns, _ = handlers.chat("那2020年是多少？", "全部", turns)
+    messages, turns, _ = last(handlers.chat("那2020年是多少？", "全部", turns))
     assert "2020年为92.41" in turns[1].answer.answer
     assert turns[1].question == "那2020年是多少？"
     assert 'class="card"' in messages[3]["content"]
-    messages, turns, _ = handlers.chat('<img src=x onerror="alert(1)">婴儿死亡率', "全部", turns)
+    messages, turns, _ = last(handlers.chat('<img src=x onerror="alert(1)">婴儿死亡率', "全部", turns))
     assert "<img" not in messages[4]["content"] and "&lt;img" in messages[4]["content"]
 
 
 def test_chat_errors_become_messages_not_tracebacks(handlers, monkeypatch):
-    messages, turns, _ = handlers.chat("", "全部", [])
+    messages, turns, _ = last(handlers.chat("", "全部", []))
     assert "问题是空的" in messages[1]["content"] and turns[0].answer.kind == "error"
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals /srv/index")
 
+    monkeypatch.setattr(handlers.assistant, "ask_stream", boom)
     monkeypatch.setattr(handlers.assistant, "ask", boom)
-    messages, turns, _ = handlers.chat("婚前医学检查率目标是多少", "全部", turns)
+    messages, turns, _ = last(handlers.chat("婚前医学检查率目标是多少", "全部", turns))
     assert app.UNEXPECTED in messages[3]["content"] and "secret" not in messages[3]["content"]
     with pytest.raises(gr.Error, match="出了问题") as err:
         handlers.api_ask("婚前医学检查率目标是多少")
@@ -191,8 +198,8 @@ def test_chat_errors_become_messages_not_tracebacks(handlers, monkeypatch):
 
 def test_like_records_the_rated_turn(handlers, assistant, tmp_path):
     handlers.settings = assistant.settings.with_(feedback_path=str(tmp_path / "fb.jsonl"))
-    _, turns, _ = handlers.chat("婚前医学检查率目标是多少", "全部", [])
-    _, turns, _ = handlers.chat("", "全部", turns)
+    _, turns, _ = last(handlers.chat("婚前医学检查率目标是多少", "全部", []))
+    _, turns, _ = last(handlers.chat("", "全部", turns))
     assert "已记录" in handlers.like(turns, gr.LikeData(None, {"index": 1, "value": "", "liked": False}))
     record = json.loads((tmp_path / "fb.jsonl").read_text(encoding="utf-8"))
     assert record["question"] == "婚前医学检查率目标是多少" and record["rating"] == "down"
@@ -204,14 +211,14 @@ def test_like_beyond_the_size_limit_is_refused_clearly(handlers, assistant, tmp_
     path = tmp_path / "fb.jsonl"
     path.write_text("x" * 90, encoding="utf-8")
     handlers.settings = assistant.settings.with_(feedback_path=str(path), feedback_max_bytes=100)
-    _, turns, _ = handlers.chat("婚前医学检查率目标是多少", "全部", [])
+    _, turns, _ = last(handlers.chat("婚前医学检查率目标是多少", "全部", []))
     message = handlers.like(turns, gr.LikeData(None, {"index": 1, "value": "", "liked": True}))
     assert "存储上限" in message
     assert path.read_text(encoding="utf-8") == "x" * 90
 
 
 def test_citation_link_opens_the_browser_at_the_quote(handlers, assistant):
-    _, turns, _ = handlers.chat("婚前医学检查率目标是多少", "全部", [])
+    _, turns, _ = last(handlers.chat("婚前医学检查率目标是多少", "全部", []))
     c = turns[0].answer.citations[-1]
     tabs, radio, outline, text = handlers.goto(f"{c.doc}|{c.start}|{c.end}|123")
     assert tabs.selected == "browser" and radio.value == "妇女规划"
