@@ -23,6 +23,7 @@ from assistant.config import Settings  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
 from assistant.errors import AssistantError, InputError  # noqa: E402
 from assistant.feedback import FeedbackError, record_feedback  # noqa: E402
+from assistant.limits import TokenBucketLimiter  # noqa: E402
 from assistant.types import Answer  # noqa: E402
 
 log = logging.getLogger("assistant.app")
@@ -39,7 +40,6 @@ EXAMPLES = {
                 "规划里是不是说“婚前医学检查率保持在85％以上”？"],
 }
 BROWSER_PLANS = ["妇女规划", "儿童规划"]
-ASSISTANT_QUEUE = {"concurrency_id": "assistant", "concurrency_limit": 1}  # one Assistant call at a time
 
 CSS = """
 .answer p { margin: 0 0 .6em; line-height: 1.7; }
@@ -152,16 +152,32 @@ class Handlers:
         self.assistant = assistant
         self.corpus = assistant.corpus
         self.settings = assistant.settings
+        rate = self.settings.rate_limit_per_minute
+        self.limiter = (TokenBucketLimiter(rate, per=60.0, burst=max(1, self.settings.rate_limit_burst))
+                        if rate > 0 else None)
+        # Events that call the Assistant share one queue slot group (settings.app_concurrency).
+        self.queue = {"concurrency_id": "assistant", "concurrency_limit": max(1, self.settings.app_concurrency)}
+
+    def admit(self, request: gr.Request | None) -> None:
+        """Count one question against the client's rate limit; InputError with a clear message when over it."""
+        if self.limiter is None or request is None:
+            return
+        client = getattr(request, "session_hash", None) or getattr(getattr(request, "client", None), "host", "") or "?"
+        decision = self.limiter.check(str(client))
+        if not decision.allowed:
+            raise InputError(decision.message)
 
     # ---- chat (UI) ---------------------------------------------------------------------------
 
-    def answer_stream(self, question: str, plan_label: str, turns: list[Turn]) -> Iterator[str | Answer]:
+    def answer_stream(self, question: str, plan_label: str, turns: list[Turn],
+                      request: gr.Request | None = None) -> Iterator[str | Answer]:
         """Partial texts while a model writes (none for extractive answers), then the Answer.
 
         An error becomes an Answer of kind "error" that carries the message to show.
         """
         history = [t.answer for t in turns if t.answer.kind != "error"]
         try:
+            self.admit(request)
             yield from self.assistant.ask_stream(question, history=history, plan=views.plan_key(plan_label))
         except Exception as exc:
             yield Answer(question=str(question or ""), answer=fail_message(exc), answerable=False, kind="error")
@@ -174,11 +190,12 @@ class Handlers:
             out.append({"role": "assistant", "content": views.answer_html(turn.answer, self.corpus, n)})
         return out
 
-    def chat(self, question: str, plan_label: str, turns: list[Turn] | None) -> Iterator[tuple[list, list, str]]:
+    def chat(self, question: str, plan_label: str, turns: list[Turn] | None,
+             request: gr.Request = None) -> Iterator[tuple[list, list, str]]:
         """Answer one message: stream (chat messages, turns, cleared textbox) as the answer grows."""
         turns = list(turns or [])
         q = str(question or "")
-        for part in self.answer_stream(question, plan_label, turns):
+        for part in self.answer_stream(question, plan_label, turns, request):
             if isinstance(part, Answer):
                 turns.append(Turn(q, part))
                 break
@@ -229,9 +246,10 @@ class Handlers:
         """Rows of the target tables for the UI table."""
         return views.indicator_rows(self.corpus, views.plan_key(plan_label), query or "")
 
-    def quote_result(self, passage: str) -> str:
+    def quote_result(self, passage: str, request: gr.Request = None) -> str:
         """The quote checker's verdict as HTML."""
         try:
+            self.admit(request)
             answer = self.assistant.check_quote(passage)
         except Exception as exc:
             return views.error_html(fail_message(exc))
@@ -243,14 +261,21 @@ class Handlers:
         return record_feedback(self.settings.feedback_path, self.settings.feedback_max_bytes,
                                question, answer, rating)
 
-    def api_ask(self, question: str, plan: str = "全部", history: list[str] | None = None) -> dict:
+    def api_ask(self, question: str, plan: str = "全部", history: list[str] | None = None,
+                request: gr.Request = None) -> dict:
         """Answer a question; `history` lists the earlier questions of the conversation (for follow-ups)."""
-        return api_guard(lambda: views.answer_dict(
-            self.assistant.ask(question, history=list(history or []), plan=views.plan_key(plan))))
+        def run() -> dict:
+            self.admit(request)
+            return views.answer_dict(self.assistant.ask(question, history=list(history or []),
+                                                        plan=views.plan_key(plan)))
+        return api_guard(run)
 
-    def api_check_quote(self, passage: str) -> dict:
+    def api_check_quote(self, passage: str, request: gr.Request = None) -> dict:
         """Check a passage against the plan text: 原文一致 / 与原文不一致 / 未找到, with the source wording."""
-        return api_guard(lambda: views.quote_check_dict(self.assistant.check_quote(passage)))
+        def run() -> dict:
+            self.admit(request)
+            return views.quote_check_dict(self.assistant.check_quote(passage))
+        return api_guard(run)
 
     def api_indicators(self, plan: str = "全部", query: str = "") -> list[dict]:
         """Rows of the indicator target tables, filtered by plan and by words."""
@@ -286,7 +311,7 @@ def chat_tab(h: Handlers) -> None:
     turns = gr.State([])
     for trigger in (send.click, question.submit):
         trigger(h.chat, [question, plan, turns], [chatbot, turns, question], api_visibility="private",
-                **ASSISTANT_QUEUE)
+                **h.queue)
     clear.click(lambda: ([], [], ""), None, [chatbot, turns, status], api_visibility="private")
     chatbot.like(h.like, [turns], [status], api_visibility="private")
 
@@ -323,7 +348,7 @@ def quote_tab(h: Handlers) -> None:
     check = gr.Button("核对", variant="primary", elem_id="check")
     result = gr.HTML(elem_id="quote-result")
     for trigger in (check.click, passage.submit):
-        trigger(h.quote_result, [passage], [result], api_visibility="private", **ASSISTANT_QUEUE)
+        trigger(h.quote_result, [passage], [result], api_visibility="private", **h.queue)
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
@@ -342,8 +367,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 indicators_tab(h)
             with gr.Tab("引文核对", id="quote"):
                 quote_tab(h)
-        gr.api(h.api_ask, api_name="ask", **ASSISTANT_QUEUE)
-        gr.api(h.api_check_quote, api_name="check_quote", **ASSISTANT_QUEUE)
+        gr.api(h.api_ask, api_name="ask", **h.queue)
+        gr.api(h.api_check_quote, api_name="check_quote", **h.queue)
         gr.api(h.api_indicators, api_name="indicators")
         gr.api(h.api_outline, api_name="outline")
         gr.api(h.api_feedback, api_name="feedback")

@@ -1,4 +1,4 @@
-"""Command line: build, ask, batch, chat, eval."""
+"""Command line: build, ask, batch, chat, eval, ingest, list, remove."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def format_answer(answer) -> str:
     lines = [answer.answer, ""]
     for i, c in enumerate(answer.citations, 1):
         quote = " ".join(c.quote.split())
-        lines.append(f"[{i}] {c.section}（第{c.start}-{c.end}字）\n    “{quote}”")
+        lines.append(f"[{i}] {c.section}（{c.doc}，第{c.start}-{c.end}字）\n    “{quote}”")
     return "\n".join(lines).rstrip()
 
 
@@ -49,7 +49,7 @@ def cmd_build(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    answer = _assistant().ask(args.question, plan=args.plan)
+    answer = _assistant().ask(args.question, plan=args.plan, doc=args.doc)
     if args.json:
         print(json.dumps({"question": args.question, **answer.to_dict()}, ensure_ascii=False, indent=2))
     else:
@@ -61,7 +61,7 @@ def cmd_batch(args) -> int:
     """Answer a JSONL file of questions; malformed lines are reported and skipped."""
     assistant = _assistant()
     failures = 0
-    with open(args.input, "rb") as fin, open(args.output, "w", encoding="utf-8") as fout:
+    with open(args.input, "rb") as fin, open(args.output, "w", encoding="utf-8", errors="backslashreplace") as fout:
         for lineno, raw in enumerate(fin, 1):
             if not raw.strip():
                 continue
@@ -70,7 +70,7 @@ def cmd_batch(args) -> int:
                 answer = None
                 turns: list = []
                 for turn in item.get("turns") or [item["question"]]:
-                    answer = assistant.ask(turn, history=turns, plan=item.get("plan_filter"))
+                    answer = assistant.ask(turn, history=turns, plan=item.get("plan_filter"), doc=item.get("doc"))
                     turns.append(answer)
                 out = {"id": item.get("id", lineno), **answer.to_dict()}
             except (InputError, ValueError) as exc:
@@ -84,7 +84,7 @@ def cmd_batch(args) -> int:
 
 def _batch_item(raw: bytes, lineno: int) -> dict:
     try:
-        item = json.loads(raw.decode("utf-8"))
+        item = json.loads(raw.decode("utf-8-sig"))  # a BOM (Notepad) is not part of line 1
     except UnicodeDecodeError as exc:
         raise ValueError(f"line {lineno} is not UTF-8") from exc
     except json.JSONDecodeError as exc:
@@ -99,7 +99,7 @@ def _batch_item(raw: bytes, lineno: int) -> dict:
 
 def _safe_id(raw: bytes, lineno: int):
     try:
-        return json.loads(raw.decode("utf-8")).get("id", lineno)
+        return json.loads(raw.decode("utf-8-sig")).get("id", lineno)
     except Exception:
         return lineno
 
@@ -118,7 +118,7 @@ def cmd_chat(args) -> int:
         if question.lower() in {"exit", "quit", "q", "退出"}:
             return 0
         try:
-            answer = assistant.ask(question, history=history, plan=args.plan)
+            answer = assistant.ask(question, history=history, plan=args.plan, doc=args.doc)
         except InputError as exc:
             print(f"答：{exc}")
             continue
@@ -138,6 +138,41 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_ingest(args) -> int:
+    """Add or replace documents from files; the index is rebuilt (a no-op when nothing changed)."""
+    from assistant.ingest import ingest
+
+    results, built = ingest(Settings.from_env(), args.paths, progress=_progress)
+    for r in results:
+        print(f"{r.status}: {r.file} -> {r.stored} (doc {r.doc})")
+    print("index rebuilt" if built else "index is up to date (nothing changed)")
+    return 0
+
+
+def cmd_list(args) -> int:
+    """Each document: id, original file, plans, indicator rows, chunks, sha256 prefix."""
+    from assistant.ingest import list_documents
+
+    docs = list_documents(Settings.from_env())
+    if args.json:
+        print(json.dumps([d.to_dict() for d in docs], ensure_ascii=False, indent=2))
+        return 0
+    for d in docs:
+        print(f"{d.doc}\n    file: {d.file}  sha256: {d.sha256[:12]}  plans: {len(d.plans)}  "
+              f"indicator rows: {d.indicators}  chunks: {d.chunks}")
+        for title in d.plans:
+            print(f"    - {title}")
+    return 0
+
+
+def cmd_remove(args) -> int:
+    from assistant.ingest import remove
+
+    built = remove(Settings.from_env(), args.doc, progress=_progress)
+    print(f"removed {args.doc}; " + ("index rebuilt" if built else "index is up to date"))
+    return 0
+
+
 def cmd_env(args) -> int:
     for name, default, desc in env_table():
         print(f"{name:32} {desc} (default: {default!r})")
@@ -154,6 +189,7 @@ def parser() -> argparse.ArgumentParser:
     a = sub.add_parser("ask", help="ask one question")
     a.add_argument("question")
     a.add_argument("--plan", choices=["women", "children"], help="search one plan only")
+    a.add_argument("--doc", help="search one document only (an id from `list`)")
     a.add_argument("--json", action="store_true", help="print the answer as JSON")
     a.set_defaults(func=cmd_ask)
     bt = sub.add_parser("batch", help="answer a JSONL file of questions")
@@ -162,6 +198,7 @@ def parser() -> argparse.ArgumentParser:
     bt.set_defaults(func=cmd_batch)
     c = sub.add_parser("chat", help="chat in the terminal")
     c.add_argument("--plan", choices=["women", "children"])
+    c.add_argument("--doc", help="search one document only (an id from `list`)")
     c.set_defaults(func=cmd_chat)
     ev = sub.add_parser("eval", help="score the assistant and the baselines on the Q&A set")
     ev.add_argument("--set", help="Q&A JSONL file (default: evals/qa.jsonl)")
@@ -170,6 +207,15 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, help="only the first N items")
     ev.add_argument("--no-baselines", action="store_true", help="score the assistant only")
     ev.set_defaults(func=cmd_eval)
+    ing = sub.add_parser("ingest", help="add or replace documents (.txt .md .docx .pdf .html) and rebuild the index")
+    ing.add_argument("paths", nargs="+", metavar="PATH")
+    ing.set_defaults(func=cmd_ingest)
+    ls = sub.add_parser("list", help="list the documents: id, original file, plans, indicator rows, chunks, sha256")
+    ls.add_argument("--json", action="store_true", help="print the list as JSON")
+    ls.set_defaults(func=cmd_list)
+    rm = sub.add_parser("remove", help="remove a document from the corpus and rebuild the index")
+    rm.add_argument("doc", help="document id (see `list`)")
+    rm.set_defaults(func=cmd_remove)
     e = sub.add_parser("env", help="list the ASSISTANT_* environment variables")
     e.set_defaults(func=cmd_env)
     return p
@@ -177,6 +223,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # undecodable argv or ids must not become a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     settings = Settings.from_env()
     logging.basicConfig(level=logging.INFO if args.verbose else settings.log_level,
                         format="%(levelname)s %(name)s: %(message)s")

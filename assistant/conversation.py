@@ -29,6 +29,7 @@ class Resolved:
     item: str | None = None  # chunk id of a referenced list item
     year: str | None = None
     followup: bool = False
+    docs: list[str] | None = None  # document ids to search; None = every document
 
 
 def is_followup(question: str) -> bool:

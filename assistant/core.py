@@ -6,7 +6,6 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 from assistant.answer import ASKS_LIST, ASKS_MEASURES, ASKS_VALUE, COVERAGE_MIN, Answerer, plan_free
 from assistant.structure import section_path
@@ -16,8 +15,8 @@ from assistant.conversation import Resolved, resolve
 from assistant.corpus import Corpus, load_corpus
 from assistant.embeddings import Embedder, get_embedder
 from assistant.errors import IndexStateError, InputError
-from assistant.index import (ChromaIndex, build_index, embed_chunks, expected_manifest, is_current,
-                             open_index, read_current)
+from assistant.index import (ChromaIndex, build_index, cached_vectors, embed_chunks, expected_manifest, is_current,
+                             live_manifest, open_index)
 from assistant.llm import OpenAIChatAnswerer  # [ISSUE 5] imports no langchain_openai by itself
 from assistant.quotes import check_quote, extract_quote
 from assistant.retrieve import Retriever
@@ -58,12 +57,12 @@ def build(settings: Settings, force: bool = False, progress: Callable[[str, int,
     corpus, chunks = prepared or load_chunks(settings)
     embedder = get_embedder(settings)
     manifest = expected_manifest(corpus.sha256, CHUNKER_VERSION, embedder.id, settings)
-    found = read_current(Path(settings.index_dir))
-    if not force and found is not None and is_current(found[1], manifest):
+    if not force and is_current(live_manifest(settings), manifest):  # [ISSUE 6] index_dir or Chroma server
         return False
     log.info("building index: %d chunks with %s", len(chunks), embedder.id)
     report = (lambda d, t: progress("embedding", d, t)) if progress else None
-    build_index(settings, chunks, embed_chunks(embedder, chunks, progress=report), manifest)
+    cached = {} if force else cached_vectors(settings)  # [ISSUE 6] embed only new or changed chunks
+    build_index(settings, chunks, embed_chunks(embedder, chunks, progress=report, cached=cached), manifest)
     return True
 
 
@@ -91,51 +90,66 @@ class Assistant:
 
     # ---- questions ---------------------------------------------------------------------------
 
-    def retrieve(self, question: str, plan: str | None = None, k: int | None = None) -> list[Hit]:
-        """Top hits for a question, optionally within one plan."""
-        return self.retriever.retrieve(question, k or self.settings.top_k, _plans(plan))
+    def retrieve(self, question: str, plan: str | None = None, k: int | None = None,
+                 doc: str | None = None) -> list[Hit]:
+        """Top hits for a question, optionally within one plan or one document."""
+        return self.retriever.retrieve(question, k or self.settings.top_k, _plans(plan), docs=self._docs(doc))
 
-    def ask(self, question: str, history: list | None = None, plan: str | None = None) -> Answer:
-        """Answer a question (resolving follow-ups against `history`) with exact citations."""
-        answer = self._ask_extractive(question, history, plan)
+    def ask(self, question: str, history: list | None = None, plan: str | None = None,
+            doc: str | None = None) -> Answer:
+        """Answer a question (resolving follow-ups against `history`) with exact citations; `doc` limits the search."""
+        answer = self._ask_extractive(question, history, plan, doc)
         # [ISSUE 5] a configured model rewrites the answer; a failed grounding check keeps the extractive one.
         return self.llm.rewrite(answer) if self.llm else answer
 
     # [ISSUE 5] streaming for the app: partial texts (checked sentences), then the final Answer.
     def ask_stream(self, question: str, history: list | None = None,
-                   plan: str | None = None) -> Iterator[str | Answer]:
+                   plan: str | None = None, doc: str | None = None) -> Iterator[str | Answer]:
         """Yield partial answer texts while the model writes, then the final Answer (extractive: just it)."""
-        answer = self._ask_extractive(question, history, plan)
+        answer = self._ask_extractive(question, history, plan, doc)
         if self.llm is None:
             yield answer
         else:
             yield from self.llm.stream(answer)
 
-    def _ask_extractive(self, question: str, history: list | None, plan: str | None) -> Answer:
+    def _ask_extractive(self, question: str, history: list | None, plan: str | None,
+                        doc: str | None = None) -> Answer:
         q = clean_question(question, self.settings.max_question_chars)
-        turns = self._history(history or [], plan)
+        if history and len(history) > self.settings.max_history_turns:
+            raise InputError(f"这段对话已超过{self.settings.max_history_turns}轮，请开始新的对话再提问。")
+        docs = self._docs(doc)  # [ISSUE 6] an unknown document is an InputError before any work
+        turns = self._history(history or [], plan, doc)
         resolved = resolve(q, turns, _plans(plan))
         if self.llm:  # [ISSUE 5] the model may condense a follow-up; the rule-based resolution is the fallback
             resolved = self.llm.condense(q, turns, resolved)
+        resolved.docs = docs
         answer = self._answer(q, resolved)
         answer.question = q  # what the user typed; the resolved form is kept beside it
         answer.resolved_question = resolved.question
         return answer
 
-    def check_quote(self, passage: str) -> Answer:
+    def check_quote(self, passage: str, doc: str | None = None) -> Answer:
         """Is this passage in the plan? exact / differs (and where) / not found."""
         passage = clean_question(passage, self.settings.max_question_chars)
-        return self._quote_answer(passage, passage)
+        return self._quote_answer(passage, passage, self._docs(doc))
 
-    def _history(self, history: list, plan: str | None) -> list[Answer]:
+    # [ISSUE 6] documents to search: None = all; an unknown id is the user's mistake, said clearly.
+    def _docs(self, doc: str | None) -> list[str] | None:
+        if not doc or doc in ("all", "全部"):
+            return None
+        if not isinstance(doc, str) or doc not in self.corpus.documents:
+            raise InputError(f"没有文档“{doc}”；可选：{'、'.join(sorted(self.corpus.documents))}")
+        return [doc]
+
+    def _history(self, history: list, plan: str | None, doc: str | None = None) -> list[Answer]:
         """History as Answers; plain strings (earlier user messages) are answered again."""
         turns: list[Answer] = []
-        for item in history[-self.settings.max_history_turns:]:
+        for item in history:
             if isinstance(item, Answer):
                 turns.append(item)
             elif isinstance(item, str) and item.strip():
                 try:
-                    turns.append(self._ask_extractive(item, turns, plan))  # no model calls for replayed turns
+                    turns.append(self._ask_extractive(item, turns, plan, doc))  # no model calls for replayed turns
                 except InputError:
                     continue
         return turns
@@ -144,13 +158,13 @@ class Assistant:
         a = self.answerer
         quote = extract_quote(q)
         if quote and not r.followup:
-            return self._quote_answer(q, quote)
+            return self._quote_answer(q, quote, r.docs)
         if r.item:
             chunk = self.index.by_id[r.item]
             return a.detail_answer(q, chunk, [Hit(chunk, 1.0)])
         if r.plans is None:
             r.plans = named_plans(q, self.answerer.plan_names)
-        hits = self.retriever.retrieve(r.question, self.settings.top_k, r.plans)
+        hits = self.retriever.retrieve(r.question, self.settings.top_k, r.plans, docs=r.docs)
         indicators = self._indicators(r)
         if r.indicators and not indicators:
             names = "、".join(f"“{self.index.by_id[i].section.rsplit('．', 1)[-1]}”" for i in r.indicators
@@ -165,7 +179,7 @@ class Assistant:
             # answer from it, and let the evidence check judge the match.
             answer = a.indicator_answer(q, [hits[0].chunk], hits, r.year, named=False)
         else:
-            answer = self._text_answer(r.question, hits, r.plans)
+            answer = self._text_answer(r.question, hits, r.plans, r.docs)
         ok, why = a.evidence_ok(r.question, answer)
         return answer if ok else a.refuse(q, hits, why)
 
@@ -176,15 +190,16 @@ class Assistant:
                 # "那儿童规划呢？": the same indicator in the other plan's table, if it has one.
                 # Plan words are dropped: 建立妇女活动中心的… matches 建立儿童活动中心的….
                 names = re.sub(r"妇女|女性|女生|儿童|未成年人", "", " ".join(c.section.rsplit("．", 1)[-1] for c in chunks))
-                return [m.chunk for m in self.retriever.match_indicators(names, r.plans, self.answerer.key_terms(names))]
+                return [m.chunk for m in self.retriever.match_indicators(names, r.plans, self.answerer.key_terms(names),
+                                                                         docs=r.docs)]
             return chunks
         q = normalize_question(r.question)
-        return [m.chunk for m in self.retriever.match_indicators(q, r.plans, self.answerer.key_terms(q))]
+        return [m.chunk for m in self.retriever.match_indicators(q, r.plans, self.answerer.key_terms(q), docs=r.docs)]
 
-    def _text_answer(self, q: str, hits: list[Hit], plans: list[str] | None) -> Answer:
+    def _text_answer(self, q: str, hits: list[Hit], plans: list[str] | None, docs: list[str] | None = None) -> Answer:
         a = self.answerer
         if ASKS_MEASURES.search(q) or ASKS_LIST.search(q):
-            listed = self._heading_list(q, plans)
+            listed = self._heading_list(q, plans, docs)
             if listed is not None:
                 return listed
         if ASKS_MEASURES.search(q):
@@ -196,12 +211,12 @@ class Assistant:
                 return a.list_answer(q, "规划中的相关任务和措施：", relevant[:3], hits)
         return a.sentence_answer(q, hits)
 
-    def _heading_list(self, q: str, plans: list[str] | None) -> Answer | None:
+    def _heading_list(self, q: str, plans: list[str] | None, docs: list[str] | None = None) -> Answer | None:
         """"妇女与健康领域有哪些任务": every item under the section (or part) the question names."""
         grams = char_bigrams(normalize_question(q))
         found = []  # (plan, heads, node) whose whole title is in the question, best per plan
         for doc in self.corpus.documents.values():
-            for plan in doc.plans:
+            for plan in doc.plans if not docs or doc.doc in docs else []:
                 if plans and plan.key not in plans:
                     continue
                 named = [(len(n.title), heads, n) for part in plan.parts
@@ -228,9 +243,10 @@ class Assistant:
         title = f"{names} 共{len(items)}项："
         return self.answerer.list_answer(q, title, items, [Hit(c, 1.0) for c in items], detail=False, limit=30)
 
-    def _quote_answer(self, q: str, quote: str) -> Answer:
-        check = check_quote(self.corpus, quote)
-        hits = self.retriever.retrieve(quote, self.settings.top_k)
+    def _quote_answer(self, q: str, quote: str, docs: list[str] | None = None) -> Answer:
+        corpus = Corpus({d: self.corpus.documents[d] for d in docs}) if docs else self.corpus
+        check = check_quote(corpus, quote)
+        hits = self.retriever.retrieve(quote, self.settings.top_k, docs=docs)
         verdict = VERDICT[check.verdict]
         if check.verdict == "not_found":
             return Answer(q, f"{verdict}：规划中没有找到这段话或相近的表述。", True, [], hits, kind="quote_check",
@@ -261,7 +277,11 @@ def named_plans(question: str, plan_names: dict[str, str]) -> list[str] | None:
     return named if len(named) == 1 else None
 
 
-def _plans(plan: str | None) -> list[str] | None:
-    if not plan or plan in ("all", "全部"):
+def _plans(plan: object) -> list[str] | None:
+    """Plan filter keys from a name ("women", "儿童规划") or a list of names; None = every plan."""
+    if plan is None or (isinstance(plan, str) and plan in ("", "all", "全部")):
         return None
-    return [PLAN_KEYS.get(plan, plan)]
+    names = [plan] if isinstance(plan, str) else list(plan) if isinstance(plan, list | tuple) else None
+    if not names or not all(isinstance(p, str) and p for p in names):
+        raise InputError("plan 只能是规划的名称，例如 women / children（妇女规划 / 儿童规划）。")
+    return [PLAN_KEYS.get(p, p) for p in names]

@@ -46,12 +46,17 @@ def read_text_file(path: Path) -> str:
     return text
 
 
+def corpus_files(folder: Path) -> list[Path]:
+    """The plan files of a corpus folder (one document each, id = file stem), sorted."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in CORPUS_SUFFIXES and p.is_file())
+
+
 def load_corpus(corpus_dir: str | Path) -> Corpus:
     """Parse every plan file in corpus_dir."""
     folder = Path(corpus_dir)
     if not folder.is_dir():
         raise CorpusError(f"corpus folder {folder} does not exist")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in CORPUS_SUFFIXES and p.is_file())
+    files = corpus_files(folder)
     if not files:
         raise CorpusError(f"corpus folder {folder} has no plan files ({', '.join(CORPUS_SUFFIXES)})")
     docs = {}

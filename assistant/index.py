@@ -4,21 +4,37 @@ Layout under index_dir (embedded mode):
     CURRENT                      name of the live build, replaced atomically
     build-<stamp>-<id>/          one complete build: chroma/ + chunks.json + manifest.json
     .partial-<uuid>/             a build in progress; never read, removed on the next build
+    .build.lock                  flock held by the one build that is writing
 A build is written aside and only becomes live when CURRENT points at it, so a crash or a
-kill -9 mid-build leaves the previous index serving.
+kill -9 mid-build leaves the previous index serving. Builds take .build.lock, so a second build
+waits for the first, and a .partial-* found under the lock belongs to a build that died.
+Serving never writes here: Chroma rewrites its files when it opens them, so a server opens a
+private copy of the live build (a read-only mount works; two servers never share Chroma's files).
+A build also keeps vectors.npy (rows aligned with chunks.json), so the next build embeds only
+chunks whose text changed (see embed_chunks / cached_vectors).
+
+Server mode (ASSISTANT_CHROMA_HOST set): see the "server mode" section at the end of this file.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import logging
 import os
+import re
 import shutil
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import asdict
 from pathlib import Path
+
+import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import IndexStateError
@@ -28,7 +44,11 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 MANIFEST_KEYS = ("schema", "corpus_sha256", "chunker_version", "embedder_id", "chunk_max_tokens")
-KEEP_BUILDS = 2  # the live build and the one before it (a serving process may still read it)
+KEEP_BUILDS = 2  # the live build and the one before it
+BUILD_LOCK_TIMEOUT = 600.0  # seconds a build waits for another build of the same index_dir
+BUILD_NAME = re.compile(r"build-[\w-]+")
+REBUILD = "run `python -m assistant build --force`"
+COPY_PREFIX = "assistant-index-"  # + "<pid>-<random>": a serving process's private copy of the live build
 
 
 def _chroma_settings():
@@ -44,22 +64,33 @@ def _collection_name(settings: Settings) -> str:
 class ChromaIndex:
     """A built index: Chroma vectors plus the chunks and the manifest that describe them."""
 
-    def __init__(self, path: Path, manifest: dict, chunks: list[Chunk], collection) -> None:
-        self.path = path
+    def __init__(self, path: Path | str, manifest: dict, chunks: list[Chunk], collection,
+                 reopen: Callable[[], object] | None = None) -> None:
+        self.path = path  # the build folder, or "http://host:port/<collection>" in server mode
         self.manifest = manifest
         self.chunks = chunks
         self.by_id = {c.id: c for c in chunks}
         self._collection = collection
+        self._reopen = reopen  # server mode: the live collection again, after a rebuild dropped ours
 
     def search_vector(self, vector: list[float], n: int, plans: list[str] | None = None,
                       docs: list[str] | None = None) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine similarity, best first, optionally filtered by plan/doc."""
         where = _where(plans, docs)
         n = max(1, min(n, len(self.chunks)))
-        res = self._collection.query(query_embeddings=[vector], n_results=n, where=where,
-                                     include=["distances"])
+        try:
+            res = self._query(vector, n, where)
+        except Exception as exc:
+            if self._reopen is None or type(exc).__name__ != "NotFoundError":
+                raise
+            log.info("the collection this process opened was dropped by a newer build; reopening the live one")
+            self._collection = self._reopen()
+            res = self._query(vector, n, where)
         ids, dists = res["ids"][0], res["distances"][0]
         return [(self.by_id[i], 1.0 - d) for i, d in zip(ids, dists) if i in self.by_id]
+
+    def _query(self, vector: list[float], n: int, where: dict | None) -> dict:
+        return self._collection.query(query_embeddings=[vector], n_results=n, where=where, include=["distances"])
 
 
 def _where(plans: list[str] | None, docs: list[str] | None) -> dict | None:
@@ -80,22 +111,48 @@ def expected_manifest(corpus_sha256: str, chunker_version: str, embedder_id: str
 
 
 def read_current(index_dir: Path) -> tuple[Path, dict] | None:
-    """(build path, manifest) of the live build, None when there is none yet."""
-    pointer = index_dir / "CURRENT"
-    if not index_dir.exists() or not pointer.exists():
-        if index_dir.exists() and any(p for p in index_dir.iterdir() if not p.name.startswith(".")):
-            foreign = [p.name for p in index_dir.iterdir() if not p.name.startswith((".", "build-"))]
-            if foreign:
-                raise IndexStateError(
-                    f"{index_dir} holds files that are not an assistant index ({', '.join(sorted(foreign)[:3])}); "
-                    "point ASSISTANT_INDEX_DIR at an empty folder or remove them, then run `python -m assistant build`")
+    """(build path, manifest) of the live build; None when there is none yet, or when it is damaged.
+
+    A damaged CURRENT or manifest counts as no index, so the next build replaces it: the
+    `build --force` that open_index's error names does repair it. Someone else's folder still raises.
+    """
+    if not _has_pointer(index_dir):
         return None
-    name = pointer.read_text(encoding="utf-8").strip()
-    path = index_dir / name
     try:
+        return _read_pointer(index_dir)
+    except IndexStateError as exc:
+        log.warning("%s", exc)
+        return None
+
+
+def _has_pointer(index_dir: Path) -> bool:
+    """True when index_dir holds a CURRENT; an error for a file or a folder of someone else's files."""
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexStateError(f"{index_dir} is a file, not an index folder; point ASSISTANT_INDEX_DIR at a folder")
+    if (index_dir / "CURRENT").exists():
+        return True
+    if index_dir.exists():
+        foreign = [p.name for p in index_dir.iterdir()
+                   if not p.name.startswith((".", "build-")) and p.name != "README.md"]
+        if foreign:
+            raise IndexStateError(
+                f"{index_dir} holds files that are not an assistant index ({', '.join(sorted(foreign)[:3])}); "
+                "point ASSISTANT_INDEX_DIR at an empty folder or remove them, then run `python -m assistant build`")
+    return False
+
+
+def _read_pointer(index_dir: Path) -> tuple[Path, dict]:
+    """The build CURRENT names and its manifest; IndexStateError naming the repair when damaged."""
+    try:
+        name = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+        if not BUILD_NAME.fullmatch(name):  # never follow "../x" or "/elsewhere" out of index_dir
+            raise ValueError(f"CURRENT names {name[:40]!r}, not a build")
+        path = index_dir / name
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("manifest.json is not an object")
     except (OSError, ValueError) as exc:
-        raise IndexStateError(f"the index at {path} is damaged ({exc}); run `python -m assistant build --force`") from exc
+        raise IndexStateError(f"the index in {index_dir} is damaged ({exc}); {REBUILD}") from exc
     return path, manifest
 
 
@@ -103,56 +160,161 @@ def is_current(manifest: dict | None, expected: dict) -> bool:
     return manifest is not None and all(manifest.get(k) == expected[k] for k in MANIFEST_KEYS)
 
 
-def open_index(settings: Settings) -> ChromaIndex:
-    """Open the live build of index_dir."""
-    import chromadb
+def open_index(settings: Settings, prepared: tuple | None = None) -> ChromaIndex:
+    """Open the live build of index_dir (from a private copy: serving never writes to index_dir).
 
+    In server mode, open the server's live collection; `prepared` = (corpus, chunks) saves parsing again.
+    """
+    if settings.chroma_host:
+        return _open_server_index(settings, prepared)
     index_dir = Path(settings.index_dir)
-    found = read_current(index_dir)
-    if found is None:
+    if not _has_pointer(index_dir):
         raise IndexStateError(f"no index in {index_dir}; run `python -m assistant build`")
-    path, manifest = found
+    path, manifest = _read_pointer(index_dir)
+    _remove_stale_copies()
+    work = Path(tempfile.mkdtemp(prefix=f"{COPY_PREFIX}{os.getpid()}-"))
     try:
         chunks = [Chunk(**d) for d in json.loads((path / "chunks.json").read_text(encoding="utf-8"))]
-        client = chromadb.PersistentClient(path=str(path / "chroma"), settings=_chroma_settings())
-        collection = client.get_collection(_collection_name(settings), embedding_function=None)
+        collection = _open_copy(path / "chroma", work / "chroma", settings)
         if collection.count() != len(chunks):
-            raise IndexStateError(f"{path}: {collection.count()} vectors for {len(chunks)} chunks")
-    except IndexStateError:
-        raise
-    except Exception as exc:
-        raise IndexStateError(f"the index at {path} cannot be opened ({exc}); run `python -m assistant build --force`") from exc
-    return ChromaIndex(path, manifest, chunks, collection)
+            raise IndexStateError(f"the index at {path} has {collection.count()} vectors for {len(chunks)} chunks; "
+                                  f"{REBUILD}")
+    except BaseException as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        if isinstance(exc, IndexStateError) or not isinstance(exc, Exception):
+            raise
+        raise IndexStateError(f"the index at {path} cannot be opened ({exc}); {REBUILD}") from exc
+    index = ChromaIndex(path, manifest, chunks, collection)
+    weakref.finalize(index, shutil.rmtree, work, ignore_errors=True)
+    return index
 
 
-def build_index(settings: Settings, chunks: list[Chunk], vectors: list[list[float]], manifest: dict) -> Path:
-    """Write a complete build aside, then make it live by replacing CURRENT atomically."""
+def _remove_stale_copies() -> None:
+    """Remove private copies left by processes that died without cleaning up (kill -9, SIGTERM)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{COPY_PREFIX}*-*"):
+        pid = folder.name[len(COPY_PREFIX):].split("-", 1)[0]
+        if pid.isdecimal() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _open_copy(chroma_dir: Path, copy: Path, settings: Settings):
+    """The collection of a private copy of chroma_dir: Chroma rewrites its files even to read them."""
     import chromadb
 
+    shutil.copytree(chroma_dir, copy)
+    client = chromadb.PersistentClient(path=str(copy), settings=_chroma_settings())
+    return client.get_collection(_collection_name(settings), embedding_function=None)
+
+
+def build_index(settings: Settings, chunks: list[Chunk], vectors, manifest: dict,
+                lock_timeout: float = BUILD_LOCK_TIMEOUT) -> Path | str:
+    """Write a complete build aside, then make it live by replacing CURRENT atomically.
+
+    In server mode: write a new collection, then switch the server's pointer to it (returns its name).
+    """
+    if len(vectors) != len(chunks):
+        raise ValueError(f"{len(vectors)} vectors for {len(chunks)} chunks")
+    manifest = {**manifest, "ids_sha256": ids_sha256(c.id for c in chunks)}
+    if settings.chroma_host:
+        return _write_server_build(settings, chunks, vectors, {**manifest, "count": len(chunks),
+                                                               "built_at": time.time()})
     index_dir = Path(settings.index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
-    _remove_partials(index_dir)
+    with build_lock(index_dir, lock_timeout):
+        _remove_partials(index_dir)  # safe: a partial's live writer would hold the lock
+        final = _write_build(settings, index_dir, chunks, vectors, manifest)
+        _prune(index_dir, final.name)
+    return final
+
+
+@contextmanager
+def build_lock(index_dir: Path, timeout: float = BUILD_LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold index_dir/.build.lock; a second build waits up to `timeout` seconds, then fails clearly."""
+    with open(index_dir / ".build.lock", "a+", encoding="utf-8") as f:
+        deadline = time.monotonic() + timeout
+        if not _try_lock(f):
+            log.warning("another build of %s is running (pid %s); waiting for it", index_dir, _holder(f))
+        while not _try_lock(f):
+            if time.monotonic() >= deadline:
+                raise IndexStateError(f"another build of {index_dir} is still running (pid {_holder(f)}); "
+                                      "wait for it to finish, then run `python -m assistant build`")
+            time.sleep(0.1)
+        try:
+            f.seek(0)
+            f.truncate()
+            f.write(str(os.getpid()))
+            f.flush()
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _try_lock(f) -> bool:
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def _holder(f) -> str:
+    """The pid the lock holder wrote into the lock file."""
+    f.seek(0)
+    return f.read().strip() or "unknown"
+
+
+def _write_build(settings: Settings, index_dir: Path, chunks: list[Chunk], vectors, manifest: dict) -> Path:
+    """Write chroma/, chunks.json and manifest.json into a partial folder, then swap it live."""
+    import chromadb
+
     partial = index_dir / f".partial-{uuid.uuid4().hex[:12]}"
     partial.mkdir()
     try:
         client = chromadb.PersistentClient(path=str(partial / "chroma"), settings=_chroma_settings())
         collection = client.create_collection(_collection_name(settings), embedding_function=None,
                                               metadata={"hnsw:space": "cosine", **_flat(manifest)})
-        for i in range(0, len(chunks), 256):
-            batch = chunks[i : i + 256]
-            collection.add(ids=[c.id for c in batch], embeddings=vectors[i : i + 256],
-                           documents=[c.embed_text for c in batch], metadatas=[c.metadata() for c in batch])
+        _add_chunks(collection, chunks, vectors)
         _write_json(partial / "chunks.json", [asdict(c) for c in chunks])
+        np.save(partial / VECTORS_FILE, np.asarray(vectors, dtype=np.float32))  # the next build's cache
         _write_json(partial / "manifest.json", {**manifest, "count": len(chunks), "built_at": time.time()})
         del collection, client
+        _fsync_tree(partial)
         final = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{partial.name[-6:]}"
         os.rename(partial, final)
         _replace_text(index_dir / "CURRENT", final.name)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    _prune(index_dir, final.name)
     return final
+
+
+def _add_chunks(collection, chunks: list[Chunk], vectors, step: int = 256) -> None:
+    """Add chunks with their vectors, embed_text as the document and flat metadata, in batches."""
+    for i in range(0, len(chunks), step):
+        batch = chunks[i : i + step]
+        collection.add(ids=[c.id for c in batch], embeddings=vectors[i : i + step],
+                       documents=[c.embed_text for c in batch], metadatas=[c.metadata() for c in batch])
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file of a finished build to disk before CURRENT can point at it."""
+    for dirpath, _, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def _flat(manifest: dict) -> dict:
@@ -173,6 +335,11 @@ def _replace_text(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY)  # make the rename itself durable
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _remove_partials(index_dir: Path) -> None:
@@ -188,6 +355,239 @@ def _prune(index_dir: Path, live: str) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def embed_chunks(embedder, chunks: list[Chunk], progress: Callable[[int, int], None] | None = None):
-    """Vectors of the chunks' embed_text, in order."""
-    return embedder.embed_passages([c.embed_text for c in chunks], progress=progress)
+# ---- embedding cache -------------------------------------------------------------------------
+# A vector depends only on the model and the text, so a rebuild after a small corpus change takes
+# the live index's vectors for every unchanged embed_text and embeds only new or changed chunks.
+
+VECTORS_FILE = "vectors.npy"  # float32, one row per entry of chunks.json
+
+
+def vector_key(embedder_id: str, embed_text: str) -> str:
+    """Cache key of one vector: sha256 of the embedder id and the embedded text."""
+    return hashlib.sha256(f"{embedder_id}\0{embed_text}".encode()).hexdigest()
+
+
+def ids_sha256(ids: Iterable[str]) -> str:
+    """One hash over the sorted chunk ids, recorded in the manifest."""
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+
+
+def cached_vectors(settings: Settings) -> dict[str, np.ndarray]:
+    """The live index's vectors by vector_key; empty when there is none or it cannot be read."""
+    try:
+        return _server_vectors(settings) if settings.chroma_host else _build_vectors(settings)
+    except Exception as exc:  # only a speed-up: when it fails, every chunk is embedded again
+        log.warning("cannot reuse the vectors of the live index (%s); embedding every chunk", exc)
+        return {}
+
+
+def _build_vectors(settings: Settings) -> dict[str, np.ndarray]:
+    found = read_current(Path(settings.index_dir))
+    if found is None or not (found[0] / VECTORS_FILE).exists():
+        return {}
+    path, manifest = found
+    texts = [c["embed_text"] for c in json.loads((path / "chunks.json").read_text(encoding="utf-8"))]
+    vectors = np.load(path / VECTORS_FILE)
+    if len(vectors) != len(texts):
+        raise ValueError(f"{path} has {len(vectors)} vectors for {len(texts)} chunks")
+    return {vector_key(manifest["embedder_id"], t): v for t, v in zip(texts, vectors)}
+
+
+def embed_chunks(embedder, chunks: list[Chunk], progress: Callable[[int, int], None] | None = None,
+                 cached: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+    """Vectors of the chunks' embed_text, in order; texts found in `cached` are not embedded again."""
+    cached = cached or {}
+    keys = [vector_key(embedder.id, c.embed_text) for c in chunks]
+    todo = {k: c.embed_text for k, c in zip(keys, chunks) if k not in cached}  # a repeated text once
+    fresh = dict(zip(todo, embedder.embed_passages(list(todo.values()), progress=progress))) if todo else {}
+    log.info("embedded %d texts, reused %d vectors", len(todo), sum(k in cached for k in keys))
+    if not chunks:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.asarray([fresh[k] if k in fresh else cached[k] for k in keys], dtype=np.float32)
+
+
+# ---- server mode -----------------------------------------------------------------------------
+# ASSISTANT_CHROMA_HOST set: one Chroma server shared by every app process, nothing under index_dir.
+#     <collection>-<stamp>-<id>   one complete build: vectors + embed_text + metadata
+#     <collection>-current        pointer: its metadata names the live build and holds the manifest
+# A build writes a new collection, then switches the pointer with one modify(), then drops older
+# builds but the previous one (an open process may still query it). A crash mid-build leaves the
+# pointer on the old, complete collection. Chunks are not on the server: each process derives them
+# from its own corpus (chunk ids are stable) and checks the manifest and the ids' hash against them.
+
+SERVER_BUILD = r"\d{8}-\d{6}-[0-9a-f]{6}"
+SERVER_PAGE = 1000  # rows per get() when reading vectors back
+
+
+def parse_headers(raw: str) -> dict[str, str]:
+    """'Name: value; Name2: value2' -> {'Name': 'value', 'Name2': 'value2'}; values are never echoed."""
+    headers: dict[str, str] = {}
+    for n, part in enumerate(raw.split(";"), 1):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition(":")
+        if not sep or not name.strip() or any(ch.isspace() for ch in name.strip()):
+            raise IndexStateError(f"ASSISTANT_CHROMA_HEADERS item {n} is not 'Name: value' "
+                                  "(expected 'Name: value; Name2: value2')")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def server_address(settings: Settings) -> str:
+    return f"{'https' if settings.chroma_ssl else 'http'}://{settings.chroma_host}:{settings.chroma_port}"
+
+
+def _http_client(settings: Settings):
+    """A client of the Chroma server (telemetry off); headers carry auth and are never logged."""
+    import chromadb
+
+    headers = parse_headers(settings.chroma_headers)
+    try:
+        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
+                                   headers=headers, settings=_chroma_settings())
+    except Exception as exc:
+        raise IndexStateError(f"cannot reach the Chroma server at {server_address(settings)} ({exc})") from exc
+
+
+def _pointer_name(settings: Settings) -> str:
+    return f"{settings.collection}-current"
+
+
+def read_server_current(settings: Settings, client=None) -> tuple[str, dict] | None:
+    """(live collection, manifest) named by the server's pointer; None before the first build or if damaged."""
+    from chromadb.errors import NotFoundError
+
+    client = client or _http_client(settings)
+    try:
+        meta = client.get_collection(_pointer_name(settings), embedding_function=None).metadata or {}
+    except NotFoundError:
+        return None
+    try:
+        manifest = json.loads(meta["assistant_manifest"])
+        if not isinstance(manifest, dict):
+            raise ValueError("the manifest is not an object")
+        return str(meta["assistant_live"]), manifest
+    except (KeyError, TypeError, ValueError) as exc:  # like a damaged CURRENT: the next build replaces it
+        log.warning("the pointer %s at %s is damaged (%r)", _pointer_name(settings), server_address(settings), exc)
+        return None
+
+
+def live_manifest(settings: Settings) -> dict | None:
+    """The live index's manifest (the server's pointer in server mode, else CURRENT); None when none."""
+    found = read_server_current(settings) if settings.chroma_host else read_current(Path(settings.index_dir))
+    return found[1] if found else None
+
+
+def _open_server_index(settings: Settings, prepared: tuple | None = None) -> ChromaIndex:
+    """The server's live collection, with the chunks derived from the local corpus and checked against it."""
+    from assistant.core import load_chunks  # a module-level import would be a cycle (core imports index)
+
+    corpus, chunks = prepared or load_chunks(settings)
+    client = _http_client(settings)
+
+    def live_collection():
+        name, _ = _checked_live(settings, client, corpus.sha256, chunks)
+        return client.get_collection(name, embedding_function=None)
+
+    name, manifest = _checked_live(settings, client, corpus.sha256, chunks)
+    try:
+        collection = client.get_collection(name, embedding_function=None)
+        count = collection.count()
+    except Exception as exc:  # say, the live collection was deleted by hand
+        raise IndexStateError(f"{name} at {server_address(settings)} cannot be opened ({exc}); {REBUILD}") from exc
+    if count != len(chunks):
+        raise IndexStateError(f"{name} at {server_address(settings)} has {count} vectors for "
+                              f"{len(chunks)} chunks; {REBUILD}")
+    return ChromaIndex(f"{server_address(settings)}/{name}", manifest, chunks, collection, reopen=live_collection)
+
+
+def _checked_live(settings: Settings, client, corpus_sha256: str, chunks: list[Chunk]) -> tuple[str, dict]:
+    """The live collection and its manifest, when it was built from exactly these chunks; else IndexStateError."""
+    from assistant.chunking import CHUNKER_VERSION
+    from assistant.embeddings import get_embedder
+
+    found = read_server_current(settings, client)
+    if found is None:
+        raise IndexStateError(f"the Chroma server at {server_address(settings)} holds no index "
+                              f"{settings.collection!r}; run `python -m assistant build`")
+    name, manifest = found
+    expected = expected_manifest(corpus_sha256, CHUNKER_VERSION, get_embedder(settings).id, settings)
+    if not is_current(manifest, expected):
+        raise IndexStateError(_mismatch(settings, manifest, expected))
+    ids = [c.id for c in chunks]
+    if manifest.get("count") != len(ids) or manifest.get("ids_sha256") != ids_sha256(ids):
+        raise IndexStateError(f"the chunks of the local corpus ({len(ids)}) are not those of {name} on the Chroma "
+                              f"server ({manifest.get('count')}); run `python -m assistant build`")
+    return name, manifest
+
+
+def _mismatch(settings: Settings, have: dict, want: dict) -> str:
+    def what(m: dict) -> str:
+        return (f"{m.get('embedder_id')} for corpus {str(m.get('corpus_sha256'))[:12]}... (chunker "
+                f"{m.get('chunker_version')}, {m.get('chunk_max_tokens')} tokens, schema {m.get('schema')})")
+
+    differ = ", ".join(k for k in MANIFEST_KEYS if have.get(k) != want[k])
+    return (f"the Chroma server at {server_address(settings)} holds an index built by {what(have)}, but this "
+            f"process has {what(want)} ({differ} differ); run `python -m assistant build` (it replaces the "
+            f"index that every process using collection {settings.collection!r} on this server reads)")
+
+
+def _write_server_build(settings: Settings, chunks: list[Chunk], vectors, manifest: dict) -> str:
+    """Write a new collection, switch the pointer to it with one modify(), then drop old builds."""
+    client = _http_client(settings)
+    previous = read_server_current(settings, client)
+    name = f"{settings.collection}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    collection = client.create_collection(name, embedding_function=None,
+                                          metadata={"hnsw:space": "cosine", **_flat(manifest)})
+    pointer = {"assistant_live": name, "assistant_previous": previous[0] if previous else "",
+               "assistant_manifest": json.dumps(manifest, ensure_ascii=False)}
+    try:
+        _add_chunks(collection, chunks, vectors, min(256, client.get_max_batch_size()))
+        if collection.count() != len(chunks):
+            raise IndexStateError(f"{name} holds {collection.count()} vectors after adding {len(chunks)}")
+        client.get_or_create_collection(_pointer_name(settings), embedding_function=None,
+                                        metadata=pointer).modify(metadata=pointer)
+    except BaseException:
+        with suppress(Exception):
+            client.delete_collection(name)
+        raise
+    _prune_server(client, settings, name, pointer["assistant_previous"])
+    return name
+
+
+def _prune_server(client, settings: Settings, live: str, previous: str) -> None:
+    """Drop this prefix's builds older than the live one, but the previous live one (newer ones may be in progress)."""
+    build = re.compile(re.escape(settings.collection) + "-" + SERVER_BUILD)
+    for c in client.list_collections():
+        name = getattr(c, "name", c)
+        if build.fullmatch(name) and name < live and name != previous:
+            try:
+                client.delete_collection(name)
+            except Exception as exc:  # another build may have dropped it first
+                log.warning("cannot drop old collection %s (%s)", name, exc)
+
+
+def drop_server_index(settings: Settings) -> list[str]:
+    """Delete every collection of this prefix (its builds and its pointer) from the Chroma server."""
+    client = _http_client(settings)
+    build = re.compile(re.escape(settings.collection) + "-(" + SERVER_BUILD + "|current)")
+    names = [n for n in (getattr(c, "name", c) for c in client.list_collections()) if build.fullmatch(n)]
+    for name in names:
+        client.delete_collection(name)
+    return names
+
+
+def _server_vectors(settings: Settings) -> dict[str, np.ndarray]:
+    """The live server collection's vectors by vector_key (its documents are the embed_texts)."""
+    client = _http_client(settings)
+    found = read_server_current(settings, client)
+    if found is None:
+        return {}
+    name, manifest = found
+    collection = client.get_collection(name, embedding_function=None)
+    out: dict[str, np.ndarray] = {}
+    for offset in range(0, collection.count(), SERVER_PAGE):
+        got = collection.get(include=["embeddings", "documents"], limit=SERVER_PAGE, offset=offset)
+        for text, vector in zip(got["documents"], got["embeddings"]):
+            out[vector_key(manifest["embedder_id"], text)] = np.asarray(vector, dtype=np.float32)
+    return out

@@ -50,24 +50,27 @@ class Retriever:
     def weight(self, gram: str) -> float:
         return self.idf.get(gram, self._max_idf)
 
-    def search_text(self, query: str, n: int, plans: list[str] | None = None) -> list[tuple[Chunk, float]]:
-        """BM25 over jieba terms, best first."""
+    def search_text(self, query: str, n: int, plans: list[str] | None = None,
+                    docs: list[str] | None = None) -> list[tuple[Chunk, float]]:
+        """BM25 over jieba terms, best first, optionally within some plans and documents."""
         terms = search_terms(query)
         if not terms:
             return []
         scores = self._bm25.get_scores(terms)
         order = sorted(range(len(self.chunks)), key=lambda i: -scores[i])
         out = [(self.chunks[i], float(scores[i])) for i in order if scores[i] > 0]
-        return [h for h in out if _allowed(h[0], plans)][:n]
+        return [h for h in out if _allowed(h[0], plans, docs)][:n]
 
-    def search_vector(self, query: str, n: int, plans: list[str] | None = None) -> list[tuple[Chunk, float]]:
+    def search_vector(self, query: str, n: int, plans: list[str] | None = None,
+                      docs: list[str] | None = None) -> list[tuple[Chunk, float]]:
         """Dense nearest neighbours from the vector index, best first."""
         if self.index is None or self.embedder is None:
             return []
-        return self.index.search_vector(self.embedder.embed_query(query), n, plans=plans)
+        scope = {"docs": docs} if docs else {}  # an index without a doc filter still serves unfiltered queries
+        return self.index.search_vector(self.embedder.embed_query(query), n, plans=plans, **scope)
 
     def match_indicators(self, query: str, plans: list[str] | None = None,
-                         key_terms: list[str] | None = None) -> list[IndicatorMatch]:
+                         key_terms: list[str] | None = None, docs: list[str] | None = None) -> list[IndicatorMatch]:
         """Indicator rows whose name the question mentions, strongest first.
 
         A row matches when most of its name's bigrams are in the question (IDF-weighted), or
@@ -78,7 +81,7 @@ class Retriever:
         terms = [t for t in (key_terms or []) if len(t) > 1]
         out = []
         for c in self.indicators:
-            if not _allowed(c, plans):
+            if not _allowed(c, plans, docs):
                 continue
             name = self._names[c.id]
             core = name.rsplit("（", 1)[0] if name.endswith("）") else name
@@ -96,11 +99,12 @@ class Retriever:
             out = [m for m in out if m is best or (m.whole and best.whole) or m.score >= best.score - 0.1]
         return out
 
-    def retrieve(self, query: str, k: int = 10, plans: list[str] | None = None) -> list[Hit]:
-        """Fused hits, best first."""
+    def retrieve(self, query: str, k: int = 10, plans: list[str] | None = None,
+                 docs: list[str] | None = None) -> list[Hit]:
+        """Fused hits, best first, optionally within some plans and documents."""
         query = normalize_question(query)
-        ranked = {"bm25": self.search_text(query, self.candidates, plans),
-                  "dense": self.search_vector(query, self.candidates, plans)}
+        ranked = {"bm25": self.search_text(query, self.candidates, plans, docs),
+                  "dense": self.search_vector(query, self.candidates, plans, docs)}
         hits: dict[str, Hit] = {}
         for name, results in ranked.items():
             for rank, (chunk, score) in enumerate(results):
@@ -109,15 +113,15 @@ class Retriever:
                 hit.ranks[name] = rank + 1
                 if name == "dense":
                     hit.dense = score
-        for m in self.match_indicators(query, plans):
+        for m in self.match_indicators(query, plans, docs=docs):
             hit = hits.setdefault(m.chunk.id, Hit(m.chunk, 0.0))
             hit.score += 2.0 / (self.rrf_k + 1) * m.score  # a named indicator outranks any fused hit
             hit.ranks["indicator"] = 1
         return sorted(hits.values(), key=lambda h: -h.score)[:k]
 
 
-def _allowed(chunk: Chunk, plans: list[str] | None) -> bool:
-    return not plans or chunk.plan in plans
+def _allowed(chunk: Chunk, plans: list[str] | None, docs: list[str] | None = None) -> bool:
+    return (not plans or chunk.plan in plans) and (not docs or chunk.doc in docs)
 
 
 class PlanRetriever(BaseRetriever):
@@ -127,9 +131,10 @@ class PlanRetriever(BaseRetriever):
     retriever: Retriever
     k: int = 10
     plans: list[str] | None = None
+    docs: list[str] | None = None
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
         return [
             LCDocument(page_content=h.chunk.text, metadata={**h.chunk.metadata(), "score": h.score})
-            for h in self.retriever.retrieve(query, self.k, self.plans)
+            for h in self.retriever.retrieve(query, self.k, self.plans, self.docs)
         ]

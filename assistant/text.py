@@ -11,7 +11,8 @@ import jieba
 jieba.setLogLevel(logging.WARNING)
 
 SENTENCE_END = "。；！？!?;"
-SENTENCE = re.compile(rf"[^{SENTENCE_END}\n]+(?:[{SENTENCE_END}]+[”’」）)]*|$)", re.M)
+# "*", not "+": a line that starts with "；" or "？" must not lose that character.
+SENTENCE = re.compile(rf"[^{SENTENCE_END}\n]*(?:[{SENTENCE_END}]+[”’」）)]*|$)", re.M)
 NUMBER = re.compile(r"\d+(?:[.．]\d+)?")
 # Characters that glue a number together: never split between two of them ("92.41", "90％").
 NUMERIC = set("0123456789.．％%‰/／—-～~")

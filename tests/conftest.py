@@ -36,8 +36,9 @@ def session_settings(tmp_path_factory) -> Settings:
     base = tmp_path_factory.mktemp("assistant")
     corpus = base / "corpus"
     shutil.copytree(CORPUS_DIR, corpus)
+    # No rate limit here: the test clients ask many questions in a row (tests/test_app.py checks the limit).
     return Settings.from_env(env={}, corpus_dir=str(corpus), index_dir=str(base / "index"),
-                             feedback_path=str(base / "feedback.jsonl"))
+                             feedback_path=str(base / "feedback.jsonl"), rate_limit_per_minute=0)
 
 
 @pytest.fixture(scope="session")

@@ -298,3 +298,30 @@ def test_half_configured_login_stops_with_a_clear_error(monkeypatch, capsys):
     monkeypatch.delenv("ASSISTANT_APP_PASSWORD", raising=False)
     assert app.main(["--port", "0"]) == 2
     assert "ASSISTANT_APP_PASSWORD" in capsys.readouterr().err
+
+
+def test_rate_limit_per_client_gives_a_clear_message(assistant, session_settings):
+    from assistant import Assistant
+
+    limited = Assistant(session_settings.with_(rate_limit_per_minute=2, rate_limit_burst=2), auto_build=False)
+    demo = app.build_app(limited)
+    port = free_port()
+    app.launch(demo, "127.0.0.1", port, block=False)
+    try:
+        first, second = Client(f"http://127.0.0.1:{port}/", verbose=False), Client(f"http://127.0.0.1:{port}/",
+                                                                                   verbose=False)
+        for _ in range(2):
+            assert "85" in first.predict("婚前医学检查率目标是多少", api_name="/ask")["answer"]
+        with pytest.raises(Exception, match="请求太频繁"):
+            first.predict("婚前医学检查率目标是多少", api_name="/ask")
+        # another client (another session) is not held back by the first one's limit
+        assert "85" in second.predict("婚前医学检查率目标是多少", api_name="/ask")["answer"]
+    finally:
+        demo.close()
+
+
+def test_too_long_a_conversation_is_a_clear_message(handlers):
+    turns = [app.Turn("婚前医学检查率目标是多少", handlers.assistant.ask("婚前医学检查率目标是多少"))]
+    turns *= handlers.settings.max_history_turns + 1
+    messages, new_turns, _ = last(handlers.chat("那2020年是多少？", "全部", turns))
+    assert "开始新的对话" in messages[-1]["content"] and new_turns[-1].answer.kind == "error"

