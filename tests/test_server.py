@@ -164,7 +164,8 @@ class CountingEmbedder(Embedder):
 
 def test_rebuild_swaps_the_pointer_and_open_assistants_keep_working(served, tmp_path, monkeypatch):
     counting = CountingEmbedder(get_embedder(served))
-    monkeypatch.setitem(EMBEDDERS, "counting", lambda s: counting)
+    name = f"counting-{uuid.uuid4().hex[:8]}"  # get_embedder keeps one instance per backend name
+    monkeypatch.setitem(EMBEDDERS, name, lambda s: counting)
     opened = Assistant(served, auto_build=False)
     first = read_server_current(served)[0]
 
@@ -172,7 +173,7 @@ def test_rebuild_swaps_the_pointer_and_open_assistants_keep_working(served, tmp_
     plan = next((tmp_path / "corpus").glob("*.txt"))
     text = plan.read_text(encoding="utf-8")
     plan.write_text(text.replace("产前筛查率达到90％", "产前筛查率达到95％"), encoding="utf-8")
-    changed = served.with_(corpus_dir=str(tmp_path / "corpus"), embedder="counting")
+    changed = served.with_(corpus_dir=str(tmp_path / "corpus"), embedder=name)
     assert build(changed) is True
     assert len(counting.passages) == 1  # vectors of unchanged chunks were read back from the server
     second = read_server_current(served)[0]
@@ -184,7 +185,7 @@ def test_rebuild_swaps_the_pointer_and_open_assistants_keep_working(served, tmp_
         Assistant(served, auto_build=False)  # a new process with the old corpus is told to rebuild
 
     counting.passages.clear()
-    assert build(served.with_(embedder="counting")) is True  # back to the original corpus
+    assert build(served.with_(embedder=name)) is True  # back to the original corpus
     assert len(counting.passages) == 1
     third = read_server_current(served)[0]
     builds = {n for n in collections(served) if n.startswith(PREFIX + "-") and n != f"{PREFIX}-current"}
