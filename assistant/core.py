@@ -8,18 +8,26 @@ import unicodedata
 from collections.abc import Callable, Iterator
 
 from assistant.answer import ASKS_LIST, ASKS_MEASURES, ASKS_VALUE, COVERAGE_MIN, Answerer, plan_free
-from assistant.structure import section_path
 from assistant.chunking import CHUNKER_VERSION, chunk_document
 from assistant.config import Settings
 from assistant.conversation import Resolved, resolve
 from assistant.corpus import Corpus, load_corpus
 from assistant.embeddings import Embedder, get_embedder
 from assistant.errors import IndexStateError, InputError
-from assistant.index import (ChromaIndex, build_index, cached_vectors, embed_chunks, expected_manifest, is_current,
-                             live_manifest, open_index)
+from assistant.index import (
+    ChromaIndex,
+    build_index,
+    cached_vectors,
+    embed_chunks,
+    expected_manifest,
+    is_current,
+    live_manifest,
+    open_index,
+)
 from assistant.llm import OpenAIChatAnswerer  # [ISSUE 5] imports no langchain_openai by itself
 from assistant.quotes import check_quote, extract_quote
 from assistant.retrieve import Retriever
+from assistant.structure import section_path
 from assistant.text import char_bigrams, normalize_question
 from assistant.types import Answer, Chunk, Citation, Hit
 
@@ -75,7 +83,7 @@ class Assistant:
         self.corpus, self.chunks = load_chunks(self.settings)
         if auto_build:
             build(self.settings, progress=progress, prepared=(self.corpus, self.chunks))
-        self.index: ChromaIndex = open_index(self.settings)
+        self.index: ChromaIndex = open_index(self.settings, prepared=(self.corpus, self.chunks))  # server mode: no second parse
         if self.index.manifest.get("corpus_sha256") != self.corpus.sha256:
             raise IndexStateError("the index was built from another version of the corpus; "
                                   "run `python -m assistant build`")
