@@ -91,6 +91,7 @@ class ItemResult:
     latency_ms: float
     turns: list[str] = field(default_factory=list)  # a multi-turn item's turns (baselines ask only the last)
     kind: str = ""
+    strategy: str = ""  # the answer strategy whose draft was shown (or refused)
     resolved_question: str = ""
     top_sections: list[str] = field(default_factory=list)
 
@@ -107,10 +108,20 @@ def check_answer(item: dict, text: str, answerable: bool) -> list[str]:
     """Why an answer fails the item; empty when it passes."""
     have = squash(text)
     reasons = [f"missing must_include: {s}" for s in item["must_include"] if squash(s) not in have]
-    reasons += [f"contains must_not_include: {s}" for s in item["must_not_include"] if squash(s) in have]
+    reasons += [f"contains must_not_include: {s}" for s in item["must_not_include"]
+                if squash(s) in _without_required(have, item["must_include"], squash(s))]
     if answerable != item["answerable"]:
         reasons.append("refused an answerable question" if item["answerable"] else "answered an unanswerable question")
     return reasons
+
+
+def _without_required(have: str, required: list[str], forbidden: str) -> str:
+    """The answer without the required strings that contain a forbidden one: "原文一致" must not be
+    said, but it is inside the required "与原文不一致", which does not say it."""
+    for s in sorted((squash(r) for r in required), key=len, reverse=True):
+        if forbidden in s and s != forbidden:
+            have = have.replace(s, "|")
+    return have
 
 
 def holds(quote: str, chunk: Chunk, corpus: Corpus) -> bool:
@@ -151,7 +162,7 @@ def score(system: str, item: dict, answer: Answer, corpus: Corpus, latency_ms: f
         hit_rank=hit_rank(item["source_quote"], answer.retrieved, corpus),
         citation_ok=citation_ok(item, answer.citations), citations=len(answer.citations),
         citations_valid=sum(quote_valid(c, corpus) for c in answer.citations), latency_ms=round(latency_ms, 2),
-        kind=answer.kind, resolved_question=answer.resolved_question,
+        kind=answer.kind, strategy=answer.context.get("strategy", ""), resolved_question=answer.resolved_question,
         top_sections=[h.chunk.section for h in answer.retrieved[:3]])
 
 

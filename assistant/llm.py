@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from assistant.answer import REFUSAL
 from assistant.config import ROOT, Settings
-from assistant.conversation import Resolved, is_followup
 from assistant.corpus import Corpus
 from assistant.errors import AssistantError
+from assistant.query import Query, with_text
+from assistant.refusal import REFUSAL
 from assistant.types import Answer, Chunk, Citation
 
 log = logging.getLogger(__name__)
@@ -267,10 +267,10 @@ class OpenAIChatAnswerer:
         """Yield the answer text as it streams (checked sentences only), then the final Answer."""
         return self._write(answer, stream=True)
 
-    def condense(self, question: str, turns: list[Answer], resolved: Resolved) -> Resolved:
+    def condense(self, question: str, turns: list[Answer], resolved: Query) -> Query:
         """A follow-up rewritten by the model as a standalone question; the rule-based one on failure."""
         # Ordinals and indicator references ("第二个", "那2020年呢") resolve exactly by rule.
-        if not turns or not is_followup(question) or resolved.item or resolved.indicators:
+        if not turns or not resolved.followup or resolved.item or resolved.indicators:
             return resolved
         history = "\n".join(f"用户：{a.question}\n助手：{a.answer[:300]}" for a in turns[-CONDENSE_TURNS:])
         prompt = render("condense", history=history, question=question)
@@ -283,7 +283,7 @@ class OpenAIChatAnswerer:
             log.warning("follow-up not condensed by the LLM (%s); using the rule-based question",
                         "empty reply" if not condensed else f"{len(condensed)} characters")
             return resolved
-        return replace(resolved, question=condensed)
+        return with_text(resolved, condensed)
 
     def passages(self, answer: Answer) -> list[Passage]:
         """The extractive citations first, then the top retrieved chunks, each span once."""

@@ -20,6 +20,18 @@ SAYS = re.compile(r"(?:是不是说|是否说|是否提到|有没有说|有没�
 # A quotation is checked when the question asks whether the plan says it, or is mostly the quotation.
 VERIFY = re.compile(r"是不是|是否|对吗|对不对|吗[？?]?$|原文|这么写|这样写|这句话|确实|真的|有没有|写了|写着|提到过|说过|准确|"
                     r"is it|\bsays?\b|\bsaid\b|\btrue\b|verbatim|correct", re.I)
+# A passage pasted after a verifying frame and a colon: "核对引文：…", "PPT上这句对不对：…".
+FRAMED = re.compile(r"^(?P<frame>[^：:]{1,60}?)[：:]\s*(?P<quote>.{6,}?)[。？?！!\s]*$")
+FRAME_CUE = re.compile(r"核对|原文|原话|是不是|对不对|对吗|在规划里|规划里有|引文|这句|这段|这话|准确|"
+                       r"check|verify|true|"
+                       r"verbatim|quote|really", re.I)
+# A passage followed by the question whether it is the plan's: "…，是原文吗？".
+SUFFIXED = re.compile(r"^(?P<quote>.{8,}?)[，,。\s]*(?:这句话?|这段话?)?"
+                      r"(?:是不是(?:规划)?(?:原文|原话)|是(?:规划)?(?:原文|原话)吗|"
+                      r"对不对|对吗|是这么写的吗|原文是这样吗|规划里有这句吗|在规划里吗|有这句话吗)[？?。！!]*$")
+ENGLISH_SAYS = re.compile(r"(?:is it true(?: that)?|does|did)\s+the\s+(?:\w+'s\s+)?plan\s+(?:really\s+)?"
+                          r"(?:say|state|write|contain)s?(?: that)?[:,]?\s*(?P<quote>.{6,}?)[?？.]*$", re.I)
+QUESTION_WORDS = re.compile(r"多少|哪些|什么|怎么|如何|为什么|谁|几[个项条家]")
 # Quotation marks differ between a trainer's slide and the plan (‘一肩挑’ / “一肩挑”): compare them as one.
 QUOTE_CHARS = str.maketrans({c: '"' for c in "“”‘’「」『』\"'"})
 MEASURE = set("家个所项岁人名次天万元％‰%")
@@ -38,16 +50,39 @@ class QuoteCheck:
 
 
 def extract_quote(question: str) -> str | None:
-    """The quoted passage in a question, if it asks whether the plan says it."""
-    found = [m.group(1).strip() for p in QUOTED for m in p.finditer(question)]
+    """The passage in a question that asks whether the plan says it: quoted, pasted after a
+    verifying frame ("核对引文：…"), or followed by one ("…，是原文吗？")."""
+    q = question.strip()
+    m = FRAMED.match(q)
+    if m and FRAME_CUE.search(m.group("frame")) and _statement(m.group("quote")):
+        return _unquote(m.group("quote"))
+    found = [m.group(1).strip() for p in QUOTED for m in p.finditer(q)]
     if found:
         quote = max(found, key=len)
-        rest = len(question) - len(quote)
-        if VERIFY.search(question.replace(quote, "")) or (len(quote) >= 8 and rest <= len(quote) * 0.5):
+        rest = len(q) - len(quote)
+        if VERIFY.search(q.replace(quote, "")) or (len(quote) >= 8 and rest <= len(quote) * 0.5):
             return quote
-        return None
-    m = SAYS.search(question.strip())
-    return m.group(1).strip() if m else None
+    m = SAYS.search(q)
+    if m:
+        return m.group(1).strip()
+    for pattern in (SUFFIXED, ENGLISH_SAYS):
+        m = pattern.match(q)
+        if m and _statement(m.group("quote")):
+            return _unquote(m.group("quote"))
+    return None
+
+
+def _statement(text: str) -> bool:
+    """A pasted passage states something; a question ("…是多少") is not checked as a quotation."""
+    return len(text.strip()) >= 6 and not QUESTION_WORDS.search(text)
+
+
+def _unquote(text: str) -> str:
+    text = text.strip().rstrip("。？?！!")
+    pairs = {"“": "”", '"': '"', "「": "」", "『": "』", "‘": "’", "'": "'"}
+    if len(text) > 2 and text[0] in pairs and text[-1] == pairs[text[0]] and text.count(text[0]) == 1:
+        return text[1:-1]
+    return text
 
 
 def _fold(ch: str) -> str:

@@ -16,10 +16,10 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 from rank_bm25 import BM25Okapi
 
-from assistant.text import char_bigrams, normalize_question, search_terms
+from assistant.query import normalize
+from assistant.text import char_bigrams, search_terms
+from assistant.thresholds import INDICATOR_NAMED, INDICATOR_NAMED_WHOLE, INDICATOR_TIE
 from assistant.types import Chunk, Hit
-
-INDICATOR_MATCH = 0.72  # weighted share of an indicator name's bigrams found in the question
 
 
 @dataclass
@@ -62,12 +62,12 @@ class Retriever:
         return [h for h in out if _allowed(h[0], plans, docs)][:n]
 
     def search_vector(self, query: str, n: int, plans: list[str] | None = None,
-                      docs: list[str] | None = None) -> list[tuple[Chunk, float]]:
-        """Dense nearest neighbours from the vector index, best first."""
+                      docs: list[str] | None = None, vector: list[float] | None = None) -> list[tuple[Chunk, float]]:
+        """Dense nearest neighbours from the vector index, best first (`vector`: the query's, if embedded)."""
         if self.index is None or self.embedder is None:
             return []
         scope = {"docs": docs} if docs else {}  # an index without a doc filter still serves unfiltered queries
-        return self.index.search_vector(self.embedder.embed_query(query), n, plans=plans, **scope)
+        return self.index.search_vector(vector or self.embedder.embed_query(query), n, plans=plans, **scope)
 
     def match_indicators(self, query: str, plans: list[str] | None = None,
                          key_terms: list[str] | None = None, docs: list[str] | None = None) -> list[IndicatorMatch]:
@@ -91,20 +91,19 @@ class Retriever:
             total = sum(self.weight(g) for g in grams)
             forward = sum(self.weight(g) for g in grams & q) / total
             whole = bool(terms) and all(t in core for t in terms)
-            if forward >= INDICATOR_MATCH or (whole and forward >= 0.4):
+            if forward >= INDICATOR_NAMED or (whole and forward >= INDICATOR_NAMED_WHOLE):
                 out.append(IndicatorMatch(c, forward, whole))
         out.sort(key=lambda m: (-m.score, not m.whole))
         if out:  # the best row, and rows the question names as fully (the same name in both plans)
             best = out[0]
-            out = [m for m in out if m is best or (m.whole and best.whole) or m.score >= best.score - 0.1]
+            out = [m for m in out if m is best or (m.whole and best.whole) or m.score >= best.score - INDICATOR_TIE]
         return out
 
     def retrieve(self, query: str, k: int = 10, plans: list[str] | None = None,
-                 docs: list[str] | None = None) -> list[Hit]:
-        """Fused hits, best first, optionally within some plans and documents."""
-        query = normalize_question(query)
+                 docs: list[str] | None = None, vector: list[float] | None = None) -> list[Hit]:
+        """Fused hits for a normalized question, best first, optionally within some plans and documents."""
         ranked = {"bm25": self.search_text(query, self.candidates, plans, docs),
-                  "dense": self.search_vector(query, self.candidates, plans, docs)}
+                  "dense": self.search_vector(query, self.candidates, plans, docs, vector)}
         hits: dict[str, Hit] = {}
         for name, results in ranked.items():
             for rank, (chunk, score) in enumerate(results):
@@ -136,5 +135,5 @@ class PlanRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
         return [
             LCDocument(page_content=h.chunk.text, metadata={**h.chunk.metadata(), "score": h.score})
-            for h in self.retriever.retrieve(query, self.k, self.plans, self.docs)
+            for h in self.retriever.retrieve(normalize(query), self.k, self.plans, self.docs)
         ]

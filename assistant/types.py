@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
 
 @dataclass
@@ -119,6 +120,36 @@ class Citation:
         return asdict(self)
 
 
+class Intent(StrEnum):
+    """What kind of answer a question wants."""
+
+    VALUE = "value"  # a number or target: "婚前医学检查率目标是多少"
+    COUNT = "count"  # how many of something: "新建几个观护帮教基地"
+    WHEN = "when"  # a date or time
+    WHO = "who"  # who is responsible
+    LIST = "list"  # which items: "有哪些重点实事项目"
+    MEASURES = "measures"  # what will be done: "家暴怎么管"
+    DETAIL = "detail"  # what one item says: "第二个具体做什么"
+    DEFINITION = "definition"  # what a term means, whom it covers
+    DOCUMENT = "document"  # issuer, date, period, basis of the document itself
+    QUOTE = "quote"  # is this passage in the plan?
+    STATEMENT = "statement"  # anything else: the sentence that says it
+
+
+@dataclass(frozen=True)
+class DialogueState:
+    """What a follow-up may refer to, carried from one answer to the next (never mutated)."""
+
+    topic: str = ""  # the last self-contained question, normalized: what "那…呢" adds to
+    plans: tuple[str, ...] | None = None  # plans the last answer was about
+    docs: tuple[str, ...] | None = None
+    indicators: tuple[str, ...] = ()  # indicator chunk ids of the last indicator answer
+    items: tuple[str, ...] = ()  # the last list shown, in order (chunk ids): "第二个", "倒数第二个"
+    item: str | None = None  # the item last detailed or cited first
+    aspect: str | None = None  # "baseline" | "target" | None
+    intent: Intent | None = None
+
+
 @dataclass
 class Answer:
     """What the assistant says, with the evidence that makes it checkable."""
@@ -130,7 +161,8 @@ class Answer:
     retrieved: list[Hit] = field(default_factory=list)
     kind: str = ""  # "indicator" | "text_target" | "measures" | "quote_check" | "refusal" ...
     resolved_question: str = ""  # the question after follow-up resolution
-    context: dict = field(default_factory=dict)  # what follow-ups may refer to
+    context: dict = field(default_factory=dict)  # quote-check details, LLM notes
+    state: DialogueState | None = None  # what a follow-up may refer to
 
     def to_dict(self, top_k: int = 10) -> dict:
         """The batch/JSON output shape."""

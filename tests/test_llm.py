@@ -16,7 +16,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from assistant.answer import REFUSAL
 from assistant.config import ROOT, Settings
 from assistant.llm import (
     LLMConfigError,
@@ -30,6 +29,7 @@ from assistant.llm import (
     render,
     renumber,
 )
+from assistant.refusal import REFUSAL
 from assistant.types import Answer, Citation
 
 KEY = "sk-test-DO-NOT-LOG-4711"

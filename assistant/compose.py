@@ -1,0 +1,220 @@
+"""What every answer strategy needs: exact citations, sentences, and the support measure. Pure.
+
+`Toolkit` is built once per Assistant from the corpus and the retriever's chunks; strategies and
+refusal checks share it. A citation is always `corpus_text[start:end]`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant import thresholds as T
+from assistant.corpus import Corpus
+from assistant.retrieve import Retriever
+from assistant.targets import NameIndex
+from assistant.text import char_bigrams, numbers, sentence_spans
+from assistant.types import Chunk, Citation, Hit, Indicator, Intent
+
+
+@dataclass
+class Draft:
+    """A candidate answer from one strategy, before the refusal step judges it."""
+
+    text: str
+    citations: list[Citation]
+    kind: str  # "indicator" | "text_target" | "text" | "measures" | "detail" | "document" | "structure" | "quote_check"
+    strategy: str = ""
+    named: bool = False  # the question names its target outright (an indicator, a section): support is given
+    exact: bool = False  # a fact of the document's structure or a quote check: no support check applies
+    chunks: list[Chunk] = field(default_factory=list)  # the chunks the citations come from
+    indicators: tuple[str, ...] = ()
+    items: tuple[str, ...] = ()
+    item: str | None = None
+    plans: tuple[str, ...] = ()
+    rows: list[Indicator] = field(default_factory=list)  # the indicator rows answered
+    context: dict = field(default_factory=dict)
+    refusal: str | None = None  # the strategy itself found the plan silent (a reason, in Chinese)
+
+
+class Toolkit:
+    """Citations, sentences and support scores over one corpus and its chunks."""
+
+    def __init__(self, corpus: Corpus, retriever: Retriever, names: NameIndex | None = None) -> None:
+        self.corpus = corpus
+        self.retriever = retriever
+        self.names = names
+        self.chunks = retriever.chunks
+        self.by_id = {c.id: c for c in self.chunks}
+        self.indicators: dict[str, Indicator] = {}
+        self.plans = {}
+        for doc in corpus.documents.values():
+            for plan in doc.plans:
+                self.plans[plan.key] = (doc, plan)
+                for ind in plan.indicators:
+                    self.indicators[f"{doc.doc}/{plan.key}/table/{ind.number}"] = ind
+        self.plan_names = {key: plan.name for key, (_, plan) in self.plans.items()}
+
+    # ---- citations -------------------------------------------------------------------------------
+
+    def cite(self, chunk: Chunk, start: int, end: int) -> Citation:
+        text = self.corpus.text(chunk.doc)
+        return Citation(
+            plan=chunk.plan_name, section=chunk.section, quote=text[start:end], start=start, end=end, doc=chunk.doc
+        )
+
+    def cite_span(self, doc: str, plan_name: str, section: str, start: int, end: int) -> Citation:
+        return Citation(
+            plan=plan_name, section=section, quote=self.corpus.text(doc)[start:end], start=start, end=end, doc=doc
+        )
+
+    def sentences(self, chunk: Chunk) -> list[tuple[int, int]]:
+        if chunk.kind == "indicator":
+            return [(chunk.start, chunk.end)]
+        return sentence_spans(self.corpus.text(chunk.doc)[chunk.start : chunk.end], chunk.start)
+
+    def text_of(self, chunk: Chunk, start: int, end: int) -> str:
+        return self.corpus.text(chunk.doc)[start:end]
+
+    def chunk_at(self, doc: str, offset: int) -> Chunk | None:
+        """The text chunk holding an offset (a table row when no text chunk does)."""
+        inside = [c for c in self.chunks if c.doc == doc and c.start <= offset < c.end]
+        return next((c for c in inside if c.kind != "indicator"), inside[0] if inside else None)
+
+    def name_similarities(self, query) -> dict[str, float]:
+        """Cosine of the question to each indicator name (empty without a name index or a vector)."""
+        return self.names.similarities(list(query.vector) if query.vector else None) if self.names else {}
+
+    # ---- support -----------------------------------------------------------------------------------
+
+    def coverage(self, grams: frozenset[str] | set[str], text: str) -> float:
+        """IDF-weighted share of `grams` present in `text`."""
+        if not grams:
+            return 0.0
+        have = char_bigrams(text)
+        w = self.retriever.weight
+        return sum(w(g) for g in grams & have) / sum(w(g) for g in grams)
+
+    @staticmethod
+    def name_dense(cosine: float) -> float:
+        """A name cosine on the passage-cosine scale: names sit higher (short query-to-query pairs)."""
+        return cosine - (T.NAME_MEANT_MIN - T.DENSE_FLOOR)
+
+    @staticmethod
+    def dense_scaled(cosine: float) -> float:
+        return min(1.0, max(0.0, (cosine - T.DENSE_FLOOR) / (T.DENSE_CEIL - T.DENSE_FLOOR)))
+
+    def support(self, grams: frozenset[str], evidence: str, dense: float, english: bool = False) -> float:
+        """How well evidence answers a question: lexical coverage and dense similarity, combined.
+        An English question's bigrams come from the glossary only, so its meaning weighs more."""
+        lexical = T.LEXICAL_WEIGHT_ENGLISH if english else T.LEXICAL_WEIGHT
+        return lexical * self.coverage(grams, evidence) + (1 - lexical) * self.dense_scaled(dense)
+
+    # ---- sentence choice -----------------------------------------------------------------------------
+
+    def best_sentences(
+        self,
+        query,
+        hits: list[Hit],
+        limit: int = 2,
+        prefer: re.Pattern | None = None,
+        margin: float = T.SECOND_SENTENCE_MARGIN,
+    ) -> list[tuple[Chunk, int, int, float]]:
+        """The sentences of the top hits that best answer the query, best first (then in text order)."""
+        scored = []
+        for rank, hit in enumerate(hits[: T.SENTENCE_HITS]):
+            if hit.chunk.kind == "indicator":
+                continue
+            heading = hit.chunk.section.rsplit(" > ", 1)[-1]
+            for s, e in self.sentences(hit.chunk):
+                sent = self.text_of(hit.chunk, s, e)
+                score = (
+                    T.SENTENCE_OWN * self.coverage(query.grams, sent)
+                    + T.SENTENCE_SECTION * self.coverage(query.grams, hit.chunk.section)
+                    + T.SENTENCE_DENSE * self.dense_scaled(hit.dense)
+                    - T.SENTENCE_RANK_STEP * rank
+                )
+                if sent.rstrip("。") == heading:
+                    score -= 0.3  # a heading alone ("（一）儿童近视防控项目。") rarely answers
+                score += sentence_bonus(query, sent, prefer)
+                scored.append((hit.chunk, s, e, score))
+        scored.sort(key=lambda x: -x[3])
+        best = scored[:1]
+        for cand in scored[1:]:
+            if len(best) >= limit:
+                break
+            if cand[0].id == best[0][0].id and cand[3] >= best[0][3] - margin:
+                best.append(cand)
+        best.sort(key=lambda x: x[1])
+        if best and query.plans is None and len(self.plan_names) > 1:
+            # The same statement in the other plan ("市政府妇儿工委负责…" is in both): give both.
+            top = max(b[3] for b in best)
+            twin = next((c for c in scored if c[0].plan != best[0][0].plan and c[3] >= top - T.TWIN_MARGIN), None)
+            if twin is not None:
+                best.append(twin)
+        return best
+
+    def text_mention(self, ind: Indicator, hits: list[Hit]) -> Citation | None:
+        """A clause of the running text that states this indicator with a number, if retrieved."""
+        core = indicator_core(ind.name)
+        for hit in hits[: T.SENTENCE_HITS]:
+            if hit.chunk.kind == "indicator" or hit.chunk.plan != ind.plan:
+                continue
+            text = self.corpus.text(hit.chunk.doc)
+            for s, e in self.sentences(hit.chunk):
+                for cs, ce in clauses(text, s, e):
+                    clause = text[cs:ce]
+                    if core in clause and numbers(clause.replace(core, "")):
+                        return self.cite(hit.chunk, cs, ce)
+        return None
+
+
+WHO_WORDS = re.compile(r"负责|牵头|主体责任|协调|组织|指导|督促|承担|报送")
+WHEN_WORDS = re.compile(r"\d{4}\s*年|\d+\s*月|\d+\s*日|每年|年底|年内|期间|中期|终期")
+DEFINES = re.compile(r"是指|所称|简称|以下简称|包括|即|指的是|含")
+
+
+def sentence_bonus(query, sent: str, prefer: re.Pattern | None = None) -> float:
+    """What a sentence gains for holding what the intent asks for (a number, a date, a body)."""
+    bonus = 0.0
+    if (query.wants_number or query.intent in (Intent.VALUE, Intent.COUNT)) and numbers(sent):
+        bonus += 0.25
+    if query.intent == Intent.WHEN and WHEN_WORDS.search(sent):
+        bonus += 0.25
+    if query.intent == Intent.WHO and WHO_WORDS.search(sent):
+        bonus += 0.1
+    if query.intent == Intent.DEFINITION and DEFINES.search(sent):
+        bonus += 0.15
+    if prefer is not None and prefer.search(sent):
+        bonus += 0.05
+    return bonus
+
+
+def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clauses of a sentence, split at "，" (the unit a target is stated in)."""
+    out, pos = [], start
+    for m in re.finditer(r"[，。；]", text[start:end]):
+        out.append((pos, start + m.end() - (1 if m.group() == "，" else 0)))
+        pos = start + m.end()
+    if pos < end:
+        out.append((pos, end))
+    return [(s, e) for s, e in out if e > s]
+
+
+def indicator_core(name: str) -> str:
+    """An indicator name without its unit: "婚前医学检查率（％）" -> "婚前医学检查率"."""
+    return name.rsplit("（", 1)[0] if name.endswith("）") else name
+
+
+def fmt_value(value: str, unit: str) -> str:
+    """ ">85" + "％" -> ">85％"; "延长" stays as it is; "<7" + "1/10万" -> "<7（1/10万）"."""
+    if not re.fullmatch(r"[<>＜＞≥≤]?\d+(?:\.\d+)?", value) or not unit:
+        return value
+    if unit in ("％", "‰", "%") or ("/" not in unit and len(unit) <= 2):
+        return value + unit
+    return f"{value}（{unit}）"
+
+
+def flat(text: str) -> str:
+    """A quote as shown inline: no line breaks (table cells and wrapped lines)."""
+    return re.sub(r"\s*\n\s*", "", text)

@@ -1,0 +1,143 @@
+"""Follow-ups resolved against a typed dialogue state. Pure.
+
+A follow-up overrides the slots it mentions and keeps the rest: "那2020年呢" keeps the indicator
+and changes the year; "儿童规划有类似的吗" keeps the topic and changes the plan; "女生的呢" keeps
+the topic and narrows it; "倒数第二个" picks from the last list shown; "有没有具体数字" keeps the
+topic and asks for a number. A question with content of its own starts afresh.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from assistant import lexicon
+from assistant import thresholds as T
+from assistant.query import Query, key_grams, key_terms, with_text
+from assistant.types import DialogueState, Intent
+
+PLAN_NAME_WORDS = re.compile(
+    r"妇女发展规划|儿童发展规划|妇女规划|儿童规划|妇女|儿童|未成年人|women'?s?|children'?s?", re.I
+)
+TOPIC_LEADS = ("那", "那么", "what about", "how about", "and ")
+# What a question of each intent asks, added to a new topic that brings no question words of its own.
+ASK_PHRASE = {Intent.VALUE: "目标是多少", Intent.COUNT: "有多少", Intent.WHO: "由谁负责", Intent.WHEN: "什么时候",
+              Intent.MEASURES: "有哪些措施", Intent.LIST: "有哪些", Intent.DEFINITION: "指什么"}
+YEAR_WORDS = re.compile(r"(?:19|20)\d\d\s*年?")
+
+
+def own_grams(query: Query) -> frozenset[str]:
+    """The question's substance once plan names and follow-up words are cut out."""
+    text = PLAN_NAME_WORDS.sub("|", query.text)
+    for word in lexicon.ANAPHORA:
+        if not word.isascii():
+            text = text.replace(word, "|")
+    text = YEAR_WORDS.sub("|", text)
+    return key_grams(text)
+
+
+def looks_like_followup(query: Query) -> bool:
+    """Would this question lean on an earlier turn if there were one? ("那2020年呢", "第三个")."""
+    if query.quote:
+        return False
+    if query.ordinal is not None:
+        return True
+    grams = own_grams(query)
+    low = query.raw.strip().lower()
+    leans = (
+        low.startswith(lexicon.FOLLOWUP_LEADS)
+        or low.rstrip("？?。 ").endswith("呢")
+        or any(w in low for w in lexicon.ANAPHORA if not w.isascii())
+        or any(re.search(rf"\b{re.escape(w)}\b", low) for w in lexicon.ANAPHORA if w.isascii())
+    )
+    return len(grams) <= 1 or (leans and len(grams) <= T.FOLLOWUP_MAX_GRAMS) or replaces_topic(query)
+
+
+def replaces_topic(query: Query) -> bool:
+    """"那孕产妇死亡率呢？" after a target question: a new topic, asked the same way."""
+    low = query.raw.strip().lower()
+    return low.startswith(TOPIC_LEADS) and low.rstrip("？?。 ").endswith(("呢", "?")) and not query.quote
+
+
+def resolve(query: Query, state: DialogueState | None) -> Query:
+    """The query made self-contained against the state; a fresh question passes through."""
+    if state is None or not (state.topic or state.items) or not looks_like_followup(query):
+        return query
+    intent = query.intent if query.intent not in (Intent.STATEMENT, Intent.DETAIL) else (state.intent or query.intent)
+    if replaces_topic(query) and len(own_grams(query)) > T.FOLLOWUP_MAX_GRAMS:
+        own_ask = query.intent not in (Intent.STATEMENT, Intent.DETAIL)
+        text = query.text if own_ask else f"{_rest(query)} {ASK_PHRASE.get(intent, '')}".strip()
+        return with_text(query, text, followup=True, intent=intent, plans=query.plans or state.plans,
+                         aspect=query.aspect or state.aspect)
+    if query.ordinal is not None and state.items:
+        n = query.ordinal
+        items = state.items
+        if 1 <= abs(n) <= len(items):
+            item = items[n - 1] if n > 0 else items[n]
+            wanted = (
+                query.intent if query.intent in (Intent.WHO, Intent.VALUE, Intent.COUNT, Intent.WHEN) else Intent.DETAIL
+            )
+            return replace(query, followup=True, item=item, intent=wanted, plans=query.plans or state.plans)
+    if query.ordinal is not None and state.indicators and 1 <= abs(query.ordinal) <= len(state.indicators):
+        n = query.ordinal
+        picked = state.indicators[n - 1] if n > 0 else state.indicators[n]
+        return replace(
+            query, followup=True, indicators=(picked,), intent=Intent.VALUE, aspect=query.aspect or state.aspect
+        )
+    topic = state.topic
+    plans = query.plans or state.plans
+    if query.named_plans:  # "那儿童规划呢？": the same topic in the named plan
+        topic = PLAN_NAME_WORDS.sub("", topic).strip() or topic
+        plans = query.named_plans
+    rest = _rest(query)
+    focus = key_terms(PLAN_NAME_WORDS.sub("", rest)) if own_grams(query) else ()
+    focus = tuple(t for t in focus if t not in lexicon.ANAPHORA)
+    text = f"{topic} {rest}".strip() if rest else topic
+    aspect = query.aspect or (state.aspect if not query.years else None)
+    if query.years and not query.aspect:
+        aspect = "baseline" if "2020" in query.years else "target" if "2025" in query.years else None
+    keeps_rows = intent in (Intent.VALUE, Intent.COUNT, Intent.STATEMENT) and not focus
+    return with_text(
+        query,
+        text,
+        followup=True,
+        plans=plans,
+        intent=intent,
+        aspect=aspect,
+        focus=focus,
+        indicators=state.indicators if keeps_rows else (),
+        wants_number=query.wants_number or (keeps_rows and bool(state.indicators)),
+    )
+
+
+def _rest(query: Query) -> str:
+    """What a follow-up adds, without its lead word ("那", "还有") and trailing particle."""
+    text = query.text.strip()
+    for lead in sorted(lexicon.FOLLOWUP_LEADS, key=len, reverse=True):
+        if text.lower().startswith(lead):
+            text = text[len(lead) :]
+            break
+    return text.strip(" ？?。呢")
+
+
+def next_state(
+    query: Query,
+    state: DialogueState | None,
+    *,
+    indicators: tuple[str, ...] = (),
+    items: tuple[str, ...] = (),
+    item: str | None = None,
+) -> DialogueState:
+    """The state after answering `query`: its slots replace the old ones; a list lives until replaced."""
+    previous = state or DialogueState()
+    return DialogueState(
+        topic=query.text[:300],
+        plans=query.plans,
+        docs=query.docs,
+        indicators=indicators
+        or (previous.indicators if query.followup and not query.focus and query.item is None else ()),
+        items=items or previous.items,
+        item=item or query.item,
+        aspect=query.aspect,
+        intent=query.intent if query.intent != Intent.DETAIL else previous.intent,
+    )

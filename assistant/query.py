@@ -1,0 +1,261 @@
+"""A question -> one typed `Query`, computed once: normalized text, key terms and bigrams, years,
+places, the plan named, the intent and the aspect asked. Pure.
+
+No later step normalizes the question again: retrieval, strategies and refusal checks all read
+the same Query.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from assistant import lexicon
+from assistant.quotes import extract_quote
+from assistant.text import search_terms
+from assistant.types import Intent
+
+YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+# Another city, county or province named in a question ("杭州市的…").
+PLACE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:市|省|县|区)(?!级|场|民|委|政府|区、|（|里|域|内|、)")
+ORDINAL = re.compile(
+    r"(倒数)?\s*第\s*(十[一二三四五]?|[一二两三四五六七八九十]|\d{1,2})\s*(?:个|条|项|点|款|种|部分|领域)?"
+)
+LAST = re.compile(r"最后(?:一|那)?(?:个|条|项|点)|last one|the last", re.I)
+ENGLISH_ORDINAL = re.compile(
+    r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth)\b(?: one| item| project)?", re.I
+)
+# A Chinese numeral before a unit the plan writes with digits: "三岁以下" is written "3岁以下".
+CN_COUNT = re.compile(r"(十[一二三四五]?|[一二两三四五六七八九十])(岁|周岁|个月|年级|分钟|小时)")
+NOT_A_PLACE = set("全本各每该我此城")  # "实现全市", "构建城市": not a place name
+DOCUMENT_FRAME = re.compile(
+    r"妇女发展规划|儿童发展规划|妇女规划|儿童规划|两个规划|规划|通知|文件|文|妇女|儿童|印发|发布|出台|"
+    r"制定|颁布|下发|发给|发|单位|部门|机关|依据|根据|期限|哪几年|几年|多少年|起止|时间|日期|"
+    r"这个|这份|本|嘉兴市|嘉兴|十四五|“|”|《|》"
+)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+SEGMENT_SPLIT = re.compile(rf"[^\u4e00-\u9fff0-9A-Za-z]|[{''.join(sorted(lexicon.STOP_CHARS))}]")
+# Words that ask for a quantity. "比例" alone names an indicator ("女性比例有什么要求"), it does not.
+UNIT_ASKED = re.compile(r"(?:多少|几)\s*(?:万)?\s*([人个家所岁天元张名次]|钱)(?!百分)")
+NUMBER_CUES = (
+    "多少",
+    "几",
+    "百分之",
+    "数值",
+    "数字",
+    "目标值",
+    "具体数",
+    "how much",
+    "how many",
+    "what percent",
+    "what percentage",
+)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question, parsed once."""
+
+    raw: str  # what the user typed (cleaned of control characters)
+    text: str  # normalized: everyday and English words mapped to the plan's words
+    grams: frozenset[str]  # key bigrams: the question's substance without cue words and particles
+    terms: tuple[str, ...]  # key jieba terms (no cue words)
+    years: tuple[str, ...]
+    places: tuple[str, ...]  # other places named ("杭州")
+    plans: tuple[str, ...] | None  # plan keys named or chosen by the filter; None = every plan
+    intent: Intent
+    aspect: str | None  # "baseline" | "target" | None
+    wants_number: bool
+    english: bool
+    quote: str | None = None  # the passage a trainer asks about
+    ordinal: int | None = None  # 第2个 -> 2, 倒数第2个 -> -2
+    followup: bool = False
+    focus: tuple[str, ...] = ()  # words a follow-up adds ("女生"): the target should contain them
+    item: str | None = None  # a list item the follow-up refers to (chunk id)
+    indicators: tuple[str, ...] = ()  # indicators carried from the conversation
+    docs: tuple[str, ...] | None = None
+    named_plans: tuple[str, ...] = field(default=())  # plans the question itself names
+    asks: tuple[Intent, ...] = ()  # every intent the cue words point to, the intent first
+    vector: tuple[float, ...] | None = field(default=None, repr=False, compare=False)  # embedded once
+
+    @property
+    def question(self) -> str:
+        """The text retrieval and the LLM see (normalized, follow-ups made self-contained)."""
+        return self.text
+
+
+def normalize(question: str) -> str:
+    """Map colloquial and English words to the plan's wording; keep everything else."""
+    q = CN_COUNT.sub(lambda m: f"{lexicon.CN_NUMERALS[m.group(1)]}{m.group(2)}", question)  # 三岁 -> 3岁
+    low = q.lower()
+    if re.search(r"[a-z]", low):
+        extra = [zh for en, zh in lexicon.GLOSSARY.items() if en in low]
+        if extra:
+            q = q + " " + " ".join(dict.fromkeys(extra))
+    for word in sorted(lexicon.SYNONYMS, key=len, reverse=True):
+        if word not in q:
+            continue
+        plan_word = lexicon.SYNONYMS[word]
+        if word in plan_word:  # "高中" -> "高中阶段": an existing 高中阶段 must not become 高中阶段阶段
+            q = plan_word.join(piece.replace(word, plan_word) for piece in q.split(plan_word))
+        else:  # "近视眼" -> "近视", "孩子" -> "儿童"
+            q = q.replace(word, plan_word)
+    return q
+
+
+def key_grams(text: str) -> frozenset[str]:
+    """Bigrams of the substance of a (normalized) question: cue words and particles cut out.
+
+    "产前筛查率要达到多少" -> 产前 前筛 筛查 查率: bigrams, not jieba words, so that a word jieba
+    splits oddly ("率要") or a typo still leaves most of the question's substance.
+    """
+    low = YEAR.sub("|", text.lower())  # years are checked on their own, never as topic words
+    for word in sorted(lexicon.GENERIC, key=len, reverse=True):
+        if len(word) > 1 and not word.isascii():
+            low = low.replace(word, "|")
+    low = re.sub(r"[a-z]+", "|", low)  # English words count through their glossary terms only
+    segments = SEGMENT_SPLIT.split(low)
+    return frozenset(seg[i : i + 2] for seg in segments for i in range(len(seg) - 1))
+
+
+def key_terms(text: str) -> tuple[str, ...]:
+    """The question's content words: jieba terms without cue words ("多少", "目标")."""
+    return tuple(
+        t
+        for t in search_terms(text)
+        if t not in lexicon.GENERIC and not (lexicon.STOP_CHARS & set(t)) and not t.isascii()
+    )
+
+
+def classify(text: str, quote: str | None, ordinal: int | None) -> tuple[Intent, ...]:
+    """Every intent whose cue words the question has, in a fixed order of precedence (a document
+    fact before a value); the first is the intent, the rest are what else it asks."""
+    if quote:
+        return (Intent.QUOTE,)
+    low = text.lower()
+    found = [
+        Intent(name) for name in lexicon.INTENT_ORDER if any(_has_cue(low, cue) for cue in lexicon.INTENT_CUES[name])
+    ]
+    if ordinal is not None and not any(c in low for c in ("多少", "几", "目标", "谁")):
+        found.insert(0, Intent.DETAIL)
+    return tuple(found) or (Intent.STATEMENT,)
+
+
+def _has_cue(low: str, cue: str) -> bool:
+    if cue.isascii():
+        return re.search(rf"\b{re.escape(cue)}", low) is not None
+    return cue in low
+
+
+def about_document(text: str) -> bool:
+    """Is the question about the plan document itself ("儿童规划是什么时候发布的"), not about something
+    else the plan mentions ("中期评估报告什么时候发布")? Little substance left once frame words go."""
+    rest = DOCUMENT_FRAME.sub("|", text)
+    return len(key_grams(rest)) <= 1
+
+
+def aspect_of(text: str) -> str | None:
+    """ "baseline" when the 2020 value is asked (and not the target), "target" when the target is."""
+    low = text.lower()
+    base = any(w in low for w in lexicon.BASELINE_WORDS)
+    target = any(w in low for w in lexicon.TARGET_WORDS)
+    if base and not target:
+        return "baseline"
+    if target and not base:
+        return "target"
+    return None
+
+
+def ordinal_of(text: str) -> int | None:
+    """第2个 -> 2, 倒数第二个 -> -2, 最后一个 -> -1, "the third one" -> 3."""
+    if m := ORDINAL.search(text):
+        g = m.group(2)
+        n = int(g) if g.isdigit() else lexicon.CN_NUMERALS.get(g)
+        if n:
+            return -n if m.group(1) else n
+    if LAST.search(text):
+        return -1
+    if m := ENGLISH_ORDINAL.search(text):
+        return lexicon.ENGLISH_ORDINALS[m.group(1).lower()]
+    return None
+
+
+def plans_named(text: str, plan_names: dict[str, str]) -> tuple[str, ...]:
+    """Plan keys whose name the question uses ("儿童规划里…", "the children's plan")."""
+    low = text.lower()
+    named = []
+    for key, name in plan_names.items():
+        forms = {name, name.replace("规划", "发展规划"), *lexicon.PLAN_SWITCH.get(key, ())[:2]}
+        english = {f"{key}'s plan", f"{key} plan", f"{key}’s plan"}
+        if any(f and f in text for f in forms) or any(e in low for e in english):
+            named.append(key)
+    return tuple(named)
+
+
+def places_named(text: str) -> tuple[str, ...]:
+    """Places a question names: known place names, or a name before 市/省/县/区 that starts a phrase
+    ("去年绍兴市…"); "新增省示范…", "实现全市…" name none."""
+    found = [p for p in lexicon.PLACES if p in text]
+    for m in PLACE.finditer(text):
+        before = text[m.start() - 1] if m.start() else ""
+        if (not before or not CJK.match(before)) and m.group(1)[-1] not in NOT_A_PLACE:
+            found.append(m.group(1))
+    return tuple(p for p in dict.fromkeys(found) if not any(p in a for a in lexicon.OWN_AREA))
+
+
+def asked_unit(query: Query) -> str | None:
+    """The unit a count question names: "多少人" -> "人", "多少钱" -> "元"."""
+    m = UNIT_ASKED.search(query.raw)
+    if not m:
+        return None
+    return "元" if m.group(1) == "钱" else m.group(1)
+
+
+def unit_fits(query: Query, unit: str) -> bool:
+    """Can a row with this unit answer the question's "多少X"? (no unit asked: any row can; "个" is
+    the everyday classifier for any count: "几个医生" is answered by 医师数（人）)."""
+    asked = asked_unit(query)
+    if asked is None or asked in unit:
+        return True
+    return asked == "个" and any(u in unit for u in "个家所人名次")
+
+
+def parse_query(
+    raw: str, plan_names: dict[str, str], plans: list[str] | None = None, docs: list[str] | None = None
+) -> Query:
+    """Parse a cleaned question once; `plans`/`docs` are the caller's filter (None = all)."""
+    text = normalize(raw)
+    quote = extract_quote(raw)
+    ordinal = ordinal_of(raw)
+    named = plans_named(text, plan_names)
+    scope = tuple(plans) if plans else (named if len(named) == 1 else None)
+    low = raw.lower()
+    asks = classify(text, quote, ordinal)
+    facet_cue = any(c in low for cues in lexicon.DOCUMENT_FACETS.values() for c in cues)
+    if asks[0] != Intent.QUOTE and facet_cue and about_document(text):
+        asks = (Intent.DOCUMENT,) + tuple(a for a in asks if a != Intent.DOCUMENT)  # "印发通知啥时候发的"
+    elif asks[0] == Intent.DOCUMENT and not about_document(text):
+        asks = asks[1:] or (Intent.STATEMENT,)  # "中期评估报告什么时候发布": about a report, not the plan
+    return Query(
+        raw=raw,
+        text=text,
+        grams=key_grams(text),
+        terms=key_terms(text),
+        years=tuple(dict.fromkeys(YEAR.findall(raw))),
+        places=places_named(raw),
+        plans=scope,
+        intent=asks[0],
+        asks=asks,
+        aspect=aspect_of(raw),
+        wants_number=any(c in low.replace("哪几", "") for c in NUMBER_CUES),  # "哪几项" lists, it does not count
+        english=not CJK.search(raw),
+        quote=quote,
+        ordinal=ordinal,
+        docs=tuple(docs) if docs else None,
+        named_plans=named,
+    )
+
+
+def with_text(query: Query, text: str, **changes) -> Query:
+    """The same query about another (composed) text: grams and terms follow the text."""
+    return replace(query, text=text, grams=key_grams(text), terms=key_terms(text), **changes)

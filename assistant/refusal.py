@@ -1,0 +1,212 @@
+"""The refusal step: checks that each return a reason (in Chinese) or None. Pure.
+
+A draft is refused when any check gives a reason; the refusal then says what the plan does state
+nearby. Each check reads only the Query, the Draft and facts of the corpus, so each one can be
+tested on a hand-made Draft.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from assistant import thresholds as T
+from assistant.compose import Draft, Toolkit
+from assistant.lexicon import COUNT_UNITS
+from assistant.query import Query, asked_unit, unit_fits
+from assistant.strategies.document import PERIOD_YEARS
+from assistant.types import Hit, Intent
+
+REFUSAL = "规划中没有写明这一点。"
+DIGITS = re.compile(r"\d")
+TIME_STATED = re.compile(r"\d{4}\s*年|\d+\s*月|\d+\s*日|每年|年底|年内|中期|终期|期间|之前|以前|前")
+CITY = re.compile(r"^([\u4e00-\u9fff]{2,4}?)[市省县区]")
+
+
+@dataclass
+class Facts:
+    """Facts of the corpus the checks need: each plan's years and its own place."""
+
+    years: dict[str, set[str]]  # plan key -> years a plan answers without naming them (base, target, period)
+    periods: dict[str, str]  # plan key -> "2021—2025年"
+    places: dict[str, str]  # plan key -> "嘉兴"
+
+
+def corpus_facts(kit: Toolkit) -> Facts:
+    """Read the plan period, table years and the plan's own place from each plan's text."""
+    years, periods, places = {}, {}, {}
+    for key, (doc, plan) in kit.plans.items():
+        have = {i.baseline_year for i in plan.indicators} | {i.target_year for i in plan.indicators}
+        head = doc.text[plan.start : plan.preamble.end] if plan.preamble else plan.title
+        if m := PERIOD_YEARS.search(head):
+            have |= {m.group(1), m.group(2)}
+            periods[key] = f"{m.group(1)}—{m.group(2)}年"
+        years[key] = have
+        if m := CITY.match(plan.title):
+            places[key] = m.group(1)
+    return Facts(years, periods, places)
+
+
+Check = Callable[[Query, Draft, Toolkit, Facts, list[Hit]], str | None]
+
+
+def evidence_text(draft: Draft) -> str:
+    return "".join(c.quote + c.section for c in draft.citations)
+
+
+def quoted_text(draft: Draft) -> str:
+    return "".join(c.quote for c in draft.citations)
+
+
+def _plans_of(draft: Draft, facts: Facts) -> list[str]:
+    return list(draft.plans) or list(facts.years)
+
+
+def year_outside(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """A year the plan does not cover (2030, 2019) and the evidence does not name."""
+    evidence = evidence_text(draft)
+    plans = _plans_of(draft, facts)
+    known = set().union(*(facts.years.get(p, set()) for p in plans)) if plans else set()
+    for y in query.years:
+        if y not in known and y not in evidence:
+            period = next((facts.periods[p] for p in plans if p in facts.periods), "")
+            tables = "、".join(sorted({y for p in plans for y in facts.years.get(p, set())} - {""}))
+            where = f"规划期为{period}" if period else "规划"
+            return (
+                f"{where}，只有{tables}年的数据或目标，没有{y}年的。" if tables else f"{where}，没有{y}年的数据或目标。"
+            )
+    return None
+
+
+def other_place(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """A city or county other than the plan's own, which the evidence does not name."""
+    evidence = evidence_text(draft)
+    own = {facts.places.get(p, "") for p in _plans_of(draft, facts)}
+    for place in query.places:
+        if place not in own and place not in evidence:
+            city = next((o for o in own if o), "")
+            return f"规划只涉及{city}市，没有关于{place}的内容。" if city else f"规划没有关于{place}的内容。"
+    return None
+
+
+def baseline_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """The 2020 value asked of a row whose 2020 cell is '－'."""
+    if draft.kind != "indicator" or query.aspect != "baseline" or not draft.rows:
+        return None
+    if all(not r.baseline for r in draft.rows):
+        return "指标表中这一项的2020年数值为“－”（没有数据）。"
+    return None
+
+
+def unit_mismatch(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """"多少人" of a row that is a rate (％): the table gives no count of people."""
+    if draft.kind != "indicator" or not draft.rows:
+        return None
+    if all(not unit_fits(query, r.unit) for r in draft.rows):
+        row = draft.rows[0]
+        return f"指标表中“{row.name}”的单位是{row.unit or '文字目标'}，没有给出以“{asked_unit(query)}”计的数字。"
+    return None
+
+
+def number_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """A number asked for when the evidence states none: "要到多少岁" of a row whose 2025 cell is
+    "延长". With no year asked, either cell answers ("有多少人参加": the 2020 count)."""
+    if not query.wants_number or draft.exact:
+        return None
+    if draft.kind == "indicator":
+        cells = [
+            c
+            for r in draft.rows
+            for c in (
+                (r.baseline,)
+                if query.aspect == "baseline"
+                else (r.target,)
+                if query.aspect == "target"
+                else (r.baseline, r.target)
+            )
+        ]
+        if cells and not any(DIGITS.search(c or "") for c in cells):
+            return "指标表中这一项没有给出具体数字。"
+        return None
+    if not DIGITS.search(quoted_text(draft)):
+        return "相关段落没有给出具体数字。"
+    return None
+
+
+def count_unit_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """ "多少张床位", "多少天": the evidence must state a number with that unit."""
+    if draft.exact or draft.kind == "indicator":
+        return None
+    m = re.search(rf"(?:多少|几)\s*([{COUNT_UNITS}]|钱)", query.raw)
+    if not m:
+        return None
+    unit = "元" if m.group(1) == "钱" else m.group(1)
+    if not re.search(rf"[\d０-９一二两三四五六七八九十百千万]+\s*(?:[余多]\s*)?{unit}", quoted_text(draft)):
+        return f"相关段落没有给出具体的数量（多少{m.group(1)}）。"
+    return None
+
+
+def time_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """A "when" question whose evidence states no time."""
+    if Intent.WHEN not in query.asks[:2] and query.intent != Intent.WHEN or draft.exact:
+        return None
+    return None if TIME_STATED.search(quoted_text(draft)) else "相关段落没有给出具体时间。"
+
+
+def support_low(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """The cited evidence is not about what was asked (lexical coverage + dense similarity)."""
+    if draft.named or draft.exact:
+        return None
+    score = support_score(query, draft, kit, hits)
+    floor = T.SUPPORT_MIN_NUMBER if query.wants_number else T.SUPPORT_MIN
+    return "" if score < floor else None
+
+
+def support_score(query: Query, draft: Draft, kit: Toolkit, hits: list[Hit]) -> float:
+    """Support of the draft: its citations (with their chunks' full text) against the question."""
+    if not query.grams:
+        return 0.0
+    if draft.kind == "indicator":  # a table row is about what its name says: its name, and the name's vector
+        evidence = "".join(c.section.rsplit(" > ", 1)[-1] for c in draft.chunks)
+        sims = kit.name_similarities(query)
+        cosine = max((sims.get(c.id, 0.0) for c in draft.chunks), default=0.0)
+        return kit.support(query.grams, evidence, kit.name_dense(cosine), query.english)
+    evidence = evidence_text(draft) + "".join(c.text for c in draft.chunks)
+    dense = max((h.dense for h in hits if any(h.chunk.id == c.id for c in draft.chunks)), default=0.0)
+    return kit.support(query.grams, evidence, dense, query.english)
+
+
+# support_low comes first and is "soft": a draft that is not about the question lets the next
+# strategy try. The others are "hard": the draft is about the question and the plan is silent on it.
+CHECKS: list[Check] = [
+    support_low,
+    year_outside,
+    other_place,
+    baseline_missing,
+    unit_mismatch,
+    number_missing,
+    count_unit_missing,
+    time_missing,
+]
+SOFT = {support_low}
+
+
+@dataclass
+class Verdict:
+    reason: str  # why the plan does not answer ("" when there is no more specific reason)
+    soft: bool  # the draft missed the question (try another strategy), not the plan
+
+
+def refusal_reason(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> Verdict | None:
+    """The first check that refuses the draft, or None when it stands. Exact drafts (a quote check,
+    a fact of the tree or of the notice) are computed from the text itself and pass."""
+    if draft.refusal is not None:
+        return Verdict(draft.refusal, False)
+    if draft.exact:
+        return None
+    for check in CHECKS:
+        reason = check(query, draft, kit, facts, hits)
+        if reason is not None:
+            return Verdict(reason, check in SOFT)
+    return None

@@ -1,0 +1,113 @@
+"""Query + hits -> Answer: the first strategy that drafts an answer, then the refusal step. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from assistant.compose import Draft, Toolkit, flat
+from assistant.dialogue import next_state
+from assistant.query import Query
+from assistant.refusal import REFUSAL, Facts, Verdict, corpus_facts, refusal_reason
+from assistant.strategies import Strategy, make_strategies
+from assistant.types import Answer, Citation, DialogueState, Hit, Intent
+
+NEARBY = 2  # passages a refusal quotes as what the plan does say
+
+
+class Router:
+    """Walks the strategies in order; the first Draft goes through the refusal checks."""
+
+    def __init__(self, kit: Toolkit, strategies: list[Strategy] | None = None) -> None:
+        self.kit = kit
+        self.strategies = strategies or make_strategies(kit)
+        self.facts: Facts = corpus_facts(kit)
+
+    def draft(self, query: Query, state: DialogueState | None, hits: list[Hit]) -> tuple[Draft | None, Verdict | None]:
+        """The first draft the refusal step lets stand; else the first draft refused for the plan's
+        silence; else the first draft at all (refused as unsupported); (None, None) when none."""
+        first: tuple[Draft | None, Verdict | None] = (None, None)
+        for strategy in self.strategies:
+            if not strategy.match(query, state):
+                continue
+            found = strategy.answer(query, hits)
+            if found is None:
+                continue
+            verdict = refusal_reason(query, found, self.kit, self.facts, hits)
+            if verdict is None or not verdict.soft:
+                return found, verdict
+            if first[0] is None:
+                first = (found, verdict)
+        return first
+
+    def answer(self, query: Query, state: DialogueState | None, hits: list[Hit], top_k: int) -> Answer:
+        """The answer to a (resolved) query, or a refusal that quotes what the plan says nearby."""
+        query = self._item_as_indicator(query)
+        found, verdict = self.draft(query, state, hits)
+        if found is None or verdict is not None:
+            return self.refuse(query, state, found, hits, verdict.reason if verdict else "", top_k)
+        answerable = True
+        new_state = next_state(query, state, indicators=found.indicators, items=found.items, item=found.item)
+        return Answer(
+            query.raw,
+            found.text,
+            answerable,
+            found.citations,
+            hits[:top_k],
+            kind=found.kind,
+            resolved_question=query.text if query.followup else query.raw,
+            context={**found.context, "strategy": found.strategy},
+            state=new_state,
+        )
+
+    def refuse(
+        self, query: Query, state: DialogueState | None, found: Draft | None, hits: list[Hit], reason: str, top_k: int
+    ) -> Answer:
+        """Say the plan does not state it, why, and quote what it does state nearest."""
+        cites = self._nearby(query, found, hits)
+        lines = [REFUSAL + reason]
+        if found is not None and found.kind == "indicator" and found.text:
+            lines.append("指标表中列有：" + found.text)  # the row's values, 2020 "－" included
+            cites = found.citations
+        elif cites:
+            lines.append(
+                "规划中相关的表述：" + "；".join(f"{self._shown(c)}[{i}]" for i, c in enumerate(cites, 1)) + "。"
+            )
+        kept = next_state(
+            query, state, indicators=found.indicators if found else (), items=(state.items if state else ())
+        )
+        return Answer(
+            query.raw,
+            "\n".join(lines),
+            False,
+            cites,
+            hits[:top_k],
+            kind="refusal",
+            resolved_question=query.text if query.followup else query.raw,
+            context={"strategy": found.strategy if found else ""},
+            state=kept,
+        )
+
+    def _nearby(self, query: Query, found: Draft | None, hits: list[Hit]) -> list[Citation]:
+        seen, out = set(), []
+        pool = list(found.citations) if found else []
+        if not pool:
+            pool = [self.kit.cite(c, s, e) for c, s, e, _ in self.kit.best_sentences(query, hits, limit=NEARBY)]
+        if not pool:
+            pool = [self.kit.cite(h.chunk, *self.kit.sentences(h.chunk)[0]) for h in hits[:NEARBY]]
+        for c in pool:
+            if (c.doc, c.start, c.end) not in seen:
+                seen.add((c.doc, c.start, c.end))
+                out.append(c)
+        return out[:NEARBY]
+
+    def _shown(self, cite: Citation) -> str:
+        """A nearby passage as shown: a table row as its sentence, text in quotation marks."""
+        row = next((c for c in self.kit.retriever.indicators if c.doc == cite.doc and c.start == cite.start), None)
+        return row.text.rstrip("。") if row is not None else f"“{flat(cite.quote).rstrip('。；')}”"
+
+    def _item_as_indicator(self, query: Query) -> Query:
+        """An ordinal into a list of table rows asks for that row's value."""
+        chunk = self.kit.by_id.get(query.item or "")
+        if chunk is not None and chunk.kind == "indicator":
+            return replace(query, item=None, indicators=(chunk.id,), intent=Intent.VALUE)
+        return query

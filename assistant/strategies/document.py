@@ -1,0 +1,157 @@
+"""Document facts: who issued the plans, when, to whom, on what basis, for which period.
+
+Read from the cover notice (印发通知) and each plan's preamble, by the shape of the text (a date
+line, a short signature line, the line ending in "：", the sentence with 根据 or 规划期限), so
+any plan document with a notice and a preamble is answered the same way.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant import lexicon
+from assistant.compose import Draft
+from assistant.query import Query
+from assistant.strategies.base import Strategy
+from assistant.text import sentence_spans
+from assistant.types import Citation, DialogueState, Document, Hit, Intent, Plan
+
+DATE = re.compile(r"(?:19|20)\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
+PERIOD_YEARS = re.compile(r"((?:19|20)\d\d)\s*[—\-－~～至到]+\s*((?:19|20)\d\d)\s*年")
+BASIS = re.compile(r"根据|依据|按照")
+PERIOD = re.compile(r"规划期限|规划期|实施期")
+ISSUER_END = re.compile(r"(人民政府|委员会|办公室|办公厅|政府|工委|联合会|局|厅|部|委)$")
+
+
+class DocumentFactsStrategy(Strategy):
+    name = "document_facts"
+
+    def match(self, query: Query, state: DialogueState | None) -> bool:
+        return query.intent == Intent.DOCUMENT
+
+    def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
+        facet = facet_of(query.text)
+        if facet is None:
+            return None
+        cites: list[Citation] = []
+        lines: list[str] = []
+        docs = self._documents(query)
+        if facet in ("issuer", "date", "addressee"):
+            for doc in docs:
+                line = self._notice(doc, facet, cites)
+                if line:
+                    lines.append(line)
+        else:
+            for doc, plan in self._plans(query):
+                line = self._preamble(doc, plan, facet, cites)
+                if line:
+                    lines.append(line)
+        if not lines:
+            return None
+        return Draft(
+            "\n".join(lines),
+            cites,
+            "document",
+            self.name,
+            exact=True,
+            named=True,
+            plans=tuple(dict.fromkeys(p.key for _, p in self._plans(query))),
+        )
+
+    def _documents(self, query: Query) -> list[Document]:
+        seen = {doc.doc: doc for doc, _ in self._plans(query)}
+        return list(seen.values())
+
+    def _plans(self, query: Query) -> list[tuple[Document, Plan]]:
+        return [
+            (doc, plan)
+            for key, (doc, plan) in self.kit.plans.items()
+            if (not query.plans or key in query.plans) and (not query.docs or doc.doc in query.docs)
+        ]
+
+    # ---- the cover notice ------------------------------------------------------------------------
+
+    def _notice(self, doc: Document, facet: str, cites: list[Citation]) -> str | None:
+        if doc.front is None:
+            return None
+        lines = notice_lines(doc.text, doc.front.start, doc.front.end)
+        date = next(((s, e) for s, e in lines if DATE.fullmatch(doc.text[s:e].strip())), None)
+        names = "、".join(f"《{p.title}》" for p in doc.plans)
+        if facet == "addressee":
+            to = next(((s, e) for s, e in lines if doc.text[s:e].rstrip().endswith(("：", ":"))), None)
+            if to is None:
+                return None
+            return f"{names}印发给：{self._cite(doc, to, cites)}。"
+        issuer = self._issuer(doc, lines, date)
+        if issuer is None and date is None:
+            return None
+        parts = []
+        if issuer is not None:
+            parts.append(f"{names}由{self._cite(doc, issuer, cites)}印发")
+        if date is not None:
+            parts.append(f"印发日期为{self._cite(doc, date, cites)}")
+        return "，".join(parts) + "。"
+
+    @staticmethod
+    def _issuer(doc: Document, lines: list[tuple[int, int]], date: tuple[int, int] | None) -> tuple[int, int] | None:
+        """The signature line (short, a body's name, just above the date), else the title's issuer."""
+        if date is not None:
+            before = [(s, e) for s, e in lines if e <= date[0]]
+            if before:
+                s, e = before[-1]
+                if len(doc.text[s:e].strip()) <= 30 and ISSUER_END.search(doc.text[s:e].strip()):
+                    return s, e
+        first_s, first_e = lines[0]
+        m = re.match(r"(.{2,30}?)关于", doc.text[first_s:first_e])
+        return (first_s, first_s + len(m.group(1))) if m else None
+
+    def _cite(self, doc: Document, span: tuple[int, int], cites: list[Citation]) -> str:
+        s, e = span
+        chunk = self.kit.chunk_at(doc.doc, s)
+        cites.append(
+            self.kit.cite_span(
+                doc.doc, chunk.plan_name if chunk else "印发通知", chunk.section if chunk else "印发通知", s, e
+            )
+        )
+        return f"{doc.text[s:e].strip()}[{len(cites)}]"
+
+    # ---- a plan's preamble -----------------------------------------------------------------------
+
+    def _preamble(self, doc: Document, plan: Plan, facet: str, cites: list[Citation]) -> str | None:
+        if plan.preamble is None:
+            return None
+        pattern = BASIS if facet == "basis" else PERIOD
+        for s, e in sentence_spans(doc.text[plan.preamble.start : plan.preamble.end], plan.preamble.start):
+            sent = doc.text[s:e]
+            if facet == "basis" and pattern.search(sent):
+                m = re.search(r"(?:根据|依据|按照)(.+?)(?:精神|要求|规定)?，", sent)
+                span = (s + m.start(), s + m.end() - 1) if m else (s, e)
+                chunk = self.kit.chunk_at(doc.doc, s)
+                cites.append(self.kit.cite_span(doc.doc, plan.name, chunk.section if chunk else plan.name, *span))
+                return f"{plan.name}：{doc.text[span[0] : span[1]]}[{len(cites)}]。"
+            if facet == "period" and pattern.search(sent):
+                chunk = self.kit.chunk_at(doc.doc, s)
+                cites.append(self.kit.cite_span(doc.doc, plan.name, chunk.section if chunk else plan.name, s, e))
+                return f"{plan.name}：{sent.rstrip('。')}[{len(cites)}]。"
+        return None
+
+
+def facet_of(text: str) -> str | None:
+    """Which document fact the question asks for."""
+    low = text.lower()
+    for facet, cues in lexicon.DOCUMENT_FACETS.items():
+        if any(c in low for c in cues):
+            return facet
+    return None
+
+
+def notice_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Non-blank lines of the notice, trimmed of surrounding blanks."""
+    out, pos = [], start
+    for line in text[start:end].split("\n"):
+        s = pos + len(line) - len(line.lstrip())
+        e = pos + len(line.rstrip())
+        if e > s:
+            out.append((s, e))
+        pos += len(line) + 1
+    return out

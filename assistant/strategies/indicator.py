@@ -1,0 +1,204 @@
+"""Indicator value: a table row's 2025 target and 2020 value, for the row the question means."""
+
+from __future__ import annotations
+
+import re
+
+from assistant import lexicon
+from assistant import thresholds as T
+from assistant.compose import Draft, clauses, fmt_value
+from assistant.query import Query, unit_fits
+from assistant.strategies.base import Strategy
+from assistant.text import char_bigrams, numbers
+from assistant.types import Chunk, DialogueState, Hit, Intent
+
+PLAN_GROUP_WORDS = re.compile(r"妇女|女性|女生|儿童|未成年人")
+ASKS = (Intent.VALUE, Intent.COUNT, Intent.STATEMENT, Intent.WHEN)
+
+
+def groups_named(query: Query) -> set[str]:
+    """Plans whose group of people the question names ("女性", "未成年人"), by the lexicon's plan words."""
+    low = query.raw.lower() + " " + query.text
+    return {key for key, words in lexicon.PLAN_WORDS.items() if any(w in low for w in words)}
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+class IndicatorValueStrategy(Strategy):
+    name = "indicator"
+
+    def match(self, query: Query, state: DialogueState | None) -> bool:
+        return bool(query.indicators) or query.intent in ASKS
+
+    def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
+        rows, named = self.rows(query, hits)
+        if rows is None:
+            return None
+        if rows and not query.indicators and self.text_covers_more(query, rows, hits):
+            return None  # "等级幼儿园覆盖率": the text states it; 普惠性幼儿园覆盖率 is another indicator
+        if not rows:  # carried to a plan whose table lacks the indicator
+            names = "、".join(f"“{self._name(self.kit.by_id[i])}”" for i in query.indicators if i in self.kit.by_id)
+            plans = "、".join(self.plan_label(p) for p in query.plans or ())
+            return Draft("", [], "indicator", self.name, refusal=f"{plans}的重点指标目标表中没有{names}这一指标。")
+        return self.compose(query, rows, hits, named)
+
+    # ---- which rows ------------------------------------------------------------------------------
+
+    def rows(self, query: Query, hits: list[Hit]) -> tuple[list[Chunk] | None, bool]:
+        """(rows, named): the carried, named or meant rows; ([], True) when a carried row has no twin.
+        When the question names one plan's group of people ("未成年人…"), rows of that plan only."""
+        rows, named = self._rows(query, hits)
+        groups = groups_named(query)
+        if rows and len(groups) == 1 and not query.indicators:
+            rows = [c for c in rows if c.plan in groups] or rows
+        return rows, named
+
+    def _rows(self, query: Query, hits: list[Hit]) -> tuple[list[Chunk] | None, bool]:
+        kit = self.kit
+        plans = list(query.plans) if query.plans else None
+        docs = list(query.docs) if query.docs else None
+        if query.indicators:
+            carried = [kit.by_id[i] for i in query.indicators if i in kit.by_id]
+            if plans and not any(c.plan in plans for c in carried):
+                # "那儿童规划呢？": the same indicator in the other plan's table. Plan words are dropped:
+                # 建立妇女活动中心的… matches 建立儿童活动中心的….
+                names = PLAN_GROUP_WORDS.sub("", " ".join(self._name(c) for c in carried))
+                found = [m.chunk for m in kit.retriever.match_indicators(names, plans, list(query.terms), docs=docs)]
+                return found, True
+            return [c for c in carried if not plans or c.plan in plans], True
+        named = self.rank(query, hits, kit.retriever.match_indicators(query.text, plans, list(query.terms), docs=docs))
+        if query.focus:
+            narrowed = [
+                c
+                for c in self._all_rows(plans, docs)
+                if all(f in self._name(c) for f in query.focus)
+                and kit.coverage(query.grams, self._name(c)) >= T.INDICATOR_NAMED_WHOLE
+            ]
+            named = [c for c in named if all(f in self._name(c) for f in query.focus)] or narrowed[:2]
+        if named:
+            return named, True
+        if query.intent not in (Intent.VALUE, Intent.COUNT) and not query.aspect:
+            return None, False
+        best = self.meant(query, self._all_rows(plans, docs))
+        if best is None:
+            return None, False
+        # The same indicator in the other plan's table (高中阶段毛入学率 in both): answer both.
+        core = char_bigrams(PLAN_GROUP_WORDS.sub("", self._name(best)))
+        twins = [
+            c
+            for c in self._all_rows(plans, docs)
+            if c.plan != best.plan
+            and jaccard(core, char_bigrams(PLAN_GROUP_WORDS.sub("", self._name(c)))) >= T.TWIN_NAME
+        ]
+        # Found by the embedded names under a calibrated bar: as resolved as a row named outright.
+        return [best] + twins[:1], True
+
+    def meant(self, query: Query, rows: list[Chunk]) -> Chunk | None:
+        """The row the question means, by the embedded names ("女的平均能活多少岁" -> 妇女人均预期寿命),
+        when its name is close enough to the question."""
+        sims = self.kit.name_similarities(query)
+        scored = sorted(((sims.get(c.id, 0.0), c) for c in rows if unit_fits(query, self.kit.indicators[c.id].unit)),
+                        key=lambda x: -x[0])
+        if not scored or scored[0][0] < T.NAME_MEANT_MIN:
+            return None
+        cosine, best = scored[0]
+        margin = cosine - (scored[1][0] if len(scored) > 1 else 0.0)
+        lexical = self.kit.coverage(query.grams, self._name(best))
+        if cosine >= T.NAME_SURE or margin >= T.NAME_MARGIN or lexical >= T.NAME_LEXICAL:
+            return best
+        return None
+
+    def text_covers_more(self, query: Query, rows: list[Chunk], hits: list[Hit]) -> bool:
+        """Does a sentence with a figure hold clearly more of the question than the rows' names?"""
+        kit = self.kit
+        named = max(kit.coverage(query.grams, self._name(c)) for c in rows)
+        if named >= T.INDICATOR_NAME_FULL:
+            return False
+        for h in hits[: T.SENTENCE_HITS]:
+            if h.chunk.kind == "indicator":
+                continue
+            for s, e in kit.sentences(h.chunk):
+                for cs, ce in clauses(kit.corpus.text(h.chunk.doc), s, e):
+                    clause = kit.corpus.text(h.chunk.doc)[cs:ce]
+                    if numbers(clause) and kit.coverage(query.grams, clause) >= named + T.TEXT_OVER_ROW:
+                        return True
+        return False
+
+    def rank(self, query: Query, hits: list[Hit], matches: list) -> list[Chunk]:
+        """Named rows re-ranked by how much of the question each name holds and by meaning; ties kept
+        (the same name in both tables)."""
+        if len(matches) <= 1:
+            return [m.chunk for m in matches]
+        dense = {h.chunk.id: h.dense for h in hits}
+        scored = [
+            (
+                m.score
+                + self.kit.coverage(query.grams, self._name(m.chunk))
+                + self.kit.dense_scaled(dense.get(m.chunk.id, 0.0)),
+                m,
+            )
+            for m in matches
+        ]
+        scored.sort(key=lambda x: -x[0])
+        best, top = scored[0][0], scored[0][1]
+        return [
+            m.chunk for score, m in scored if m is top or (m.whole and top.whole) or score >= best - T.INDICATOR_TIE
+        ]
+
+    def _all_rows(self, plans: list[str] | None, docs: list[str] | None) -> list[Chunk]:
+        return [
+            c for c in self.kit.retriever.indicators if (not plans or c.plan in plans) and (not docs or c.doc in docs)
+        ]
+
+    @staticmethod
+    def _name(chunk: Chunk) -> str:
+        return chunk.section.rsplit(" > ", 1)[-1].split("．", 1)[-1]
+
+    # ---- the answer ------------------------------------------------------------------------------
+
+    def compose(self, query: Query, rows: list[Chunk], hits: list[Hit], named: bool) -> Draft:
+        kit = self.kit
+        baseline_first = query.aspect == "baseline"
+        parts, cites, inds = [], [], []
+        for chunk in rows:
+            ind = kit.indicators[chunk.id]
+            inds.append(ind)
+            cites.append(kit.cite(chunk, ind.start, ind.end))
+            marks = f"[{len(cites)}]"
+            if ind.target_shared_with:
+                cites.append(kit.cite(chunk, ind.target_start, ind.target_end))
+                marks += f"[{len(cites)}]"
+            base = (
+                f"{ind.baseline_year}年为{fmt_value(ind.baseline, ind.unit)}"
+                if ind.baseline
+                else f"{ind.baseline_year}年无数据（表中为“－”）"
+            )
+            target = (
+                f"{ind.target_year}年目标为{fmt_value(ind.target, ind.unit)}"
+                if ind.target
+                else f"{ind.target_year}年目标未列"
+            )
+            if ind.target_shared_with:
+                target += f"（与第{ind.target_shared_with}项共用）"
+            values = f"{base}，{target}" if baseline_first else f"{target}，{base}"
+            line = f"{chunk.plan_name}重点指标“{ind.name}”：{values}{marks}"
+            mention = kit.text_mention(ind, hits)
+            if mention is not None and all((c.start, c.end) != (mention.start, mention.end) for c in cites):
+                cites.append(mention)
+                line += f"；正文写明“{mention.quote.rstrip('。；')}”[{len(cites)}]"
+            parts.append(line)
+        plans = tuple(dict.fromkeys(c.plan for c in rows))
+        lead = "两个规划都列有这一指标。" if len(plans) > 1 else ""
+        return Draft(
+            lead + "；".join(parts) + "。",
+            cites,
+            "indicator",
+            self.name,
+            named=named,
+            chunks=list(rows),
+            indicators=tuple(c.id for c in rows),
+            plans=plans,
+            rows=inds,
+        )

@@ -1,0 +1,329 @@
+"""Answers that are facts of the parsed tree: a section's items, one item's detail, and counts and
+lists of a plan's parts, domains, indicators and key projects."""
+
+from __future__ import annotations
+
+import re
+
+from assistant import lexicon
+from assistant import thresholds as T
+from assistant.compose import Draft, flat
+from assistant.query import Query, key_grams
+from assistant.strategies.base import Strategy
+from assistant.structure import section_path
+from assistant.text import char_bigrams
+from assistant.types import Chunk, Citation, DialogueState, Hit, Intent, Node, Plan
+
+# A table domain named in an indicator question ("妇女与健康"): joined with 与 or 参与.
+TABLE_DOMAIN = re.compile(r"[\u4e00-\u9fff]{0,4}(?:与|参与)[\u4e00-\u9fff]{2,6}")
+SECTION_WORDS = re.compile(r"任务|措施|举措|工作|方面|那块|这块|板块|部分|领域|章节|内容|条|项|块|讲|啥|什么")
+DOMAIN_PREFIX = re.compile(r"^[\u4e00-\u9fff]{1,4}?(?:参与|与)")
+LISTING = (Intent.LIST, Intent.MEASURES, Intent.COUNT, Intent.STATEMENT)
+# Words that only frame a structure question ("妇女规划里一共有几个领域").
+FRAME = re.compile(
+    r"妇女发展规划|儿童发展规划|妇女规划|儿童规划|规划|妇女|儿童|一共|总共|共有|总计|分别|主要|重点|实事|发展|"
+    r"列出|说说|介绍|都|全部|所有|正文|文件|里面|里|中|方面的|分为|分成|包括|包含|哪几个|哪些|几个|几项|"
+    r"多少个|多少项|几大|多少|全文|分|那张|这张|张|表格|表|涵盖|覆盖|涉及|叫啥|叫什么|名称|分别叫|是哪些|哪"
+)
+
+
+class SectionListStrategy(Strategy):
+    """ "妇女与健康领域有哪些任务": every item under the section (or part) the question names."""
+
+    name = "section_list"
+
+    def match(self, query: Query, state: DialogueState | None) -> bool:
+        # "妇女与健康有哪几项指标" asks for table rows, not the section's tasks
+        return (
+            query.intent in LISTING
+            and query.item is None
+            and not any(w in query.text for w in lexicon.STRUCTURE_NOUNS["indicator"])
+        )
+
+    def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
+        grams = char_bigrams(query.text)
+        found = []  # (plan, heads, node): the longest title wholly in the question, per plan
+        for key, (doc, plan) in self.kit.plans.items():
+            if (query.plans and key not in query.plans) or (query.docs and doc.doc not in query.docs):
+                continue
+            named = [
+                (title == n.title, len(title), heads, n)
+                for part in plan.parts
+                for heads, n in [((part,), part)] + [((part, sec), sec) for sec in part.children]
+                for title in {n.title, title_core(n.title)}
+                if n.children
+                and char_bigrams(title)
+                and char_bigrams(title) <= grams
+                and (title == n.title or only_about(query, title))
+            ]
+            if named:
+                full, _, heads, node = max(named, key=lambda x: x[:2])
+                found.append((doc, plan, heads, node, full))
+        if any(f[4] for f in found):  # a title named in full beats another plan's matching core
+            found = [f for f in found if f[4]]
+        found = [f[:4] for f in found]
+        if not found:
+            return None
+        items: list[Chunk] = []
+        for doc, plan, heads, node in found:
+            seen = set()
+            own = section_path(plan, *heads)
+            for c in self.kit.chunks:
+                if (
+                    c.doc == doc.doc
+                    and c.kind != "indicator"
+                    and node.start <= c.start < node.end
+                    and c.section != own
+                    and c.section not in seen
+                ):
+                    seen.add(c.section)
+                    items.append(c)
+        if not items:
+            return None
+        names = "；".join(f"{plan.name}“{heads[-1].heading}”" for _, plan, heads, _ in found)
+        return list_draft(self, f"{names}共{len(items)}项：", items, T.MAX_SECTION_LIST, named=True)
+
+
+class ItemDetailStrategy(Strategy):
+    """ "第二个具体做什么": what one item of the last list says."""
+
+    name = "item_detail"
+
+    def match(self, query: Query, state: DialogueState | None) -> bool:
+        return query.item is not None and query.intent in (
+            Intent.DETAIL,
+            Intent.MEASURES,
+            Intent.STATEMENT,
+            Intent.LIST,
+        )
+
+    def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
+        chunk = self.kit.by_id.get(query.item or "")
+        if chunk is None:
+            return None
+        sents = self.kit.sentences(chunk)
+        heading = chunk.section.rsplit(" > ", 1)[-1]
+        if len(sents) > 1 and self.kit.text_of(chunk, *sents[0]).rstrip("。") == heading:
+            sents = sents[1:]  # "（二）持续深化“书香嘉兴”项目。" is the heading, shown already
+        s, e = sents[0][0], sents[min(2, len(sents) - 1)][1]
+        cite = self.kit.cite(chunk, s, e)
+        return Draft(
+            f"{chunk.plan_name}“{heading}”：{flat(cite.quote)}[1]",
+            [cite],
+            "detail",
+            self.name,
+            named=True,
+            chunks=[chunk],
+            item=chunk.id,
+            plans=(chunk.plan,),
+        )
+
+
+class TreeFactsStrategy(Strategy):
+    """ "妇女规划有几个领域", "儿童规划有哪些重点实事项目": counted and listed from the parsed tree."""
+
+    name = "tree_facts"
+
+    def match(self, query: Query, state: DialogueState | None) -> bool:
+        return query.intent in LISTING + (Intent.VALUE,) and query.item is None and self.noun(query) is not None
+
+    def __init__(self, kit) -> None:
+        super().__init__(kit)
+        self.domain_cores = sorted(
+            {title_core(flat(i.domain)) for _, p in kit.plans.values() for i in p.indicators if i.domain},
+            key=len,
+            reverse=True,
+        )
+
+    def noun(self, query: Query) -> str | None:
+        """Which part of the structure the question counts or lists, when it asks about nothing else."""
+        low = query.text.lower()
+        for kind in ("project", "indicator", "domain", "part"):
+            for word in lexicon.STRUCTURE_NOUNS[kind]:
+                if word in low:
+                    rest = FRAME.sub("|", low.replace(word, "|"))
+                    if kind == "indicator":  # "妇女与健康有哪几项指标": a table domain narrows the rows
+                        rest = TABLE_DOMAIN.sub("|", rest)
+                        for core in self.domain_cores:
+                            rest = rest.replace(core, "|")
+                    return kind if len(key_grams(rest)) <= 1 else None
+        return None
+
+    def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
+        kind = self.noun(query)
+        lines, cites, items = [], [], []
+        for key, (doc, plan) in self.kit.plans.items():
+            if (query.plans and key not in query.plans) or (query.docs and doc.doc not in query.docs):
+                continue
+            got = getattr(self, f"_{kind}")(doc.doc, plan, cites, query)
+            if got:
+                lines.append(got[0])
+                items += got[1]
+        if not lines:
+            return None
+        return Draft(
+            "\n".join(lines),
+            cites,
+            "structure",
+            self.name,
+            exact=True,
+            named=True,
+            items=tuple(items),
+            plans=tuple(dict.fromkeys(c.plan for c in cites)),
+        )
+
+    # ---- one plan each: (line, item chunk ids), citations appended to `cites` ----------------------
+
+    def _heads(self, doc: str, plan: Plan, nodes: list[Node], cites: list[Citation], sep: str = "、") -> str:
+        out = []
+        for node in nodes:
+            cites.append(self.heading_citation(doc, plan, node))
+            out.append(f"{node.heading.rstrip('。')}[{len(cites)}]")
+        return sep.join(out)
+
+    def heading_citation(self, doc: str, plan: Plan, node: Node) -> Citation:
+        text = self.kit.corpus.text(doc)
+        line_end = text.find("\n", node.start, node.end)
+        end = line_end if line_end != -1 else node.end
+        first = re.search(r"[。；]", text[node.start : end])
+        end = node.start + first.end() if first else end
+        section = section_path(plan, *self._path_to(plan, node))
+        return self.kit.cite_span(doc, plan.name, section, node.start, end)
+
+    @staticmethod
+    def _path_to(plan: Plan, node: Node) -> list[Node]:
+        for part in plan.parts:
+            if part is node:
+                return [part]
+            for sec in part.children:
+                if sec is node:
+                    return [part, sec]
+        return [node]
+
+    def _domain(self, doc: str, plan: Plan, cites: list[Citation], query: Query):
+        part = domain_part(plan)
+        if part is None:
+            return None
+        return (
+            f"{plan.name}的“{part.heading}”分{len(part.children)}个领域："
+            f"{self._heads(doc, plan, part.children, cites)}。",
+            [],
+        )
+
+    def _project(self, doc: str, plan: Plan, cites: list[Citation], query: Query):
+        part = next((p for p in plan.parts if "项目" in p.title), None)
+        if part is None or not part.children:
+            return None
+        items = [c.id for c in (first_chunk(self.kit.chunks, doc, node) for node in part.children) if c]
+        return (
+            f"{plan.name}有{len(part.children)}个{part.title}：{self._heads(doc, plan, part.children, cites)}。",
+            items,
+        )
+
+    def _part(self, doc: str, plan: Plan, cites: list[Citation], query: Query):
+        if not plan.parts:
+            return None
+        return f"{plan.name}正文分{len(plan.parts)}个部分：{self._heads(doc, plan, plan.parts, cites, '；')}。", []
+
+    def _indicator(self, doc: str, plan: Plan, cites: list[Citation], query: Query):
+        if not plan.indicators:
+            return None
+        rows = [c for c in self.kit.retriever.indicators if c.doc == doc and c.plan == plan.key]
+        named = [
+            d
+            for d in dict.fromkeys(flat(i.domain) for i in plan.indicators)
+            if d and (d in query.text or title_core(d) in query.text)
+        ]
+        elsewhere = any(
+            title_core(flat(i.domain)) in query.text
+            for _, p in self.kit.plans.values()
+            if p is not plan
+            for i in p.indicators
+            if i.domain
+        )
+        if not named and elsewhere:
+            return None  # the question names another plan's table domain
+        if named:  # "妇女与健康有哪几项指标": that domain's rows only
+            rows = [c for c in rows if flat(self.kit.indicators[c.id].domain) in named]
+            cites.append(
+                self.kit.cite(rows[0], self.kit.indicators[rows[0].id].start, self.kit.indicators[rows[0].id].end)
+            )
+            names = []
+            for c in rows:
+                ind = self.kit.indicators[c.id]
+                if c is not rows[0]:
+                    cites.append(self.kit.cite(c, ind.start, ind.end))
+                names.append(f"{ind.number}．{ind.name}[{len(cites)}]")
+            return (
+                f"{plan.name}重点指标中“{'、'.join(named)}”共{len(rows)}项：" + "；".join(names) + "。",
+                [c.id for c in rows],
+            )
+        domains: dict[str, int] = {}
+        for ind in plan.indicators:
+            domains[ind.domain] = domains.get(ind.domain, 0) + 1
+        first = rows[0]
+        ind0 = self.kit.indicators[first.id]
+        cites.append(self.kit.cite(first, ind0.start, ind0.end))
+        by = "、".join(f"{flat(d)}{n}项" for d, n in domains.items() if d)
+        spread = f"，分{len(domains)}个领域（{by}）" if by else ""
+        table = plan.table_title.replace(plan.title, "") or "指标表"
+        line = f"{plan.name}{table}共列{len(plan.indicators)}项指标{spread}[{len(cites)}]"
+        if query.intent == Intent.LIST:
+            names = []
+            for c in rows:
+                ind = self.kit.indicators[c.id]
+                cites.append(self.kit.cite(c, ind.start, ind.end))
+                names.append(f"{ind.number}．{ind.name}[{len(cites)}]")
+            line += "：" + "；".join(names)
+        return line + "。", [c.id for c in rows]
+
+
+def only_about(query: Query, title: str) -> bool:
+    """Does the question ask about this section as a whole ("安全方面的任务有哪些"), not about one
+    topic inside it ("心理健康要做什么" is not about all of 健康)?"""
+    rest = FRAME.sub("|", query.text.replace(title, "|"))
+    rest = SECTION_WORDS.sub("|", rest)
+    return len(key_grams(rest)) == 0
+
+
+def title_core(title: str) -> str:
+    """A domain title without its group: "儿童与安全" -> "安全", "妇女参与决策管理" -> "决策管理"."""
+    core = DOMAIN_PREFIX.sub("", flat(title))
+    return core if len(core) >= 2 else title
+
+
+def domain_part(plan: Plan) -> Node | None:
+    """The part that holds the development domains: named for 任务/领域, else the one with most sections."""
+    named = [p for p in plan.parts if re.search("领域|任务", p.title) and p.children]
+    if named:
+        return named[0]
+    with_items = [p for p in plan.parts if any(s.children for s in p.children)]
+    return max(with_items, key=lambda p: len(p.children), default=None)
+
+
+def first_chunk(chunks: list[Chunk], doc: str, node: Node) -> Chunk | None:
+    """The first text chunk inside a node (a project's body)."""
+    inside = [c for c in chunks if c.doc == doc and c.kind != "indicator" and node.start <= c.start < node.end]
+    return min(inside, key=lambda c: c.start, default=None)
+
+
+def list_draft(strategy: Strategy, title: str, chunks: list[Chunk], limit: int, named: bool = False) -> Draft:
+    """Numbered items with their headings, each cited by its heading sentence."""
+    kit = strategy.kit
+    cites, lines = [], []
+    mixed = len({c.plan for c in chunks}) > 1
+    for chunk in chunks[:limit]:
+        cites.append(kit.cite(chunk, *kit.sentences(chunk)[0]))
+        prefix = f"{chunk.plan_name} " if mixed else ""
+        lines.append(f"{prefix}{chunk.section.rsplit(' > ', 1)[-1]}[{len(cites)}]")
+    shown = chunks[:limit]
+    return Draft(
+        f"{title}\n" + "\n".join(lines),
+        cites,
+        "measures",
+        strategy.name,
+        named=named,
+        chunks=shown,
+        items=tuple(c.id for c in shown),
+        plans=tuple(dict.fromkeys(c.plan for c in shown)),
+    )

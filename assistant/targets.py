@@ -1,0 +1,40 @@
+"""Target resolution by meaning: indicator names embedded once, matched to a question's vector.
+
+A citizen says "女的平均能活多少岁" for 妇女人均预期寿命: few of the name's characters are asked,
+but the multilingual embedder places the two close. The names are short, so embedding them all
+at start-up takes well under a second; the vectors are kept per embedder and corpus.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assistant.embeddings import Embedder
+from assistant.types import Chunk
+
+
+class NameIndex:
+    """Unit vectors of indicator names (e5 "query:" side, like the question: both are short asks)."""
+
+    def __init__(self, embedder: Embedder, rows: list[Chunk]) -> None:
+        self.rows = rows
+        self.names = [row_name(c) for c in rows]
+        if rows:
+            vectors = np.asarray(embedder.embed_batch(self.names, "query"), dtype=np.float32)
+            self.vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+        else:
+            self.vectors = np.zeros((0, 1), dtype=np.float32)
+
+    def similarities(self, vector: list[float] | None) -> dict[str, float]:
+        """Cosine of the question to every name, by chunk id; empty without a vector."""
+        if vector is None or not self.rows:
+            return {}
+        q = np.asarray(vector, dtype=np.float32)
+        q = q / max(float(np.linalg.norm(q)), 1e-9)
+        sims = self.vectors @ q
+        return {c.id: float(s) for c, s in zip(self.rows, sims)}
+
+
+def row_name(chunk: Chunk) -> str:
+    """The indicator name of a table-row chunk: "婚前医学检查率（％）"."""
+    return chunk.section.rsplit(" > ", 1)[-1].split("．", 1)[-1]
