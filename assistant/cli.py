@@ -128,10 +128,13 @@ def cmd_chat(args) -> int:
 
 def cmd_eval(args) -> int:
     """Score the assistant (and the baselines) on the Q&A set; print the tables, write the report."""
-    from assistant.evaluate import format_summary, load_items, run_eval, write_report
+    from assistant.evaluate import format_summary, load_items, load_split, run_eval, write_report
 
-    items = load_items(args.set, args.category, args.limit)
-    run = run_eval(_assistant(), items, baselines=not args.no_baselines, set_path=args.set)
+    if args.set:
+        items, where = load_items(args.set, args.category, args.limit), args.set
+    else:
+        items, where = load_split(args.split, args.category, args.limit), f"split {args.split}"
+    run = run_eval(_assistant(), items, baselines=not args.no_baselines, set_path=where)
     print(format_summary(run), flush=True)
     for path in write_report(run, args.report):
         print(f"wrote {path}", file=sys.stderr)
@@ -201,7 +204,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--doc", help="search one document only (an id from `list`)")
     c.set_defaults(func=cmd_chat)
     ev = sub.add_parser("eval", help="score the assistant and the baselines on the Q&A set")
-    ev.add_argument("--set", help="Q&A JSONL file (default: evals/qa.jsonl)")
+    ev.add_argument("--split", default="all", choices=["dev", "blind", "all"],
+                    help="dev (evals/qa.jsonl + evals/dev_colloquial.jsonl), blind (evals/blind.jsonl) or all "
+                         "(default: both, side by side)")
+    ev.add_argument("--set", help="one Q&A JSONL file instead of the splits")
     ev.add_argument("--report", help="folder for latest.md/.json/.png (default: evals/reports/)")
     ev.add_argument("--category", help="only the items of this category")
     ev.add_argument("--limit", type=int, help="only the first N items")

@@ -107,8 +107,10 @@ class Toolkit:
     def support(self, grams: frozenset[str], evidence: str, dense: float, english: bool = False) -> float:
         """How well evidence answers a question: lexical coverage and dense similarity, combined.
         An English question's bigrams come from the glossary only, so its meaning weighs more."""
-        lexical = T.LEXICAL_WEIGHT_ENGLISH if english else T.LEXICAL_WEIGHT
-        return lexical * self.coverage(grams, evidence) + (1 - lexical) * self.dense_scaled(dense)
+        if english:  # cross-lingual cosines sit lower (0.83-0.88 for the right passage)
+            scaled = min(1.0, max(0.0, (dense - T.DENSE_FLOOR_ENGLISH) / (T.DENSE_CEIL - T.DENSE_FLOOR_ENGLISH)))
+            return T.LEXICAL_WEIGHT_ENGLISH * self.coverage(grams, evidence) + (1 - T.LEXICAL_WEIGHT_ENGLISH) * scaled
+        return T.LEXICAL_WEIGHT * self.coverage(grams, evidence) + (1 - T.LEXICAL_WEIGHT) * self.dense_scaled(dense)
 
     # ---- sentence choice -----------------------------------------------------------------------------
 

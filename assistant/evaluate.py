@@ -32,6 +32,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_SET = ROOT / "evals" / "qa.jsonl"
+# The dev split is tuned on; the blind split was written by helpers from the plan text alone, frozen
+# before any tuning, and is only measured (failures read by class, never edited to pass).
+SPLITS = {
+    "dev": [ROOT / "evals" / "qa.jsonl", ROOT / "evals" / "dev_colloquial.jsonl"],
+    "blind": [ROOT / "evals" / "blind.jsonl"],
+}
 DEFAULT_REPORT_DIR = ROOT / "evals" / "reports"
 OURS = "ours"
 ALL = "all"
@@ -92,6 +98,9 @@ class ItemResult:
     turns: list[str] = field(default_factory=list)  # a multi-turn item's turns (baselines ask only the last)
     kind: str = ""
     strategy: str = ""  # the answer strategy whose draft was shown (or refused)
+    support: float | None = None  # the support score the refusal step saw (None: exempt, e.g. a named row)
+    support_floor: float | None = None
+    hard_refusal: bool = False  # refused by a check other than support (a year, a place, no draft at all)
     resolved_question: str = ""
     top_sections: list[str] = field(default_factory=list)
 
@@ -163,6 +172,8 @@ def score(system: str, item: dict, answer: Answer, corpus: Corpus, latency_ms: f
         citation_ok=citation_ok(item, answer.citations), citations=len(answer.citations),
         citations_valid=sum(quote_valid(c, corpus) for c in answer.citations), latency_ms=round(latency_ms, 2),
         kind=answer.kind, strategy=answer.context.get("strategy", ""), resolved_question=answer.resolved_question,
+        support=answer.context.get("support"), support_floor=answer.context.get("support_floor"),
+        hard_refusal=bool(answer.context.get("hard_refusal")),
         top_sections=[h.chunk.section for h in answer.retrieved[:3]])
 
 
@@ -200,6 +211,39 @@ def summarize(results: list[ItemResult]) -> dict[str, float | None]:
     }
 
 
+CURVE_SHIFTS = [round(-0.25 + 0.05 * i, 2) for i in range(11)]  # support floors moved by -0.25 .. +0.25
+
+
+def refused_at(result: ItemResult, shift: float) -> bool:
+    """Would the item be refused with both support floors moved by `shift`? Hard refusals stay."""
+    if result.kind == "quote_check":
+        return False
+    if result.support is None or result.support_floor is None:
+        return result.hard_refusal or not result.answerable
+    return result.hard_refusal and not result.answerable or result.support < result.support_floor + shift
+
+
+def refusal_curve(results: list[ItemResult]) -> list[dict[str, float | None]]:
+    """Refusal of unanswerable items against false refusal of answerable ones, per floor shift.
+
+    Read from one run: each answer records its support score, so moving the floor only flips items
+    whose score lies between the old and the new floor (which strategy answers would not change)."""
+    rows = []
+    for shift in CURVE_SHIFTS:
+        unanswerable = [refused_at(r, shift) for r in results if not r.expected_answerable]
+        answerable = [refused_at(r, shift) for r in results if r.expected_answerable]
+        rows.append({"shift": shift, "refusal": mean(unanswerable), "false_refusal": mean(answerable)})
+    return rows
+
+
+def curve_table(results: list[ItemResult]) -> str:
+    from assistant import thresholds as T
+
+    rows = [[f"{row['shift']:+.2f}", f"{T.SUPPORT_MIN + row['shift']:.2f} / {T.SUPPORT_MIN_NUMBER + row['shift']:.2f}",
+             fmt(row["refusal"], "pct"), fmt(row["false_refusal"], "pct")] for row in refusal_curve(results)]
+    return table(["shift", "floor (text / number)", "refusal", "false refusal"], rows)
+
+
 # ---- running -----------------------------------------------------------------------------------
 
 
@@ -218,9 +262,15 @@ class EvalRun:
         """Categories in the order they first appear in the set."""
         return list(dict.fromkeys(item["category"] for item in self.items))
 
-    def summary(self, system: str, category: str = ALL) -> dict[str, float | None]:
-        """The metrics of one system, over one category or all items."""
-        return summarize([r for r in self.results[system] if category in (ALL, r.category)])
+    def splits(self) -> list[str]:
+        """Splits in the order they first appear ("dev", "blind"; "" for a plain set)."""
+        return list(dict.fromkeys(item.get("split", "") for item in self.items))
+
+    def summary(self, system: str, category: str = ALL, split: str = ALL) -> dict[str, float | None]:
+        """The metrics of one system, over one category (or all) of one split (or all)."""
+        marks = {item["id"]: item.get("split", "") for item in self.items}
+        return summarize([r for r in self.results[system] if category in (ALL, r.category)
+                          and split in (ALL, marks.get(r.id, ""))])
 
 
 def load_items(path: str | Path | None = None, category: str | None = None, limit: int | None = None) -> list[dict]:
@@ -239,6 +289,22 @@ def load_items(path: str | Path | None = None, category: str | None = None, limi
         if not items:
             raise InputError(f"no items of category {category!r} in {path}; categories: {', '.join(known)}")
     return items[:limit] if limit is not None else items
+
+
+def load_split(name: str, category: str | None = None, limit: int | None = None) -> list[dict]:
+    """The items of a named split ("dev", "blind", or "all" for both), each marked with its split."""
+    names = list(SPLITS) if name == "all" else [name]
+    if any(n not in SPLITS for n in names):
+        raise InputError(f"unknown split {name!r}; splits: {', '.join(SPLITS)}, all")
+    items = []
+    for n in names:
+        part = [dict(item, split=n) for path in SPLITS[n] for item in load_items(path)]
+        if category:
+            part = [i for i in part if i["category"] == category]
+        items += part[:limit] if limit is not None else part
+    if not items:
+        raise InputError(f"no items of category {category!r} in split {name!r}")
+    return items
 
 
 def ask_ours(assistant: Assistant) -> Callable[[dict], Answer]:
@@ -329,10 +395,28 @@ def accuracy_table(run: EvalRun) -> str:
     return table(["category"] + list(run.results), rows)
 
 
+def split_table(run: EvalRun) -> str:
+    """Answer accuracy per category: every system on every split, side by side."""
+    splits = [s for s in run.splits() if s]
+    heads = [f"{system} {split}" for system in run.results for split in splits]
+    rows = [[c] + [fmt(run.summary(system, c, split)["answer_acc"], "pct") for system in run.results
+                   for split in splits] for c in run.categories() + [ALL]]
+    return table(["category"] + heads, rows)
+
+
+def split_overall(run: EvalRun) -> str:
+    """One row per system and split, every metric."""
+    rows = [metric_row(f"{system} {split}", run.summary(system, split=split)) for system in run.results
+            for split in run.splits() if split]
+    return table(["system / split"] + [h for _, h, _ in METRICS], rows)
+
+
 def format_summary(run: EvalRun) -> str:
     """What `python -m assistant eval` prints."""
     parts = [f"{len(run.items)} items from {run.set_path}; systems: {', '.join(run.results)}; "
              f"{run.seconds:.1f} s; embedder {run.embedder}", "", "Overall", overall_table(run)]
+    if len([s for s in run.splits() if s]) > 1:
+        parts += ["", "By split", split_overall(run), "", "Answer accuracy by category and split", split_table(run)]
     for system in run.results:
         parts += ["", f"Per category: {system}", category_table(run, system)]
     if len(run.results) > 1:
@@ -357,14 +441,28 @@ def render_markdown(run: EvalRun, chart: str | None) -> str:
            f"{run.started_at}: {len(run.items)} items from `{run.set_path}`, embedder `{run.embedder}`, "
            f"{run.seconds:.1f} s.", "", "## Systems", ""]
     out += [f"- **{s}**: {DESCRIPTIONS.get(s, s)}" for s in run.results]
-    out += ["", "## Overall", "", overall_table(run), "", "## Answer accuracy by category", "", accuracy_table(run)]
+    out += ["", "## Overall", "", overall_table(run)]
+    if len([s for s in run.splits() if s]) > 1:
+        out += ["", "## By split", "", split_overall(run), "", "## Answer accuracy by category and split", "",
+                split_table(run)]
+        for split in run.splits():
+            out += ["", f"## Refusal trade-off on {split} (support floor)", "",
+                    curve_table([r for r in run.results[OURS] if _split_of(run, r) == split])]
+    out += ["", "## Answer accuracy by category", "", accuracy_table(run)]
     if chart:
         out += ["", f"![answer accuracy by category]({chart})"]
     for system in run.results:
         out += ["", f"## Per category: {system}", "", category_table(run, system)]
+    out += ["", "## Refusal trade-off (support floor)", "",
+            "Unanswerable items refused and answerable items refused as the support floor moves "
+            "(shift 0 is the floor in `assistant/thresholds.py`).", "", curve_table(run.results[OURS])]
     out += ["", f"## Failing items: {OURS}", "", failures_table(run.results[OURS]), "", "## Notes", ""]
     out += [f"- {note}" for note in NOTES]
     return "\n".join(out) + "\n"
+
+
+def _split_of(run: EvalRun, result: ItemResult) -> str:
+    return next((i.get("split", "") for i in run.items if i["id"] == result.id), "")
 
 
 def report_json(run: EvalRun) -> dict:
@@ -373,8 +471,13 @@ def report_json(run: EvalRun) -> dict:
         "meta": {"set": run.set_path, "items": len(run.items), "systems": list(run.results),
                  "seconds": round(run.seconds, 2), "embedder": run.embedder, "started_at": run.started_at,
                  "notes": NOTES},
-        "summary": {s: {ALL: run.summary(s), "categories": {c: run.summary(s, c) for c in run.categories()}}
+        "summary": {s: {ALL: run.summary(s), "categories": {c: run.summary(s, c) for c in run.categories()},
+                        "splits": {sp: {ALL: run.summary(s, split=sp),
+                                        "categories": {c: run.summary(s, c, sp) for c in run.categories()}}
+                                   for sp in run.splits() if sp}}
                     for s in run.results},
+        "refusal_curve": {sp or ALL: refusal_curve([r for r in run.results[OURS] if _split_of(run, r) == sp])
+                          for sp in run.splits()},
         "results": {s: [asdict(r) for r in results] for s, results in run.results.items()},
     }
 

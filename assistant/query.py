@@ -27,7 +27,7 @@ ENGLISH_ORDINAL = re.compile(
 )
 # A Chinese numeral before a unit the plan writes with digits: "三岁以下" is written "3岁以下".
 CN_COUNT = re.compile(r"(十[一二三四五]?|[一二两三四五六七八九十])(岁|周岁|个月|年级|分钟|小时)")
-NOT_A_PLACE = set("全本各每该我此城")  # "实现全市", "构建城市": not a place name
+NOT_A_PLACE = set("全本各每该我此城个少多些")  # "实现全市", "构建城市": not a place name
 DOCUMENT_FRAME = re.compile(
     r"妇女发展规划|儿童发展规划|妇女规划|儿童规划|两个规划|规划|通知|文件|文|妇女|儿童|印发|发布|出台|"
     r"制定|颁布|下发|发给|发|单位|部门|机关|依据|根据|期限|哪几年|几年|多少年|起止|时间|日期|"
@@ -37,6 +37,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 SEGMENT_SPLIT = re.compile(rf"[^\u4e00-\u9fff0-9A-Za-z]|[{''.join(sorted(lexicon.STOP_CHARS))}]")
 # Words that ask for a quantity. "比例" alone names an indicator ("女性比例有什么要求"), it does not.
 UNIT_ASKED = re.compile(r"(?:多少|几)\s*(?:万)?\s*([人个家所岁天元张名次]|钱)(?!百分)")
+FIGURE_CUES = re.compile(r"具体|百分之几|几个百分点|确切|精确|exact|specific|how many years|what number")
 NUMBER_CUES = (
     "多少",
     "几",
@@ -76,6 +77,7 @@ class Query:
     docs: tuple[str, ...] | None = None
     named_plans: tuple[str, ...] = field(default=())  # plans the question itself names
     asks: tuple[Intent, ...] = ()  # every intent the cue words point to, the intent first
+    wants_figure: bool = False  # a figure demanded, not only asked: "具体要到百分之几", "要到多少岁"
     vector: tuple[float, ...] | None = field(default=None, repr=False, compare=False)  # embedded once
 
     @property
@@ -198,7 +200,10 @@ def places_named(text: str) -> tuple[str, ...]:
     found = [p for p in lexicon.PLACES if p in text]
     for m in PLACE.finditer(text):
         before = text[m.start() - 1] if m.start() else ""
-        if (not before or not CJK.match(before)) and m.group(1)[-1] not in NOT_A_PLACE:
+        after = text[m.end():m.end() + 1]
+        if (not before or not CJK.match(before)) and m.group(1)[-1] not in NOT_A_PLACE and (
+            not after or not CJK.match(after) or after in "的里在内有人"
+        ):
             found.append(m.group(1))
     return tuple(p for p in dict.fromkeys(found) if not any(p in a for a in lexicon.OWN_AREA))
 
@@ -248,6 +253,7 @@ def parse_query(
         asks=asks,
         aspect=aspect_of(raw),
         wants_number=any(c in low.replace("哪几", "") for c in NUMBER_CUES),  # "哪几项" lists, it does not count
+        wants_figure=bool(UNIT_ASKED.search(raw) or FIGURE_CUES.search(low)),
         english=not CJK.search(raw),
         quote=quote,
         ordinal=ordinal,

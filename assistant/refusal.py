@@ -115,6 +115,8 @@ def number_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits:
     if not query.wants_number or draft.exact:
         return None
     if draft.kind == "indicator":
+        if not query.wants_figure:  # "目标是多少" of a 提高 row: "提高" is the plan's answer
+            return None
         cells = [
             c
             for r in draft.rows
@@ -158,9 +160,13 @@ def support_low(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: li
     """The cited evidence is not about what was asked (lexical coverage + dense similarity)."""
     if draft.named or draft.exact:
         return None
-    score = support_score(query, draft, kit, hits)
-    floor = T.SUPPORT_MIN_NUMBER if query.wants_number else T.SUPPORT_MIN
-    return "" if score < floor else None
+    return "" if support_score(query, draft, kit, hits) < support_floor(query) else None
+
+
+def support_floor(query: Query) -> float:
+    """The support a draft needs: more when a number is asked (a number from the wrong passage is the
+    worst answer there is)."""
+    return T.SUPPORT_MIN_NUMBER if query.wants_number else T.SUPPORT_MIN
 
 
 def support_score(query: Query, draft: Draft, kit: Toolkit, hits: list[Hit]) -> float:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from assistant.compose import Draft, Toolkit, flat
 from assistant.dialogue import next_state
 from assistant.query import Query
-from assistant.refusal import REFUSAL, Facts, Verdict, corpus_facts, refusal_reason
+from assistant.refusal import REFUSAL, Facts, Verdict, corpus_facts, refusal_reason, support_floor, support_score
 from assistant.strategies import Strategy, make_strategies
 from assistant.types import Answer, Citation, DialogueState, Hit, Intent
 
@@ -43,8 +43,11 @@ class Router:
         """The answer to a (resolved) query, or a refusal that quotes what the plan says nearby."""
         query = self._item_as_indicator(query)
         found, verdict = self.draft(query, state, hits)
+        audit = self._audit(query, found, verdict, hits)
         if found is None or verdict is not None:
-            return self.refuse(query, state, found, hits, verdict.reason if verdict else "", top_k)
+            refused = self.refuse(query, state, found, hits, verdict.reason if verdict else "", top_k)
+            refused.context.update(audit)
+            return refused
         answerable = True
         new_state = next_state(query, state, indicators=found.indicators, items=found.items, item=found.item)
         return Answer(
@@ -55,9 +58,18 @@ class Router:
             hits[:top_k],
             kind=found.kind,
             resolved_question=query.text if query.followup else query.raw,
-            context={**found.context, "strategy": found.strategy},
+            context={**found.context, "strategy": found.strategy, **audit},
             state=new_state,
         )
+
+    def _audit(self, query: Query, found: Draft | None, verdict: Verdict | None, hits: list[Hit]) -> dict:
+        """What the refusal step saw, for the eval's trade-off curve: the support score of a draft
+        the support check judges (None when it is exempt), and whether a hard check refused it."""
+        support = None
+        if found is not None and not (found.named or found.exact):
+            support = round(support_score(query, found, self.kit, hits), 4)
+        hard = found is None or (verdict is not None and not verdict.soft)
+        return {"support": support, "support_floor": support_floor(query), "hard_refusal": hard}
 
     def refuse(
         self, query: Query, state: DialogueState | None, found: Draft | None, hits: list[Hit], reason: str, top_k: int

@@ -4,7 +4,9 @@ the defining sentence, not by a list of terms."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+from assistant import lexicon
 from assistant.compose import Draft, Toolkit, flat
 from assistant.dialogue import own_grams
 from assistant.query import Query
@@ -17,6 +19,7 @@ ABBREVIATION = re.compile(r"([^，。；：（）]{2,40}?)[（(]以下简称[“
 DEFINED_AS = re.compile(
     r"(?:本[\u4e00-\u9fff]{0,3}?所称|所称|所说的?)?([\u4e00-\u9fff“”]{1,12}?)(?:是指|指的是|系指)([^。；]{2,80})"
 )
+FRAME = re.compile(r"规划里说的|规划里|里说的|说的|所说|什么人|哪些人|什么|啥|意思|是")
 # The defined term must hold this share of what the question asks about.
 TERM_COVERS = 0.6
 
@@ -32,7 +35,7 @@ class DefinitionStrategy(Strategy):
         return query.intent == Intent.DEFINITION and bool(self.terms)
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
-        asked = own_grams(query) | char_bigrams(_quoted(query.raw))
+        asked = asked_grams(query) | char_bigrams(_quoted(query.raw))
         found = []
         for term, chunk, start, end in self.terms:
             if (query.plans and chunk.plan not in query.plans) or (query.docs and chunk.doc not in query.docs):
@@ -57,6 +60,15 @@ class DefinitionStrategy(Strategy):
             chunks=[c for c, *_ in found[:2]],
             plans=tuple(dict.fromkeys(c.plan for c, *_ in found[:2])),
         )
+
+
+def asked_grams(query: Query) -> frozenset[str]:
+    """What the question asks to define: its substance without definition cues ("指什么人", "里说的")."""
+    text = query.text
+    for cue in sorted(lexicon.INTENT_CUES["definition"], key=len, reverse=True):
+        text = text.replace(cue, "|")
+    text = FRAME.sub("|", text)
+    return own_grams(replace(query, text=text))
 
 
 def _quoted(text: str) -> str:

@@ -84,6 +84,10 @@ class IndicatorValueStrategy(Strategy):
         best = self.meant(query, self._all_rows(plans, docs))
         if best is None:
             return None, False
+        if plans:  # "妇女规划里婴儿死亡率…": the row is another plan's, not this one's
+            anywhere = self.meant(query, self._all_rows(None, docs))
+            if anywhere is not None and anywhere.plan not in plans and self._named_better(query, anywhere, best):
+                return [], True
         # The same indicator in the other plan's table (高中阶段毛入学率 in both): answer both.
         core = char_bigrams(PLAN_GROUP_WORDS.sub("", self._name(best)))
         twins = [
@@ -94,6 +98,11 @@ class IndicatorValueStrategy(Strategy):
         ]
         # Found by the embedded names under a calibrated bar: as resolved as a row named outright.
         return [best] + twins[:1], True
+
+    def _named_better(self, query: Query, other: Chunk, mine: Chunk) -> bool:
+        """Does another plan's row hold clearly more of the question than the one in scope?"""
+        kit = self.kit
+        return kit.coverage(query.grams, self._name(other)) >= kit.coverage(query.grams, self._name(mine)) + T.TEXT_OVER_ROW
 
     def meant(self, query: Query, rows: list[Chunk]) -> Chunk | None:
         """The row the question means, by the embedded names ("女的平均能活多少岁" -> 妇女人均预期寿命),
@@ -106,7 +115,7 @@ class IndicatorValueStrategy(Strategy):
         cosine, best = scored[0]
         margin = cosine - (scored[1][0] if len(scored) > 1 else 0.0)
         lexical = self.kit.coverage(query.grams, self._name(best))
-        if cosine >= T.NAME_SURE or margin >= T.NAME_MARGIN or lexical >= T.NAME_LEXICAL:
+        if cosine >= T.NAME_SURE or (margin >= T.NAME_MARGIN and lexical > 0) or lexical >= T.NAME_LEXICAL:
             return best
         return None
 

@@ -323,6 +323,7 @@ def list_draft(strategy: Strategy, title: str, chunks: list[Chunk], limit: int, 
         "measures",
         strategy.name,
         named=named,
+        exact=named,  # a named section's items are a fact of the tree
         chunks=shown,
         items=tuple(c.id for c in shown),
         plans=tuple(dict.fromkeys(c.plan for c in shown)),

@@ -70,8 +70,8 @@ class TextTargetStrategy(Strategy):
 
 
 class MeasuresStrategy(Strategy):
-    """ "家暴这块规划打算怎么管": the item that is about the topic, its heading and best sentences;
-    several items when several are about it."""
+    """ "家暴这块规划打算怎么管": the item most about the topic, its heading and its text; then other
+    items (the other plan's first) that are nearly as much about it, each with its best sentence."""
 
     name = "measures"
 
@@ -80,40 +80,42 @@ class MeasuresStrategy(Strategy):
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
         kit = self.kit
-        relevant = []
+        scored, seen = [], set()
         for h in hits[: T.SENTENCE_HITS]:
-            if h.chunk.kind == "indicator" or h.chunk.id in {c.id for c in relevant}:
+            if h.chunk.kind == "indicator" or h.chunk.id in seen:
                 continue
-            if kit.support(query.grams, h.chunk.text + h.chunk.section, h.dense) >= T.LIST_ITEM_MIN:
-                relevant.append(h.chunk)
-        if len(relevant) < 2:
+            seen.add(h.chunk.id)
+            scored.append((kit.support(query.grams, h.chunk.text + h.chunk.section, h.dense, query.english), h.chunk))
+        if not scored:
             return None
-        cites, lines = [], []
-        mixed = len({c.plan for c in relevant}) > 1
-        for k, chunk in enumerate(relevant[:3]):
-            heading = chunk.section.rsplit(" > ", 1)[-1]
-            best = kit.best_sentences(
-                replace(query, plans=(chunk.plan,)),
-                [Hit(chunk, 1.0, dense=_dense(hits, chunk))],
-                limit=T.TOP_ITEM_SENTENCES if k == 0 else 1,
-                margin=T.TOP_ITEM_MARGIN,
-            )
-            body = []
-            for c, s, e, _ in best:
-                cites.append(kit.cite(c, s, e))
-                body.append(f"{flat(cites[-1].quote)}[{len(cites)}]")
-            prefix = f"{chunk.plan_name}" if mixed or len(kit.plan_names) > 1 else ""
-            lines.append(f"{prefix}“{heading}”：{''.join(body)}")
-        shown = relevant[:3]
-        return Draft(
-            "\n".join(lines),
-            cites,
-            "measures",
-            self.name,
-            chunks=shown,
-            items=tuple(c.id for c in shown),
-            plans=tuple(dict.fromkeys(c.plan for c in shown)),
-        )
+        scored.sort(key=lambda x: -x[0])
+        top_score, top = scored[0]
+        others = [c for score, c in scored[1:] if score >= max(T.LIST_ITEM_MIN, top_score - T.MEASURES_MARGIN)]
+        others.sort(key=lambda c: c.plan == top.plan)  # the other plan's item first
+        cites: list = []
+        lines = [self._line(query, top, hits, cites, whole=True)]
+        for chunk in others[: T.MAX_LIST - 1]:
+            lines.append(self._line(query, chunk, hits, cites, whole=False))
+        shown = [top] + others[: T.MAX_LIST - 1]
+        return Draft("\n".join(lines), cites, "measures", self.name, chunks=shown,
+                     items=tuple(c.id for c in shown), plans=tuple(dict.fromkeys(c.plan for c in shown)))
+
+    def _line(self, query: Query, chunk: Chunk, hits: list[Hit], cites: list, whole: bool) -> str:
+        """An item's heading and its text (the first sentences when whole, else its best sentence)."""
+        kit = self.kit
+        heading = chunk.section.rsplit(" > ", 1)[-1]
+        sents = [se for se in kit.sentences(chunk) if kit.text_of(chunk, *se).rstrip("。") != heading.rstrip("。")]
+        if whole and sents:
+            s, e = sents[0][0], sents[min(T.TOP_ITEM_SENTENCES, len(sents)) - 1][1]
+            cites.append(kit.cite(chunk, s, e))
+        else:
+            best = kit.best_sentences(replace(query, plans=(chunk.plan,)), [Hit(chunk, 1.0, dense=_dense(hits, chunk))],
+                                      limit=1)
+            if not best:
+                return ""
+            cites.append(kit.cite(chunk, best[0][1], best[0][2]))
+        prefix = chunk.plan_name if len(kit.plan_names) > 1 else ""
+        return f"{prefix}“{heading}”：{flat(cites[-1].quote)}[{len(cites)}]"
 
 
 def _dense(hits: list[Hit], chunk: Chunk) -> float:

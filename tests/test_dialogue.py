@@ -1,0 +1,72 @@
+"""Follow-ups against a typed dialogue state: each overrides the slots it names and keeps the rest."""
+
+from assistant.dialogue import looks_like_followup, next_state, resolve
+from assistant.query import parse_query
+from assistant.types import DialogueState, Intent
+
+PLANS = {"women": "妇女规划", "children": "儿童规划"}
+
+
+def q(text):
+    return parse_query(text, PLANS)
+
+
+ROW_STATE = DialogueState(topic="高中阶段毛入学率是多少", indicators=("d/children/table/12",),
+                          intent=Intent.VALUE, aspect="target")
+
+
+def test_what_reads_as_a_followup():
+    for text in ("那2020年呢", "第三个", "女生的呢", "谁负责", "有没有具体数字", "儿童规划有类似的吗", "倒数第二个"):
+        assert looks_like_followup(q(text)), text
+    for text in ("婚前医学检查率目标是多少", "产假一共有多少天", "规划里是不是说“至少设有2家危重新生儿救治中心”"):
+        assert not looks_like_followup(q(text)), text
+
+
+def test_fresh_question_passes_through():
+    query = q("婚前医学检查率目标是多少")
+    assert resolve(query, ROW_STATE) is query
+    assert resolve(q("那2020年呢"), None).followup is False
+
+
+def test_year_switch_keeps_the_indicator():
+    r = resolve(q("那2020年是多少？"), ROW_STATE)
+    assert r.followup and r.indicators == ROW_STATE.indicators and r.aspect == "baseline"
+
+
+def test_plan_switch_keeps_the_topic():
+    state = DialogueState(topic="妇女规划里关于就业有哪些措施", plans=("women",), intent=Intent.MEASURES)
+    r = resolve(q("儿童规划有类似的吗"), state)
+    assert r.plans == ("children",) and "就业" in r.text and "妇女" not in r.text
+    assert r.intent == Intent.MEASURES
+
+
+def test_narrowing_adds_a_focus_and_drops_the_rows():
+    r = resolve(q("女生的呢"), ROW_STATE)
+    assert r.focus == ("女生",) and not r.indicators and "高中阶段毛入学率" in r.text
+
+
+def test_number_asked_of_the_topic():
+    state = DialogueState(topic="托育服务有什么措施", intent=Intent.MEASURES)
+    r = resolve(q("有没有具体数字"), state)
+    assert r.intent == Intent.VALUE and r.wants_number and "托育服务" in r.text
+
+
+def test_ordinals_pick_from_the_last_list_from_either_end():
+    state = DialogueState(topic="妇女与健康领域有哪些任务", items=("a", "b", "c", "d"), intent=Intent.LIST)
+    assert resolve(q("第二个具体做什么"), state).item == "b"
+    assert resolve(q("倒数第二个"), state).item == "c"
+    assert resolve(q("最后一个"), state).item == "d"
+    assert resolve(q("第二个谁负责"), state).intent == Intent.WHO
+
+
+def test_new_topic_asked_the_same_way():
+    state = DialogueState(topic="产前筛查率要达到多少", intent=Intent.VALUE)
+    r = resolve(q("那孕产妇死亡率呢？"), state)
+    assert r.followup and "孕产妇死亡率" in r.text and r.intent == Intent.VALUE
+
+
+def test_next_state_replaces_slots_and_keeps_the_list():
+    first = next_state(q("妇女与健康领域有哪些任务"), None, items=("a", "b"))
+    second = next_state(resolve(q("第二个具体做什么"), first), first)
+    assert second.items == ("a", "b") and second.item == "b"
+    assert second.intent == first.intent  # a detail does not change what kind of list it was

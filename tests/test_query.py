@@ -1,0 +1,78 @@
+"""Query parsing: normalization, key bigrams, intent, aspect, ordinals, places, what is asked."""
+
+import pytest
+
+from assistant.query import key_grams, normalize, ordinal_of, parse_query, places_named
+from assistant.types import Intent
+
+PLANS = {"women": "妇女规划", "children": "儿童规划"}
+
+
+def q(text, **kw):
+    return parse_query(text, PLANS, **kw)
+
+
+def test_normalize_maps_everyday_words_once():
+    assert normalize("孩子蛀牙") == "儿童龋齿"
+    assert normalize("近视眼的比例") == "近视率"  # the plan word inside the everyday word still maps
+    assert normalize("高中阶段毛入学率") == "高中阶段毛入学率"  # never 高中阶段阶段
+    assert normalize("三岁以下宝宝") == "3岁以下婴幼儿"  # numerals before a unit become digits
+    assert "婴儿死亡率" in normalize("What is the infant mortality target?")
+
+
+def test_key_grams_leave_out_cue_words_particles_and_years():
+    grams = key_grams(normalize("2025年产前筛查率要达到多少"))
+    assert {"产前", "筛查", "查率"} <= grams
+    assert not {g for g in grams if any(ch.isdigit() for ch in g)}  # no 20/02/25 from the year
+    assert "多少" not in grams and "率要" not in grams
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("婚前医学检查率目标是多少", Intent.VALUE),
+    ("谁负责规划实施的组织协调", Intent.WHO),
+    ("儿童规划是什么时候发布的", Intent.DOCUMENT),
+    ("印发通知啥时候发的", Intent.DOCUMENT),
+    ("规划的中期评估报告什么时候发布", Intent.WHEN),  # about a report the plan mentions, not the plan
+    ("两癌指的是什么", Intent.DEFINITION),
+    ("重点实事项目有哪些", Intent.LIST),
+    ("家暴这块规划打算怎么管", Intent.MEASURES),
+    ("规划里是不是说“至少设有2家危重新生儿救治中心”？", Intent.QUOTE),
+    ("核对引文：90％以上的社区图书馆设立亲子阅读区", Intent.QUOTE),
+])
+def test_intent(text, intent):
+    assert q(text).intent == intent
+
+
+def test_aspect_and_years():
+    assert q("婚检率2020年是多少").aspect == "baseline"
+    assert q("婚检率2025年目标").aspect == "target"
+    assert q("2030年婴儿死亡率目标").years == ("2030",)
+
+
+@pytest.mark.parametrize("text, n", [("第二个具体做什么", 2), ("倒数第二个呢", -2), ("最后一个", -1),
+                                     ("第十二项", 12), ("what about the third one", 3), ("婚检率是多少", None)])
+def test_ordinals(text, n):
+    assert ordinal_of(text) == n
+
+
+def test_places_named():
+    assert places_named("杭州的婴儿死亡率目标") == ("杭州",)
+    assert places_named("绍兴市的托位数") == ("绍兴",)
+    assert places_named("到2025年实现全市托育机构全部免费") == ()
+    assert places_named("新增省示范家长学校要多少个") == ()
+    assert places_named("每个县要建几个") == ()
+
+
+def test_number_asked_and_figure_demanded():
+    assert q("产前筛查率要达到多少").wants_number
+    assert not q("儿童规划要保障儿童哪几项权利").wants_number  # 哪几 lists, it does not count
+    assert not q("女性比例有什么要求").wants_number
+    assert not q("妇女人均预期寿命目标是多少").wants_figure
+    assert q("妇女人均预期寿命要到多少岁").wants_figure
+    assert q("普惠幼儿园覆盖率具体要到百分之几").wants_figure
+
+
+def test_plan_named_scopes_the_query():
+    assert q("儿童规划里婴儿死亡率目标").plans == ("children",)
+    assert q("婴儿死亡率目标").plans is None
+    assert q("婴儿死亡率目标", plans=["women"]).plans == ("women",)

@@ -1,0 +1,106 @@
+"""Each refusal check on hand-made drafts over the invented 示范市 document (no index)."""
+
+import pytest
+
+from answer_fixture import make_kit
+from assistant import refusal
+from assistant.compose import Draft
+from assistant.query import parse_query
+from assistant.types import Citation
+
+
+@pytest.fixture(scope="module")
+def kit():
+    return make_kit()
+
+
+@pytest.fixture(scope="module")
+def facts(kit):
+    return refusal.corpus_facts(kit)
+
+
+def q(kit, text):
+    return parse_query(text, kit.plan_names)
+
+
+def cite(kit, quote: str) -> Citation:
+    text = kit.corpus.text("demo")
+    start = text.index(quote)
+    return Citation("妇女规划", "妇女规划 > x", quote, start, start + len(quote), "demo")
+
+
+def row_draft(kit, name: str) -> Draft:
+    cid = next(c.id for c in kit.retriever.indicators if name in c.section)
+    ind = kit.indicators[cid]
+    return Draft("…", [kit.cite(kit.by_id[cid], ind.start, ind.end)], "indicator", named=True,
+                 chunks=[kit.by_id[cid]], rows=[ind], plans=(kit.by_id[cid].plan,))
+
+
+def text_draft(kit, quote: str, **kw) -> Draft:
+    return Draft(quote, [cite(kit, quote)], "text", plans=("women",), **kw)
+
+
+def test_facts_are_read_from_the_plan_text(facts):
+    assert facts.periods == {"women": "2021—2025年", "children": "2021—2025年"}
+    assert {"2020", "2021", "2025"} <= facts.years["women"]
+    assert facts.places["women"] == "示范"
+
+
+def test_year_outside_the_period(kit, facts):
+    draft = row_draft(kit, "孕产妇死亡率")
+    assert "2030" in refusal.year_outside(q(kit, "2030年孕产妇死亡率目标"), draft, kit, facts, [])
+    assert refusal.year_outside(q(kit, "2025年孕产妇死亡率目标"), draft, kit, facts, []) is None
+    dated = text_draft(kit, "到2025年，全市妇女发展综合水平位居全省前列")
+    assert refusal.year_outside(q(kit, "2025年妇女发展综合水平"), dated, kit, facts, []) is None
+
+
+def test_other_place(kit, facts):
+    draft = row_draft(kit, "孕产妇死亡率")
+    assert "杭州" in refusal.other_place(q(kit, "杭州的孕产妇死亡率目标"), draft, kit, facts, [])
+    assert refusal.other_place(q(kit, "全市孕产妇死亡率目标"), draft, kit, facts, []) is None
+
+
+def test_baseline_missing_and_unit_mismatch(kit, facts):
+    draft = row_draft(kit, "妇女体质合格率")
+    assert "－" in refusal.baseline_missing(q(kit, "妇女体质合格率2020年是多少"), draft, kit, facts, [])
+    assert refusal.baseline_missing(q(kit, "妇女体质合格率2025年目标"), draft, kit, facts, []) is None
+    assert "％" in refusal.unit_mismatch(q(kit, "妇女体质合格的有多少人"), draft, kit, facts, [])
+    assert refusal.unit_mismatch(q(kit, "妇女体质合格率多少"), draft, kit, facts, []) is None
+
+
+def test_number_missing(kit, facts):
+    words = text_draft(kit, "促进更多优秀妇女进入企业董事会、监事会和管理层")
+    assert refusal.number_missing(q(kit, "女高管比例要达到多少"), words, kit, facts, [])
+    assert refusal.number_missing(q(kit, "女高管有什么要求"), words, kit, facts, []) is None
+    target_in_words = row_draft(kit, "女职工生育保险参保人数")
+    asked = q(kit, "女职工生育保险参保人数2025年目标是多少")
+    assert refusal.number_missing(asked, target_in_words, kit, facts, []) is None  # "应保尽保" is the answer
+    demanded = q(kit, "女职工生育保险参保人数2025年具体要到多少万人")
+    assert refusal.number_missing(demanded, target_in_words, kit, facts, [])
+
+
+def test_count_and_time_missing(kit, facts):
+    draft = text_draft(kit, "所有县（市、区）均建成标准化心理辅导中心")
+    assert "张" in refusal.count_unit_missing(q(kit, "心理辅导中心有多少张床位"), draft, kit, facts, [])
+    assert refusal.time_missing(q(kit, "心理辅导中心什么时候建成"), draft, kit, facts, [])
+    counted = text_draft(kit, "各县（市、区）至少设有1家危重新生儿救治中心")
+    assert refusal.count_unit_missing(q(kit, "救治中心要建几家"), counted, kit, facts, []) is None
+
+
+def test_support_low_judges_only_unresolved_drafts(kit, facts):
+    off_topic = text_draft(kit, "落实创业补贴政策，就业人员中的女性比例保持在44％左右")
+    assert refusal.support_low(q(kit, "危重新生儿救治中心要建几家"), off_topic, kit, facts, []) == ""
+    assert refusal.support_low(q(kit, "就业人员中的女性比例保持在多少"), off_topic, kit, facts, []) is None
+    assert refusal.support_low(q(kit, "危重新生儿救治中心要建几家"), row_draft(kit, "孕产妇"), kit, facts, []) is None
+
+
+def test_verdicts(kit, facts):
+    exact = Draft("未找到", [], "quote_check", exact=True)
+    assert refusal.refusal_reason(q(kit, "2030年的数据"), exact, kit, facts, []) is None
+    soft = refusal.refusal_reason(q(kit, "危重新生儿救治中心要建几家"),
+                                  text_draft(kit, "落实创业补贴政策，就业人员中的女性比例保持在44％左右"), kit, facts, [])
+    assert soft is not None and soft.soft
+    hard = refusal.refusal_reason(q(kit, "2030年孕产妇死亡率"), row_draft(kit, "孕产妇"), kit, facts, [])
+    assert hard is not None and not hard.soft
+    own = refusal.refusal_reason(q(kit, "x"), Draft("", [], "indicator", refusal="没有这一指标。"), kit, facts, [])
+    assert own.reason == "没有这一指标。" and not own.soft

@@ -1,0 +1,146 @@
+"""Each answer strategy, and the router, on the invented 示范市 document: real parser, chunker and
+BM25, no vectors and no index. Every citation must be the document's text at its offsets."""
+
+import pytest
+
+from answer_fixture import make_kit
+from assistant.dialogue import next_state, resolve
+from assistant.query import parse_query
+from assistant.router import Router
+from assistant.strategies import STRATEGY_ORDER, make_strategies
+from assistant.strategies.definition import DefinitionStrategy
+from assistant.strategies.document import DocumentFactsStrategy
+from assistant.strategies.indicator import IndicatorValueStrategy
+from assistant.strategies.outline import ItemDetailStrategy, SectionListStrategy, TreeFactsStrategy
+from assistant.strategies.passage import ResponsibilityStrategy, SentenceStrategy, TextTargetStrategy
+from assistant.strategies.quote import QuoteCheckStrategy
+
+
+@pytest.fixture(scope="module")
+def kit():
+    return make_kit()
+
+
+@pytest.fixture(scope="module")
+def router(kit):
+    return Router(kit)
+
+
+def q(kit, text):
+    return parse_query(text, kit.plan_names)
+
+
+def hits(kit, query):
+    return kit.retriever.retrieve(query.text, 20)
+
+
+def run(kit, cls, text):
+    query = q(kit, text)
+    strategy = cls(kit)
+    assert strategy.match(query, None), f"{cls.__name__} should match {text!r}"
+    draft = strategy.answer(query, hits(kit, query))
+    if draft is not None:
+        for c in draft.citations:
+            assert kit.corpus.quote(c.doc, c.start, c.end) == c.quote
+    return draft
+
+
+def test_every_strategy_is_listed_once():
+    assert len(STRATEGY_ORDER) == len(set(STRATEGY_ORDER))
+    assert STRATEGY_ORDER[-1] is SentenceStrategy  # the fallback comes last
+
+
+def test_document_facts_from_the_notice_and_preambles(kit):
+    issued = run(kit, DocumentFactsStrategy, "这个通知是谁发的")
+    assert "示范市人民政府" in issued.text and "2022年3月8日" in issued.text
+    assert "市政府各部门" in run(kit, DocumentFactsStrategy, "通知是发给哪些单位的").text
+    basis = run(kit, DocumentFactsStrategy, "儿童规划是根据什么制定的")
+    assert "示范省儿童发展规划" in basis.text and "妇女" not in basis.text
+    assert run(kit, DocumentFactsStrategy, "规划期限是多久").text.count("2021—2025年") == 2
+
+
+def test_tree_facts_count_and_list(kit):
+    domains = run(kit, TreeFactsStrategy, "妇女规划里一共有几个领域")
+    assert "分2个领域" in domains.text and "（二）妇女与经济" in domains.text
+    projects = run(kit, TreeFactsStrategy, "儿童规划有哪些重点实事项目")
+    assert "2个" in projects.text and "普惠托育服务项目" in projects.text and len(projects.items) == 2
+    rows = run(kit, TreeFactsStrategy, "儿童规划有几个重点指标")
+    assert "共列3项指标" in rows.text and len(rows.items) == 3
+    health = run(kit, TreeFactsStrategy, "妇女规划健康方面有哪几项指标")
+    assert "孕产妇死亡率" in health.text and "高中阶段" not in health.text
+
+
+def test_section_list_names_the_section_in_full_or_by_its_core(kit):
+    listed = run(kit, SectionListStrategy, "妇女与健康领域有哪些任务")
+    assert "共2项" in listed.text and "儿童" not in listed.text and listed.exact
+    assert run(kit, SectionListStrategy, "儿童规划健康方面有哪些任务").plans == ("children",)
+    assert run(kit, SectionListStrategy, "心理健康要做什么") is None  # about one topic, not the section
+
+
+def test_item_detail_from_an_ordinal(kit):
+    listed = run(kit, SectionListStrategy, "妇女与健康领域有哪些任务")
+    state = next_state(q(kit, "妇女与健康领域有哪些任务"), None, items=listed.items)
+    query = resolve(q(kit, "第二个具体做什么"), state)
+    draft = ItemDetailStrategy(kit).answer(query, [])
+    assert "两癌" in draft.text and draft.item == listed.items[1]
+
+
+def test_definition_by_the_shape_of_the_sentence(kit):
+    assert "宫颈癌、乳腺癌" in run(kit, DefinitionStrategy, "“两癌”指的是什么").text
+    assert "十八周岁" in run(kit, DefinitionStrategy, "儿童规划里说的儿童指什么人").text
+
+
+def test_indicator_named_in_both_tables_and_narrowed(kit):
+    both = run(kit, IndicatorValueStrategy, "高中阶段毛入学率是多少")
+    assert {c.plan for c in both.chunks} == {"women", "children"} and "两个规划" in both.text
+    assert "≥99" in both.text and "98.5" in both.text
+    target_first = run(kit, IndicatorValueStrategy, "孕产妇死亡率目标是多少")
+    assert target_first.text.index("2025年") < target_first.text.index("2020年")
+    baseline_first = run(kit, IndicatorValueStrategy, "孕产妇死亡率2020年是多少")
+    assert baseline_first.text.index("2020年") < baseline_first.text.index("2025年")
+
+
+def test_indicator_carried_to_a_plan_without_it(kit):
+    from dataclasses import replace
+
+    query = q(kit, "孕产妇死亡率目标是多少")
+    row = IndicatorValueStrategy(kit).answer(query, hits(kit, query))
+    moved = replace(q(kit, "那儿童规划呢"), indicators=row.indicators, plans=("children",), followup=True)
+    draft = IndicatorValueStrategy(kit).answer(moved, [])
+    assert draft.refusal and "儿童规划" in draft.refusal
+
+
+def test_quote_check_verdicts(kit):
+    strategy = QuoteCheckStrategy(kit)
+    assert strategy.check("至少设有1家危重新生儿救治中心").text.startswith("原文一致")
+    differs = strategy.check("至少设有2家危重新生儿救治中心")
+    assert differs.text.startswith("与原文不一致") and ("2家", "1家") in differs.context["diffs"]
+    assert strategy.check("全市将建成10座儿童主题乐园").text.startswith("未找到")
+
+
+def test_text_answers_quote_the_plan(kit):
+    assert "92％以上" in run(kit, TextTargetStrategy, "产前筛查率要达到多少").text
+    who = run(kit, ResponsibilityStrategy, "谁负责规划实施的组织协调")
+    assert "妇儿工委" in who.text and {c.plan for c in who.chunks} == {"women", "children"}
+    assert "阳光厨房" in run(kit, SentenceStrategy, "学校食堂安全有什么行动").text
+
+
+def test_router_refuses_with_what_the_plan_says_nearby(kit, router):
+    query = q(kit, "2030年孕产妇死亡率目标是多少")
+    answer = router.answer(query, None, hits(kit, query), 10)
+    assert not answer.answerable and "2030" in answer.answer and "<8" in answer.answer
+    query = q(kit, "妇女体质合格率2020年是多少")
+    answer = router.answer(query, None, hits(kit, query), 10)
+    assert not answer.answerable and "≥90" in answer.answer  # the 2025 target when 2020 is '－'
+    for c in answer.citations:
+        assert kit.corpus.quote(c.doc, c.start, c.end) == c.quote
+
+
+def test_router_answer_carries_the_state(kit, router):
+    query = q(kit, "妇女与健康领域有哪些任务")
+    answer = router.answer(query, None, hits(kit, query), 10)
+    assert answer.answerable and len(answer.state.items) == 2 and answer.context["strategy"] == "section_list"
+
+
+def test_make_strategies_builds_one_of_each(kit):
+    assert [type(s) for s in make_strategies(kit)] == STRATEGY_ORDER
