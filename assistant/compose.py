@@ -13,7 +13,7 @@ from assistant import thresholds as T
 from assistant.corpus import Corpus
 from assistant.retrieve import Retriever
 from assistant.targets import NameIndex
-from assistant.text import char_bigrams, numbers, sentence_spans
+from assistant.text import char_bigrams, figures, numbers, sentence_spans
 from assistant.types import Chunk, Citation, Hit, Indicator, Intent
 
 
@@ -121,6 +121,7 @@ class Toolkit:
         limit: int = 2,
         prefer: re.Pattern | None = None,
         margin: float = T.SECOND_SENTENCE_MARGIN,
+        only: re.Pattern | None = None,
     ) -> list[tuple[Chunk, int, int, float]]:
         """The sentences of the top hits that best answer the query, best first (then in text order)."""
         scored = []
@@ -130,6 +131,8 @@ class Toolkit:
             heading = hit.chunk.section.rsplit(" > ", 1)[-1]
             for s, e in self.sentences(hit.chunk):
                 sent = self.text_of(hit.chunk, s, e)
+                if only is not None and not only.search(sent):
+                    continue
                 score = (
                     T.SENTENCE_OWN * self.coverage(query.grams, sent)
                     + T.SENTENCE_SECTION * self.coverage(query.grams, hit.chunk.section)
@@ -179,7 +182,7 @@ DEFINES = re.compile(r"是指|所称|简称|以下简称|包括|即|指的是|�
 def sentence_bonus(query, sent: str, prefer: re.Pattern | None = None) -> float:
     """What a sentence gains for holding what the intent asks for (a number, a date, a body)."""
     bonus = 0.0
-    if (query.wants_number or query.intent in (Intent.VALUE, Intent.COUNT)) and numbers(sent):
+    if (query.wants_number or query.intent in (Intent.VALUE, Intent.COUNT)) and figures(sent):
         bonus += 0.25
     if query.intent == Intent.WHEN and WHEN_WORDS.search(sent):
         bonus += 0.25

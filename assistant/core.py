@@ -85,7 +85,8 @@ class Assistant:
         self.corpus, self.chunks = load_chunks(self.settings)
         if auto_build:
             build(self.settings, progress=progress, prepared=(self.corpus, self.chunks))
-        self.index: ChromaIndex = open_index(self.settings, prepared=(self.corpus, self.chunks))  # server mode: no second parse
+        # server mode: no second parse
+        self.index: ChromaIndex = open_index(self.settings, prepared=(self.corpus, self.chunks))
         if self.index.manifest.get("corpus_sha256") != self.corpus.sha256:
             raise IndexStateError("the index was built from another version of the corpus; "
                                   "run `python -m assistant build`")

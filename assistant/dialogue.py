@@ -19,6 +19,7 @@ from assistant.types import DialogueState, Intent
 PLAN_NAME_WORDS = re.compile(
     r"妇女发展规划|儿童发展规划|妇女规划|儿童规划|妇女|儿童|未成年人|women'?s?|children'?s?", re.I
 )
+ENGLISH_FOLLOWUP_WORDS = 5  # "And in 2020?", "What about the children's plan?"
 TOPIC_LEADS = ("那", "那么", "what about", "how about", "and ")
 # What a question of each intent asks, added to a new topic that brings no question words of its own.
 ASK_PHRASE = {Intent.VALUE: "目标是多少", Intent.COUNT: "有多少", Intent.WHO: "由谁负责", Intent.WHEN: "什么时候",
@@ -38,12 +39,14 @@ def own_grams(query: Query) -> frozenset[str]:
 
 def looks_like_followup(query: Query) -> bool:
     """Would this question lean on an earlier turn if there were one? ("那2020年呢", "第三个")."""
-    if query.quote:
+    low = query.raw.strip().lower()
+    if query.quote or any(w in low for w in lexicon.NEW_TOPIC):
         return False
     if query.ordinal is not None:
         return True
+    if query.english:  # English content words are not bigrams: a long question stands on its own
+        return low.startswith(lexicon.FOLLOWUP_LEADS) or len(re.findall(r"[a-z]+", low)) <= ENGLISH_FOLLOWUP_WORDS
     grams = own_grams(query)
-    low = query.raw.strip().lower()
     leans = (
         low.startswith(lexicon.FOLLOWUP_LEADS)
         or low.rstrip("？?。 ").endswith("呢")
@@ -127,11 +130,13 @@ def next_state(
     indicators: tuple[str, ...] = (),
     items: tuple[str, ...] = (),
     item: str | None = None,
+    topic: str | None = None,
 ) -> DialogueState:
-    """The state after answering `query`: its slots replace the old ones; a list lives until replaced."""
+    """The state after answering `query`: its slots replace the old ones; a list lives until replaced.
+    `topic` replaces the question's text when the answer was about one item ("最后一个" -> its heading)."""
     previous = state or DialogueState()
     return DialogueState(
-        topic=query.text[:300],
+        topic=(topic or query.text)[:300],
         plans=query.plans,
         docs=query.docs,
         indicators=indicators

@@ -101,6 +101,7 @@ class ItemResult:
     support: float | None = None  # the support score the refusal step saw (None: exempt, e.g. a named row)
     support_floor: float | None = None
     hard_refusal: bool = False  # refused by a check other than support (a year, a place, no draft at all)
+    cited_spans: list[tuple[str, int, int]] = field(default_factory=list)
     resolved_question: str = ""
     top_sections: list[str] = field(default_factory=list)
 
@@ -174,6 +175,7 @@ def score(system: str, item: dict, answer: Answer, corpus: Corpus, latency_ms: f
         kind=answer.kind, strategy=answer.context.get("strategy", ""), resolved_question=answer.resolved_question,
         support=answer.context.get("support"), support_floor=answer.context.get("support_floor"),
         hard_refusal=bool(answer.context.get("hard_refusal")),
+        cited_spans=[(c.doc, c.start, c.end) for c in answer.citations],
         top_sections=[h.chunk.section for h in answer.retrieved[:3]])
 
 

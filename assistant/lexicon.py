@@ -439,6 +439,9 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
         "是哪",
         "what does",
         "define",
+        "多大以内",
+        "多大年龄",
+        "几岁以下",
         "指哪",
         "mean",
         "definition",
@@ -579,6 +582,8 @@ ANAPHORA = (
     "those",
     "this",
 )
+# Words that start a new topic on purpose: what follows is read on its own, never as a follow-up.
+NEW_TOPIC = ("换个问题", "换个话题", "另外问", "再问个别的", "问个别的", "another question", "new question")
 FOLLOWUP_LEADS = (
     "那",
     "那么",
@@ -634,7 +639,7 @@ TARGET_WORDS = (
 STRUCTURE_NOUNS: dict[str, tuple[str, ...]] = {
     "domain": ("领域", "板块", "方面", "哪几块", "几块", "domains", "areas", "fields"),
     "indicator": ("重点指标", "主要指标", "统计指标", "指标", "indicators"),
-    "project": ("重点实事项目", "实事项目", "重点项目", "项目", "projects"),
+    "project": ("重点实事项目", "实事项目", "实事工程", "重点项目", "重点工程", "项目", "projects"),
     "part": ("部分", "大块", "章", "几大部分", "parts", "chapters", "sections"),
 }
 
@@ -720,7 +725,8 @@ DOCUMENT_FACETS: dict[str, tuple[str, ...]] = {
         "how long",
         "what years",
     ),
-    "date": ("什么时候", "啥时候", "时候", "何时", "哪天", "哪一天", "日期", "哪年", "哪一年", "几月", "时间", "when", "date"),
+    "date": ("什么时候", "啥时候", "时候", "何时", "哪天", "哪一天", "日期", "哪年", "哪一年", "几月", "时间",
+             "when", "date"),
 }
 
 # Place names a question may name instead of the plan's own area: provinces, large cities, the

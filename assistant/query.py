@@ -89,6 +89,8 @@ class Query:
 def normalize(question: str) -> str:
     """Map colloquial and English words to the plan's wording; keep everything else."""
     q = CN_COUNT.sub(lambda m: f"{lexicon.CN_NUMERALS[m.group(1)]}{m.group(2)}", question)  # 三岁 -> 3岁
+    for phrase in lexicon.NEW_TOPIC:  # "换个问题 …": the frame is not part of the question
+        q = q.replace(phrase, " ")
     low = q.lower()
     if re.search(r"[a-z]", low):
         extra = [zh for en, zh in lexicon.GLOSSARY.items() if en in low]

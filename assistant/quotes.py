@@ -16,9 +16,11 @@ from assistant.text import char_bigrams, sentence_spans
 # Outer quotation marks first, so "“…‘一条龙’…”" yields the whole passage, not the inner word.
 QUOTED = [re.compile(p) for p in (r"“([^“”]{4,})”", r"「([^「」]{4,})」", r"『([^『』]{4,})』",
                                       r'"([^"]{4,})"', r"‘([^‘’]{4,})’", r"'([^']{4,})'")]
-SAYS = re.compile(r"(?:是不是说|是否说|是否提到|有没有说|有没有提到|写着|原文是|是不是写)[：:，,]?\s*(.{6,}?)[？?吗呢。]*$")
+SAYS = re.compile(r"(?:是不是说|是否说|是否提到|有没有说|有没有提到|写着|原文是|是不是写)[：:，,]?\s*"
+                  r"(.{6,}?)[？?吗呢。]*$")
 # A quotation is checked when the question asks whether the plan says it, or is mostly the quotation.
-VERIFY = re.compile(r"是不是|是否|对吗|对不对|吗[？?]?$|原文|这么写|这样写|这句话|确实|真的|有没有|写了|写着|提到过|说过|准确|"
+VERIFY = re.compile(r"是不是|是否|对吗|对不对|吗[？?]?$|原文|这么写|这样写|这句话|确实|真的|有没有|写了|写着|提到过|"
+                    r"说过|准确|"
                     r"is it|\bsays?\b|\bsaid\b|\btrue\b|verbatim|correct", re.I)
 # A passage pasted after a verifying frame and a colon: "核对引文：…", "PPT上这句对不对：…".
 FRAMED = re.compile(r"^(?P<frame>[^：:]{1,60}?)[：:]\s*(?P<quote>.{6,}?)[。？?！!\s]*$")
@@ -31,6 +33,10 @@ SUFFIXED = re.compile(r"^(?P<quote>.{8,}?)[，,。\s]*(?:这句话?|这段话?)?
                       r"对不对|对吗|是这么写的吗|原文是这样吗|规划里有这句吗|在规划里吗|有这句话吗)[？?。！!]*$")
 ENGLISH_SAYS = re.compile(r"(?:is it true(?: that)?|does|did)\s+the\s+(?:\w+'s\s+)?plan\s+(?:really\s+)?"
                           r"(?:say|state|write|contain)s?(?: that)?[:,]?\s*(?P<quote>.{6,}?)[?？.]*$", re.I)
+# Who says it, before the passage: "PPT上写的…", "培训材料里说…", "规划中提到…".
+LEAD_FRAME = re.compile(r"^.{0,14}?(?:上写的是|里写的是|上写的|里写的|中写的|写的是|写着|写了|说的是|里说|上说|中说|"
+                        r"说|提到|称)"
+                        r"[：:，,]?\s*")
 QUESTION_WORDS = re.compile(r"多少|哪些|什么|怎么|如何|为什么|谁|几[个项条家]")
 # Quotation marks differ between a trainer's slide and the plan (‘一肩挑’ / “一肩挑”): compare them as one.
 QUOTE_CHARS = str.maketrans({c: '"' for c in "“”‘’「」『』\"'"})
@@ -68,7 +74,7 @@ def extract_quote(question: str) -> str | None:
     for pattern in (SUFFIXED, ENGLISH_SAYS):
         m = pattern.match(q)
         if m and _statement(m.group("quote")):
-            return _unquote(m.group("quote"))
+            return _unquote(LEAD_FRAME.sub("", m.group("quote"), count=1))
     return None
 
 

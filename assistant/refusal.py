@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assistant import thresholds as T
 from assistant.compose import Draft, Toolkit
 from assistant.lexicon import COUNT_UNITS
 from assistant.query import Query, asked_unit, unit_fits
 from assistant.strategies.document import PERIOD_YEARS
+from assistant.text import figures
 from assistant.types import Hit, Intent
 
 REFUSAL = "规划中没有写明这一点。"
@@ -31,13 +32,15 @@ class Facts:
     years: dict[str, set[str]]  # plan key -> years a plan answers without naming them (base, target, period)
     periods: dict[str, str]  # plan key -> "2021—2025年"
     places: dict[str, str]  # plan key -> "嘉兴"
+    columns: dict[str, set[str]] = field(default_factory=dict)  # plan key -> the table's year columns
 
 
 def corpus_facts(kit: Toolkit) -> Facts:
     """Read the plan period, table years and the plan's own place from each plan's text."""
-    years, periods, places = {}, {}, {}
+    years, periods, places, columns = {}, {}, {}, {}
     for key, (doc, plan) in kit.plans.items():
         have = {i.baseline_year for i in plan.indicators} | {i.target_year for i in plan.indicators}
+        columns[key] = set(have)
         head = doc.text[plan.start : plan.preamble.end] if plan.preamble else plan.title
         if m := PERIOD_YEARS.search(head):
             have |= {m.group(1), m.group(2)}
@@ -45,7 +48,7 @@ def corpus_facts(kit: Toolkit) -> Facts:
         years[key] = have
         if m := CITY.match(plan.title):
             places[key] = m.group(1)
-    return Facts(years, periods, places)
+    return Facts(years, periods, places, columns)
 
 
 Check = Callable[[Query, Draft, Toolkit, Facts, list[Hit]], str | None]
@@ -71,11 +74,11 @@ def year_outside(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: l
     for y in query.years:
         if y not in known and y not in evidence:
             period = next((facts.periods[p] for p in plans if p in facts.periods), "")
-            tables = "、".join(sorted({y for p in plans for y in facts.years.get(p, set())} - {""}))
             where = f"规划期为{period}" if period else "规划"
-            return (
-                f"{where}，只有{tables}年的数据或目标，没有{y}年的。" if tables else f"{where}，没有{y}年的数据或目标。"
-            )
+            columns = sorted({c for p in plans for c in facts.columns.get(p, set())})
+            if draft.kind == "indicator" and columns:
+                return f"{where}，指标表只有{'年和'.join(columns)}年两栏，没有{y}年的数据或目标。"
+            return f"{where}，没有{y}年的数据或目标。"
     return None
 
 
@@ -131,7 +134,7 @@ def number_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits:
         if cells and not any(DIGITS.search(c or "") for c in cells):
             return "指标表中这一项没有给出具体数字。"
         return None
-    if not DIGITS.search(quoted_text(draft)):
+    if not figures(quoted_text(draft)):  # "0-3岁" says who, not how much
         return "相关段落没有给出具体数字。"
     return None
 

