@@ -10,6 +10,21 @@ from __future__ import annotations
 # Everyday words -> the plan's own words, so keyword search and the support check see the plan's
 # term: "孩子蛀牙" is asked, "儿童龋齿" is written. Longer keys are applied first.
 SYNONYMS: dict[str, str] = {
+    # everyday phrasings of the plans' topics
+    "上班的人": "就业人员",
+    "上班族": "就业人员",
+    "女的": "女性",
+    "网上骗": "网络诈骗",
+    "骗钱": "诈骗钱财",
+    "出生证明": "出生医学证明",
+    "食堂": "校园用餐",
+    "嫁出去": "出嫁",
+    "村里的地": "农村土地",
+    "托给亲戚": "委托照护",
+    "托人带": "委托照护",
+    "上学": "接受教育",
+    "生娃": "生育",
+    "生孩子": "生育",
     # people
     "小孩子": "儿童",
     "小孩": "儿童",
@@ -157,6 +172,19 @@ SYNONYMS: dict[str, str] = {
 # English keywords -> plan terms, added to an English question so that keyword search and the
 # support check still see Chinese; the multilingual embedder reads the English itself.
 GLOSSARY: dict[str, str] = {
+    "ecological civilization": "生态文明",
+    "publicity": "宣传",
+    "traditional chinese medicine": "中医药",
+    "tcm": "中医药",
+    "migrant": "流动",
+    "childbirth": "生育",
+    "hiring": "招聘",
+    "recruit": "招聘",
+    "juvenile worker": "未成年工",
+    "health check": "健康检查",
+    "party secretar": "书记",
+    "one hour": "1小时",
+    "coverage": "覆盖率",
     "premarital": "婚前医学检查",
     "medical examination": "医学检查",
     "maternal mortality": "孕产妇死亡率",

@@ -21,11 +21,11 @@ SAYS = re.compile(r"(?:是不是说|是否说|是否提到|有没有说|有没�
 # A quotation is checked when the question asks whether the plan says it, or is mostly the quotation.
 VERIFY = re.compile(r"是不是|是否|对吗|对不对|吗[？?]?$|原文|这么写|这样写|这句话|确实|真的|有没有|写了|写着|提到过|"
                     r"说过|准确|"
-                    r"is it|\bsays?\b|\bsaid\b|\btrue\b|verbatim|correct", re.I)
+                    r"is it|\bsays?\b|\bsaid\b|\btrue\b|verbatim|correct|accurate", re.I)
 # A passage pasted after a verifying frame and a colon: "核对引文：…", "PPT上这句对不对：…".
 FRAMED = re.compile(r"^(?P<frame>[^：:]{1,60}?)[：:]\s*(?P<quote>.{6,}?)[。？?！!\s]*$")
-FRAME_CUE = re.compile(r"核对|原文|原话|是不是|对不对|对吗|在规划里|规划里有|引文|这句|这段|这话|准确|"
-                       r"check|verify|true|"
+FRAME_CUE = re.compile(r"核对|原文|原话|是不是|对不对|对吗|在规划里|规划里有|引文|这句|这段|这话|准确|写着|写的|"
+                       r"课件|PPT|ppt|幻灯片|材料|讲稿|check|verify|true|accurate|slide|"
                        r"verbatim|quote|really", re.I)
 # A passage followed by the question whether it is the plan's: "…，是原文吗？".
 SUFFIXED = re.compile(r"^(?P<quote>.{8,}?)[，,。\s]*(?:这句话?|这段话?)?"
@@ -33,6 +33,11 @@ SUFFIXED = re.compile(r"^(?P<quote>.{8,}?)[，,。\s]*(?:这句话?|这段话?)?
                       r"对不对|对吗|是这么写的吗|原文是这样吗|规划里有这句吗|在规划里吗|有这句话吗)[？?。！!]*$")
 ENGLISH_SAYS = re.compile(r"(?:is it true(?: that)?|does|did)\s+the\s+(?:\w+'s\s+)?plan\s+(?:really\s+)?"
                           r"(?:say|state|write|contain)s?(?: that)?[:,]?\s*(?P<quote>.{6,}?)[?？.]*$", re.I)
+# A passage, a comma, and a short tail asking whether it is the plan's: "…，这是规划里的原话吗？".
+TAILED = re.compile(r"^(?P<quote>.{8,}?)[，,。\s—-]+(?P<tail>[^，,。]{1,24})$")
+TAIL_CUE = re.compile(r"原文|原话|原句|对不对|对吗|没错吧|没问题吧|对吧|是吧|准确吗|这么写|这样写|有这句|有这个说法|"
+                      r"规划里有吗|"
+                      r"is (?:that|this|it) (?:right|correct|accurate|true)|verbatim|word for word", re.I)
 # Who says it, before the passage: "PPT上写的…", "培训材料里说…", "规划中提到…".
 LEAD_FRAME = re.compile(r"^.{0,14}?(?:上写的是|里写的是|上写的|里写的|中写的|写的是|写着|写了|说的是|里说|上说|中说|"
                         r"说|提到|称)"
@@ -61,7 +66,11 @@ def extract_quote(question: str) -> str | None:
     q = question.strip()
     m = FRAMED.match(q)
     if m and FRAME_CUE.search(m.group("frame")) and _statement(m.group("quote")):
-        return _unquote(m.group("quote"))
+        quote = m.group("quote")
+        tail = TAILED.match(quote)
+        if tail and TAIL_CUE.search(tail.group("tail")):  # "…，没问题吧？": the check, not the passage
+            quote = tail.group("quote")
+        return _unquote(quote)
     found = [m.group(1).strip() for p in QUOTED for m in p.finditer(q)]
     if found:
         quote = max(found, key=len)
@@ -71,6 +80,9 @@ def extract_quote(question: str) -> str | None:
     m = SAYS.search(q)
     if m:
         return m.group(1).strip()
+    m = TAILED.match(q)
+    if m and TAIL_CUE.search(m.group("tail")) and _statement(m.group("quote")):
+        return _unquote(LEAD_FRAME.sub("", m.group("quote"), count=1))
     for pattern in (SUFFIXED, ENGLISH_SAYS):
         m = pattern.match(q)
         if m and _statement(m.group("quote")):

@@ -21,7 +21,8 @@ from assistant.types import Hit, Intent
 
 REFUSAL = "规划中没有写明这一点。"
 DIGITS = re.compile(r"\d")
-TIME_STATED = re.compile(r"\d{4}\s*年|\d+\s*月|\d+\s*日|每年|年底|年内|中期|终期|期间|之前|以前|前")
+# A time stated: a date or a yearly rhythm. "中期和终期评估" names phases, not when.
+TIME_STATED = re.compile(r"\d{4}\s*年|\d+\s*月|\d+\s*日|每年|年底|年内|之前|以前")
 CITY = re.compile(r"^([\u4e00-\u9fff]{2,4}?)[市省县区]")
 
 
@@ -143,11 +144,12 @@ def count_unit_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, h
     """ "多少张床位", "多少天": the evidence must state a number with that unit."""
     if draft.exact or draft.kind == "indicator":
         return None
-    m = re.search(rf"(?:多少|几)\s*([{COUNT_UNITS}]|钱)", query.raw)
+    m = re.search(rf"(?<!哪)(?:多少|几)\s*([{COUNT_UNITS}]|钱)", query.raw)  # "哪几项" lists, it does not count
     if not m:
         return None
     unit = "元" if m.group(1) == "钱" else m.group(1)
-    if not re.search(rf"[\d０-９一二两三四五六七八九十百千万]+\s*(?:[余多]\s*)?{unit}", quoted_text(draft)):
+    units = "个家所座名项条" if unit in "个家所座" else unit  # "几个" is answered by "1家"
+    if not re.search(rf"[\d０-９一二两三四五六七八九十百千万]+\s*(?:[余多]\s*)?[{units}]", quoted_text(draft)):
         return f"相关段落没有给出具体的数量（多少{m.group(1)}）。"
     return None
 

@@ -43,7 +43,7 @@ class DefinitionStrategy(Strategy):
             grams = char_bigrams(term) or {term}
             if term in query.raw or term in query.text:
                 covers = len(grams & asked) / len(asked) if asked else 1.0
-                if covers >= TERM_COVERS or term in _quoted(query.raw):
+                if covers >= TERM_COVERS or set(grams) <= asked or term in _quoted(query.raw):
                     found.append((chunk, start, end))
         if not found:
             return None
