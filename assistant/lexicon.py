@@ -766,3 +766,8 @@ PLACES = tuple(
     西安 杭州 宁波 温州 绍兴 湖州 嘉兴 金华 衢州 舟山 台州 丽水 义乌 南湖 秀洲 嘉善 平湖 海盐 海宁 桐乡
     萧山 余杭 富阳 临安 建德 桐庐 淳安 慈溪 余姚 诸暨 上虞 长兴 德清 安吉 乐清 瑞安""".split()
 )
+
+# Words that narrow a figure to part of a population or a level ("小学生近视率", "农村妇女的比例"):
+# a figure asked for such a part is not answered by the whole's figure. General vocabulary, no plan's.
+FACETS = ("小学生", "小学", "初中生", "初中", "中学生", "大学生", "研究生", "男性", "男生", "男孩", "男童", "留守",
+          "独生", "单亲", "少数民族", "非户籍")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from assistant import thresholds as T
 from assistant.compose import Draft, Toolkit
-from assistant.lexicon import COUNT_UNITS
+from assistant.lexicon import COUNT_UNITS, FACETS
 from assistant.query import Query, asked_unit, unit_fits
 from assistant.strategies.document import PERIOD_YEARS
 from assistant.text import figures
@@ -113,6 +113,18 @@ def unit_mismatch(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
     return None
 
 
+def facet_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """A figure asked for part of a population ("小学生近视率") when the evidence gives only the whole's."""
+    if draft.exact or not (query.wants_number or query.aspect) or query.intent not in (Intent.VALUE, Intent.COUNT):
+        return None
+    evidence = evidence_text(draft) + "".join(c.text for c in draft.chunks)
+    asked = query.raw  # the user's own words: the lexicon's mappings ("村里" -> 农村) are not facets
+    for facet in FACETS:
+        if facet in asked and facet not in evidence and not any(facet in f and f in asked for f in FACETS if f != facet):
+            return f"规划没有单列“{facet}”的数字。"
+    return None
+
+
 def number_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
     """A number asked for when the evidence states none: "要到多少岁" of a row whose 2025 cell is
     "延长". With no year asked, either cell answers ("有多少人参加": the 2020 count)."""
@@ -196,6 +208,7 @@ CHECKS: list[Check] = [
     other_place,
     baseline_missing,
     unit_mismatch,
+    facet_missing,
     number_missing,
     count_unit_missing,
     time_missing,

@@ -105,3 +105,9 @@ def test_verdicts(kit, facts):
     assert hard is not None and not hard.soft
     own = refusal.refusal_reason(q(kit, "x"), Draft("", [], "indicator", refusal="没有这一指标。"), kit, facts, [])
     assert own.reason == "没有这一指标。" and not own.soft
+
+
+def test_facet_missing(kit, facts):
+    whole = row_draft(kit, "儿童青少年总体近视率")
+    assert "小学生" in refusal.facet_missing(q(kit, "小学生近视率2025年目标是多少"), whole, kit, facts, [])
+    assert refusal.facet_missing(q(kit, "儿童近视率2025年目标是多少"), whole, kit, facts, []) is None
