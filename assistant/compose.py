@@ -104,13 +104,19 @@ class Toolkit:
     def dense_scaled(cosine: float) -> float:
         return min(1.0, max(0.0, (cosine - T.DENSE_FLOOR) / (T.DENSE_CEIL - T.DENSE_FLOOR)))
 
+    def known_coverage(self, grams: frozenset[str] | set[str], text: str) -> float:
+        """Coverage over the bigrams the corpus has at all: "我女儿今年上高一" chatter that no passage
+        could contain does not count against the passage that answers."""
+        known = {g for g in grams if g in self.retriever.idf}
+        return self.coverage(known, text) if known else 0.0
+
     def support(self, grams: frozenset[str], evidence: str, dense: float, english: bool = False) -> float:
         """How well evidence answers a question: lexical coverage and dense similarity, combined.
         An English question's bigrams come from the glossary only, so its meaning weighs more."""
         if english:  # cross-lingual cosines sit lower (0.83-0.88 for the right passage)
             scaled = min(1.0, max(0.0, (dense - T.DENSE_FLOOR_ENGLISH) / (T.DENSE_CEIL - T.DENSE_FLOOR_ENGLISH)))
             return T.LEXICAL_WEIGHT_ENGLISH * self.coverage(grams, evidence) + (1 - T.LEXICAL_WEIGHT_ENGLISH) * scaled
-        return T.LEXICAL_WEIGHT * self.coverage(grams, evidence) + (1 - T.LEXICAL_WEIGHT) * self.dense_scaled(dense)
+        return T.LEXICAL_WEIGHT * self.known_coverage(grams, evidence) + (1 - T.LEXICAL_WEIGHT) * self.dense_scaled(dense)
 
     # ---- sentence choice -----------------------------------------------------------------------------
 

@@ -77,7 +77,7 @@ class Query:
     docs: tuple[str, ...] | None = None
     named_plans: tuple[str, ...] = field(default=())  # plans the question itself names
     asks: tuple[Intent, ...] = ()  # every intent the cue words point to, the intent first
-    wants_figure: bool = False  # a figure demanded, not only asked: "具体要到百分之几", "要到多少岁"
+    wants_figure: bool = False  # a figure demanded, not only asked: "具体要到百分之几", "确切数字"
     vector: tuple[float, ...] | None = field(default=None, repr=False, compare=False)  # embedded once
 
     @property
@@ -255,7 +255,7 @@ def parse_query(
         asks=asks,
         aspect=aspect_of(raw),
         wants_number=any(c in low.replace("哪几", "") for c in NUMBER_CUES),  # "哪几项" lists, it does not count
-        wants_figure=bool(UNIT_ASKED.search(raw) or FIGURE_CUES.search(low)),
+        wants_figure=bool(FIGURE_CUES.search(low)),
         english=not CJK.search(raw),
         quote=quote,
         ordinal=ordinal,

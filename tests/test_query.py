@@ -68,7 +68,7 @@ def test_number_asked_and_figure_demanded():
     assert not q("儿童规划要保障儿童哪几项权利").wants_number  # 哪几 lists, it does not count
     assert not q("女性比例有什么要求").wants_number
     assert not q("妇女人均预期寿命目标是多少").wants_figure
-    assert q("妇女人均预期寿命要到多少岁").wants_figure
+    assert not q("妇女人均预期寿命要到多少岁").wants_figure  # a unit asks; "具体" demands
     assert q("普惠幼儿园覆盖率具体要到百分之几").wants_figure
 
 
