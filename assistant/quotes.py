@@ -31,10 +31,10 @@ FRAME_CUE = re.compile(r"核对|原文|原话|是不是|对不对|对吗|在规�
 SUFFIXED = re.compile(r"^(?P<quote>.{8,}?)[，,。\s]*(?:这句话?|这段话?)?"
                       r"(?:是不是(?:规划)?(?:原文|原话)|是(?:规划)?(?:原文|原话)吗|"
                       r"对不对|对吗|是这么写的吗|原文是这样吗|规划里有这句吗|在规划里吗|有这句话吗)[？?。！!]*$")
-ENGLISH_SAYS = re.compile(r"(?:is it true(?: that)?|does|did)\s+the\s+(?:\w+'s\s+)?plan\s+(?:really\s+)?"
+ENGLISH_SAYS = re.compile(r"(?:is it (?:true|accurate|correct|right)(?: that)?|does|did)\s+the\s+(?:\w+'s\s+)?plan\s+(?:really\s+)?"
                           r"(?:say|state|write|contain)s?(?: that)?[:,]?\s*(?P<quote>.{6,}?)[?？.]*$", re.I)
 # A passage, a comma, and a short tail asking whether it is the plan's: "…，这是规划里的原话吗？".
-TAILED = re.compile(r"^(?P<quote>.{8,}?)[，,。\s—-]+(?P<tail>[^，,。]{1,24})$")
+TAILED = re.compile(r"^(?P<quote>.{8,})[，,。\s—-]+(?P<tail>[^，,。\s]{1,12})$")
 TAIL_CUE = re.compile(r"原文|原话|原句|对不对|对吗|没错吧|没问题吧|对吧|是吧|准确吗|这么写|这样写|有这句|有这个说法|"
                       r"规划里有吗|"
                       r"is (?:that|this|it) (?:right|correct|accurate|true)|verbatim|word for word", re.I)
@@ -42,6 +42,8 @@ TAIL_CUE = re.compile(r"原文|原话|原句|对不对|对吗|没错吧|没问�
 LEAD_FRAME = re.compile(r"^.{0,14}?(?:上写的是|里写的是|上写的|里写的|中写的|写的是|写着|写了|说的是|里说|上说|中说|"
                         r"说|提到|称)"
                         r"[：:，,]?\s*")
+BARE = re.compile(r"^(?P<quote>[^？?]{12,})[？?]$")
+ASKING = re.compile(r"吗|呢|吧|么|嘛|要|是否|是不是|有没有|能不能|可不可以|会不会|哪|几|谁|啥|咋|[a-zA-Z]")
 QUESTION_WORDS = re.compile(r"多少|哪些|什么|怎么|如何|为什么|谁|几[个项条家]")
 # Quotation marks differ between a trainer's slide and the plan (‘一肩挑’ / “一肩挑”): compare them as one.
 QUOTE_CHARS = str.maketrans({c: '"' for c in "“”‘’「」『』\"'"})
@@ -87,6 +89,9 @@ def extract_quote(question: str) -> str | None:
         m = pattern.match(q)
         if m and _statement(m.group("quote")):
             return _unquote(LEAD_FRAME.sub("", m.group("quote"), count=1))
+    m = BARE.match(q)  # a pasted statement with only a question mark: "所有助产机构实现…最多跑一次？"
+    if m and _statement(m.group("quote")) and not ASKING.search(m.group("quote")):
+        return m.group("quote")
     return None
 
 

@@ -46,6 +46,10 @@ class DefinitionStrategy(Strategy):
                 if covers >= TERM_COVERS or set(grams) <= asked or term in _quoted(query.raw):
                     found.append((chunk, start, end))
         if not found:
+            present = [t for t in self.terms if t[0] in query.raw and (not query.plans or t[1].plan in query.plans)]
+            if len({t[0] for t in present}) == 1:  # "儿童规划说的儿童 刚满18岁的算不算": the one term it names
+                found = [(chunk, start, end) for _, chunk, start, end in present]
+        if not found:
             return None
         cites, parts = [], []
         for chunk, start, end in found[:2]:

@@ -23,7 +23,8 @@ LISTING = (Intent.LIST, Intent.MEASURES, Intent.COUNT, Intent.STATEMENT)
 FRAME = re.compile(
     r"妇女发展规划|儿童发展规划|妇女规划|儿童规划|规划|妇女|儿童|一共|总共|共有|总计|分别|主要|重点|实事|发展|"
     r"列出|说说|介绍|都|全部|所有|正文|文件|里面|里|中|方面的|分为|分成|包括|包含|哪几个|哪些|几个|几项|"
-    r"多少个|多少项|几大|多少|全文|分|那张|这张|张|表格|表|涵盖|覆盖|涉及|叫啥|叫什么|名称|分别叫|是哪些|哪"
+    r"多少个|多少项|几大|多少|全文|分|那张|这张|张|表格|表|涵盖|覆盖|涉及|叫啥|叫什么|名称|分别叫|是哪些|哪|"
+    r"那一栏|一栏|栏|那块|这块|第[一二三四五六七八九十\d]+个|倒数|最后一个|是啥|是什么"
 )
 
 
@@ -125,7 +126,8 @@ class TreeFactsStrategy(Strategy):
     name = "tree_facts"
 
     def match(self, query: Query, state: DialogueState | None) -> bool:
-        return query.intent in LISTING + (Intent.VALUE,) and query.item is None and self.noun(query) is not None
+        return (query.intent in LISTING + (Intent.VALUE, Intent.DETAIL) and query.item is None
+                and not query.indicators and self.noun(query) is not None)
 
     def __init__(self, kit) -> None:
         super().__init__(kit)
@@ -151,7 +153,7 @@ class TreeFactsStrategy(Strategy):
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
         kind = self.noun(query)
-        lines, cites, items = [], [], []
+        lines, cites, items, rows = [], [], [], []
         for key, (doc, plan) in self.kit.plans.items():
             if (query.plans and key not in query.plans) or (query.docs and doc.doc not in query.docs):
                 continue
@@ -159,6 +161,7 @@ class TreeFactsStrategy(Strategy):
             if got:
                 lines.append(got[0])
                 items += got[1]
+                rows += got[2] if len(got) > 2 else []  # one row picked by its ordinal: a follow-up asks of it
         if not lines:
             return None
         return Draft(
@@ -169,6 +172,7 @@ class TreeFactsStrategy(Strategy):
             exact=True,
             named=True,
             items=tuple(items),
+            indicators=tuple(rows),
             plans=tuple(dict.fromkeys(c.plan for c in cites)),
         )
 
@@ -229,6 +233,14 @@ class TreeFactsStrategy(Strategy):
         if not plan.indicators:
             return None
         rows = [c for c in self.kit.retriever.indicators if c.doc == doc and c.plan == plan.key]
+        if query.ordinal is not None and 1 <= abs(query.ordinal) <= len(rows):  # "指标表里最后一个指标是啥"
+            row = rows[query.ordinal - 1] if query.ordinal > 0 else rows[query.ordinal]
+            ind = self.kit.indicators[row.id]
+            cites.append(self.kit.cite(row, ind.start, ind.end))
+            where = f"倒数第{-query.ordinal}" if query.ordinal < 0 else f"第{query.ordinal}"
+            values = row.text.split("：", 1)[-1].rstrip("。")
+            line = f"{plan.name}重点指标表{where}项是“{ind.name}”：{values}[{len(cites)}]。"
+            return line, [c.id for c in rows], [row.id]
         named = [
             d
             for d in dict.fromkeys(flat(i.domain) for i in plan.indicators)
