@@ -116,7 +116,8 @@ class Toolkit:
         if english:  # cross-lingual cosines sit lower (0.83-0.88 for the right passage)
             scaled = min(1.0, max(0.0, (dense - T.DENSE_FLOOR_ENGLISH) / (T.DENSE_CEIL - T.DENSE_FLOOR_ENGLISH)))
             return T.LEXICAL_WEIGHT_ENGLISH * self.coverage(grams, evidence) + (1 - T.LEXICAL_WEIGHT_ENGLISH) * scaled
-        return T.LEXICAL_WEIGHT * self.known_coverage(grams, evidence) + (1 - T.LEXICAL_WEIGHT) * self.dense_scaled(dense)
+        lexical = self.known_coverage(grams, evidence)
+        return T.LEXICAL_WEIGHT * lexical + (1 - T.LEXICAL_WEIGHT) * self.dense_scaled(dense)
 
     # ---- sentence choice -----------------------------------------------------------------------------
 

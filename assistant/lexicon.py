@@ -770,4 +770,4 @@ PLACES = tuple(
 # Words that narrow a figure to part of a population or a level ("小学生近视率", "农村妇女的比例"):
 # a figure asked for such a part is not answered by the whole's figure. General vocabulary, no plan's.
 FACETS = ("小学生", "小学", "初中生", "初中", "中学生", "大学生", "研究生", "男性", "男生", "男孩", "男童", "留守",
-          "独生", "单亲", "少数民族", "非户籍")
+          "独生", "单亲", "少数民族", "非户籍", "农村", "乡村", "城里", "城区")

@@ -31,7 +31,8 @@ FRAME_CUE = re.compile(r"核对|原文|原话|是不是|对不对|对吗|在规�
 SUFFIXED = re.compile(r"^(?P<quote>.{8,}?)[，,。\s]*(?:这句话?|这段话?)?"
                       r"(?:是不是(?:规划)?(?:原文|原话)|是(?:规划)?(?:原文|原话)吗|"
                       r"对不对|对吗|是这么写的吗|原文是这样吗|规划里有这句吗|在规划里吗|有这句话吗)[？?。！!]*$")
-ENGLISH_SAYS = re.compile(r"(?:is it (?:true|accurate|correct|right)(?: that)?|does|did)\s+the\s+(?:\w+'s\s+)?plan\s+(?:really\s+)?"
+ENGLISH_SAYS = re.compile(r"(?:is it (?:true|accurate|correct|right)(?: that)?|does|did)\s+the\s+"
+                          r"(?:\w+'s\s+)?plan\s+(?:really\s+)?"
                           r"(?:say|state|write|contain)s?(?: that)?[:,]?\s*(?P<quote>.{6,}?)[?？.]*$", re.I)
 # A passage, a comma, and a short tail asking whether it is the plan's: "…，这是规划里的原话吗？".
 TAILED = re.compile(r"^(?P<quote>.{8,})[，,。\s—-]+(?P<tail>[^，,。\s]{1,12})$")
@@ -42,8 +43,10 @@ TAIL_CUE = re.compile(r"原文|原话|原句|对不对|对吗|没错吧|没问�
 LEAD_FRAME = re.compile(r"^.{0,14}?(?:上写的是|里写的是|上写的|里写的|中写的|写的是|写着|写了|说的是|里说|上说|中说|"
                         r"说|提到|称)"
                         r"[：:，,]?\s*")
-BARE = re.compile(r"^(?P<quote>[^？?]{12,})[？?]$")
-ASKING = re.compile(r"吗|呢|吧|么|嘛|要|是否|是不是|有没有|能不能|可不可以|会不会|哪|几|谁|啥|咋|[a-zA-Z]")
+BARE = re.compile(r"^(?P<quote>[^？?]{14,})[？?]$")
+# Anything that makes the text a question of its own, not a pasted statement.
+ASKING = re.compile(r"吗|呢|吧|么|嘛|要|是否|是不是|有没有|能不能|可不可以|会不会|哪|几|谁|啥|咋|多少|多久|多长|多大|多高|"
+                    r"何|怎|什么|如何|为啥|[a-zA-Z]")
 QUESTION_WORDS = re.compile(r"多少|哪些|什么|怎么|如何|为什么|谁|几[个项条家]")
 # Quotation marks differ between a trainer's slide and the plan (‘一肩挑’ / “一肩挑”): compare them as one.
 QUOTE_CHARS = str.maketrans({c: '"' for c in "“”‘’「」『』\"'"})

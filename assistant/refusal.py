@@ -120,7 +120,8 @@ def facet_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
     evidence = evidence_text(draft) + "".join(c.text for c in draft.chunks)
     asked = query.raw  # the user's own words: the lexicon's mappings ("村里" -> 农村) are not facets
     for facet in FACETS:
-        if facet in asked and facet not in evidence and not any(facet in f and f in asked for f in FACETS if f != facet):
+        wider = any(facet in f and f in asked for f in FACETS if f != facet)  # "小学生" is asked, not "小学"
+        if facet in asked and facet not in evidence and not wider:
             return f"规划没有单列“{facet}”的数字。"
     return None
 

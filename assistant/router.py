@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from assistant import thresholds as T
 from assistant.compose import Draft, Toolkit, flat
 from assistant.dialogue import next_state
 from assistant.query import Query
 from assistant.refusal import REFUSAL, Facts, Verdict, corpus_facts, refusal_reason, support_floor, support_score
 from assistant.strategies import Strategy, make_strategies
+from assistant.strategies.indicator import groups_named
 from assistant.types import Answer, Citation, DialogueState, Hit, Intent
 
 NEARBY = 2  # passages a refusal quotes as what the plan does say
+PASSAGE_KINDS = ("text", "text_target", "measures")  # answers quoted from the running text
+MARKER = re.compile(r"\[(\d+)\]")
 # A question about a ratio or figure answered by a requirement in words says so first.
 RATIO_ASKED = re.compile(r"比例|占比|比重|百分比|百分之|具体数|数字|指标值|\bratio\b|\bpercentage\b|\bshare\b", re.I)
 NO_FIGURE = "规划没有规定具体数字，相关要求是：\n"
@@ -37,7 +41,9 @@ class Router:
             if found is None:
                 continue
             verdict = refusal_reason(query, found, self.kit, self.facts, hits)
-            if verdict is None or not verdict.soft:
+            if verdict is None:
+                return self._both_plans(strategy, query, found, hits), None
+            if not verdict.soft:
                 return found, verdict
             if first[0] is None:
                 first = (found, verdict)
@@ -72,6 +78,25 @@ class Router:
             context={**found.context, "strategy": found.strategy, **audit},
             state=new_state,
         )
+
+    def _both_plans(self, strategy: Strategy, query: Query, found: Draft, hits: list[Hit]) -> Draft:
+        """A question that names no plan and fits both ("艾滋病母婴传播方面规划怎么说"): the other plan's
+        answer too, from the same strategy over that plan's passages, when it is nearly as well supported."""
+        if found.kind not in PASSAGE_KINDS or query.plans or groups_named(query) or len(self.kit.plan_names) < 2:
+            return found
+        mine = support_score(query, found, self.kit, hits)
+        for plan in self.kit.plan_names:
+            if plan in found.plans:
+                continue
+            scoped = replace(query, plans=(plan,))
+            theirs = strategy.answer(scoped, [h for h in hits if h.chunk.plan == plan])
+            if theirs is None or theirs.kind not in PASSAGE_KINDS:
+                continue
+            if refusal_reason(scoped, theirs, self.kit, self.facts, hits) is not None:
+                continue
+            if support_score(query, theirs, self.kit, hits) >= mine - T.BOTH_PLANS_MARGIN:
+                found = merge_drafts(found, theirs)
+        return found
 
     def _audit(self, query: Query, found: Draft | None, verdict: Verdict | None, hits: list[Hit]) -> dict:
         """What the refusal step saw, for the eval's trade-off curve: the support score of a draft
@@ -134,3 +159,13 @@ class Router:
         if chunk is not None and chunk.kind == "indicator":
             return replace(query, item=None, indicators=(chunk.id,), intent=Intent.VALUE)
         return query
+
+
+def merge_drafts(first: Draft, second: Draft) -> Draft:
+    """Two drafts as one answer: the second's [n] markers follow the first's citations."""
+    shift = len(first.citations)
+    text = MARKER.sub(lambda m: f"[{int(m.group(1)) + shift}]", second.text)
+    lead = "" if first.text.startswith("两个规划") else "两个规划都写明了这一点。\n"
+    return replace(first, text=lead + first.text + "\n" + text, citations=first.citations + second.citations,
+                   chunks=first.chunks + second.chunks, items=first.items + second.items,
+                   plans=tuple(dict.fromkeys(first.plans + second.plans)))

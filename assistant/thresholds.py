@@ -72,6 +72,9 @@ SENTENCE_RANK_STEP = 0.03  # per rank of the hit: a tie goes to the better-retri
 SECOND_SENTENCE_MARGIN = 0.12
 # The same statement in the other plan is added when it scores within this margin of the best.
 TWIN_MARGIN = 0.1
+# A question that names no plan gets the other plan's answer too when its support is within this of
+# the first plan's (both plans say something about 艾滋病母婴传播).
+BOTH_PLANS_MARGIN = 0.15
 # An item is listed for a "what measures" question when its support reaches this.
 LIST_ITEM_MIN = 0.45
 # Sentences quoted from the best item of a measures answer, from its start: an item is one measure,

@@ -144,3 +144,20 @@ def test_router_answer_carries_the_state(kit, router):
 
 def test_make_strategies_builds_one_of_each(kit):
     assert [type(s) for s in make_strategies(kit)] == STRATEGY_ORDER
+
+
+def test_merged_drafts_renumber_the_second_plans_markers(kit):
+    from assistant.compose import Draft
+    from assistant.router import merge_drafts
+
+    first = Draft("妇女规划：甲[1]乙[2]", ["c1", "c2"], "text", plans=("women",))
+    second = Draft("儿童规划：丙[1]", ["c3"], "text", plans=("children",))
+    merged = merge_drafts(first, second)
+    assert merged.text.endswith("儿童规划：丙[3]") and merged.citations == ["c1", "c2", "c3"]
+    assert merged.plans == ("women", "children") and merged.text.startswith("两个规划")
+
+
+def test_a_question_naming_no_plan_gets_both_plans(kit, router):
+    query = q(kit, "谁负责规划实施的组织协调")
+    answer = router.answer(query, None, hits(kit, query), 10)
+    assert {c.plan for c in answer.citations} == {"妇女规划", "儿童规划"}
