@@ -45,7 +45,8 @@ LEAD_FRAME = re.compile(r"^.{0,14}?(?:上写的是|里写的是|上写的|里写
                         r"[：:，,]?\s*")
 BARE = re.compile(r"^(?P<quote>[^？?]{14,})[？?]$")
 # Anything that makes the text a question of its own, not a pasted statement.
-ASKING = re.compile(r"吗|呢|吧|么|嘛|要|是否|是不是|有没有|能不能|可不可以|会不会|哪|几|谁|啥|咋|多少|多久|多长|多大|多高|"
+ASKING = re.compile(r"吗|呢|吧|么|嘛|要|是否|是不是|有没有|能不能|可不可以|会不会|哪|几|谁|啥|咋|多少|多久|多长|"
+                    r"多大|多高|"
                     r"何|怎|什么|如何|为啥|[a-zA-Z]")
 QUESTION_WORDS = re.compile(r"多少|哪些|什么|怎么|如何|为什么|谁|几[个项条家]")
 # Quotation marks differ between a trainer's slide and the plan (‘一肩挑’ / “一肩挑”): compare them as one.
