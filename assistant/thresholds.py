@@ -82,6 +82,8 @@ LIST_ITEM_MIN = 0.45
 TOP_ITEM_SENTENCES = 4
 # Other items shown beside it when their support is within this of the best item's.
 MEASURES_MARGIN = 0.1
+# A key project is "about" a topic when its text holds this share of the topic's bigrams.
+PROJECT_TOPIC_MIN = 0.6
 # Items shown for a measures question, and items shown when a section is listed whole.
 MAX_LIST = 5
 MAX_SECTION_LIST = 30

@@ -161,3 +161,8 @@ def test_a_question_naming_no_plan_gets_both_plans(kit, router):
     query = q(kit, "谁负责规划实施的组织协调")
     answer = router.answer(query, None, hits(kit, query), 10)
     assert {c.plan for c in answer.citations} == {"妇女规划", "儿童规划"}
+
+
+def test_projects_about_a_topic_are_named(kit):
+    draft = run(kit, TreeFactsStrategy, "近视方面的重点项目叫啥")
+    assert "儿童近视防控项目" in draft.text and "托育" not in draft.text

@@ -18,6 +18,10 @@ from assistant.types import Chunk, Citation, DialogueState, Hit, Intent, Node, P
 TABLE_DOMAIN = re.compile(r"[\u4e00-\u9fff]{0,4}(?:与|参与)[\u4e00-\u9fff]{2,6}")
 SECTION_WORDS = re.compile(r"任务|措施|举措|工作|方面|那块|这块|板块|部分|领域|章节|内容|条|项|块|讲|啥|什么")
 DOMAIN_PREFIX = re.compile(r"^[\u4e00-\u9fff]{1,4}?(?:参与|与)")
+# "Which project is about X": the names are asked, not what a project does.
+WHICH_PROJECT = re.compile(
+    r"叫啥|叫什么|哪个项目|哪些项目|什么项目|啥项目|哪一个|有关的是|相关的是|有关的项目|which project"
+)
 LISTING = (Intent.LIST, Intent.MEASURES, Intent.COUNT, Intent.STATEMENT)
 # Words that only frame a structure question ("妇女规划里一共有几个领域").
 FRAME = re.compile(
@@ -148,8 +152,21 @@ class TreeFactsStrategy(Strategy):
                         rest = TABLE_DOMAIN.sub("|", rest)
                         for core in self.domain_cores:
                             rest = rest.replace(core, "|")
-                    return kind if len(key_grams(rest)) <= 1 else None
+                    left = key_grams(rest)
+                    if len(left) <= 1:
+                        return kind
+                    # "心理健康的重点项目叫啥": the projects about a topic
+                    names_asked = WHICH_PROJECT.search(query.text)
+                    return "project_topic" if kind == "project" and names_asked else None
         return None
+
+    @staticmethod
+    def topic_grams(query: Query) -> frozenset[str]:
+        """What a "projects about X" question is about: its substance without structure and frame words."""
+        low = query.text.lower()
+        for word in lexicon.STRUCTURE_NOUNS["project"]:
+            low = low.replace(word, "|")
+        return key_grams(FRAME.sub("|", low))
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
         kind = self.noun(query)
@@ -223,6 +240,20 @@ class TreeFactsStrategy(Strategy):
             f"{plan.name}有{len(part.children)}个{part.title}：{self._heads(doc, plan, part.children, cites)}。",
             items,
         )
+
+    def _project_topic(self, doc: str, plan: Plan, cites: list[Citation], query: Query):
+        part = next((p for p in plan.parts if "项目" in p.title), None)
+        if part is None:
+            return None
+        topic = self.topic_grams(query)
+        text = self.kit.corpus.text(doc)
+        named = [n for n in part.children if self.kit.coverage(topic, n.title) >= T.PROJECT_TOPIC_MIN]
+        about = named or [n for n in part.children
+                          if self.kit.coverage(topic, text[n.start:n.end]) >= T.PROJECT_TOPIC_MIN]
+        if not about:
+            return None
+        items = [c.id for c in (first_chunk(self.kit.chunks, doc, node) for node in about) if c]
+        return f"{plan.name}的{part.title}中与此有关的：{self._heads(doc, plan, about, cites)}。", items
 
     def _part(self, doc: str, plan: Plan, cites: list[Citation], query: Query):
         if not plan.parts:
