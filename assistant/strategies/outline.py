@@ -153,11 +153,9 @@ class TreeFactsStrategy(Strategy):
                         for core in self.domain_cores:
                             rest = rest.replace(core, "|")
                     left = key_grams(rest)
-                    if len(left) <= 1:
-                        return kind
-                    # "心理健康的重点项目叫啥": the projects about a topic
-                    names_asked = WHICH_PROJECT.search(query.text)
-                    return "project_topic" if kind == "project" and names_asked else None
+                    if kind == "project" and left and WHICH_PROJECT.search(query.text):
+                        return "project_topic"  # "心理健康的重点项目叫啥": the projects about a topic
+                    return kind if len(left) <= 1 else None
         return None
 
     @staticmethod
