@@ -27,6 +27,8 @@ ENGLISH_ORDINAL = re.compile(
 )
 # A Chinese numeral before a unit the plan writes with digits: "三岁以下" is written "3岁以下".
 CN_COUNT = re.compile(r"(十[一二三四五]?|[一二两三四五六七八九十])(岁|周岁|个月|年级|分钟|小时)")
+COMMON_WORDS = {"社区", "小区", "园区", "城区", "街区", "景区", "校区", "山区", "地区", "辖区", "市区", "县区", "城市",
+                "省市"}
 NOT_A_PLACE = set("全本各每该我此城个少多些")  # "实现全市", "构建城市": not a place name
 DOCUMENT_FRAME = re.compile(
     r"妇女发展规划|儿童发展规划|妇女规划|儿童规划|两个规划|规划|通知|文件|文|妇女|儿童|印发|发布|出台|"
@@ -189,7 +191,9 @@ def plans_named(text: str, plan_names: dict[str, str]) -> tuple[str, ...]:
     low = text.lower()
     named = []
     for key, name in plan_names.items():
-        forms = {name, name.replace("规划", "发展规划"), *lexicon.PLAN_SWITCH.get(key, ())[:2]}
+        # "儿童的呢" names the plan too; a bare English "children" does not (the children's plan does)
+        switch = (f for f in lexicon.PLAN_SWITCH.get(key, ()) if not f.isascii())
+        forms = {name, name.replace("规划", "发展规划"), *switch}
         english = {f"{key}'s plan", f"{key} plan", f"{key}’s plan"}
         if any(f and f in text for f in forms) or any(e in low for e in english):
             named.append(key)
@@ -203,7 +207,8 @@ def places_named(text: str) -> tuple[str, ...]:
     for m in PLACE.finditer(text):
         before = text[m.start() - 1] if m.start() else ""
         after = text[m.end():m.end() + 1]
-        if (not before or not CJK.match(before)) and m.group(1)[-1] not in NOT_A_PLACE and (
+        common = m.group(1)[-1] + m.group(0)[-1] in COMMON_WORDS  # "社区", "小区": not a place name
+        if (not before or not CJK.match(before)) and m.group(1)[-1] not in NOT_A_PLACE and not common and (
             not after or not CJK.match(after) or after in "的里在内有人"
         ):
             found.append(m.group(1))

@@ -70,3 +70,9 @@ def test_next_state_replaces_slots_and_keeps_the_list():
     second = next_state(resolve(q("第二个具体做什么"), first), first)
     assert second.items == ("a", "b") and second.item == "b"
     assert second.intent == first.intent  # a detail does not change what kind of list it was
+
+
+def test_a_plans_group_word_with_de_switches_the_plan():
+    state = DialogueState(topic="建立妇女活动中心的县比例", indicators=("d/women/table/21",), intent=Intent.VALUE)
+    r = resolve(q("儿童的呢"), state)
+    assert r.plans == ("children",) and r.indicators == state.indicators

@@ -13,6 +13,8 @@ from assistant.text import char_bigrams, figures
 from assistant.types import Chunk, DialogueState, Hit, Intent
 
 PLAN_GROUP_WORDS = re.compile(r"妇女|女性|女生|儿童|未成年人")
+RATIO_WORDS = {"占比", "比例", "比重", "比率", "多少", "数"}
+GROUP_STEMS = {"女生": ("女",), "女性": ("女",), "妇女": ("女",), "男生": ("男",)}
 ASKS = (Intent.VALUE, Intent.COUNT, Intent.STATEMENT, Intent.WHEN)
 
 
@@ -20,6 +22,18 @@ def groups_named(query: Query) -> set[str]:
     """Plans whose group of people the question names ("女性", "未成年人"), by the lexicon's plan words."""
     low = query.raw.lower() + " " + query.text
     return {key for key, words in lexicon.PLAN_WORDS.items() if any(w in low for w in words)}
+
+
+def has_focus(name: str, focus: tuple[str, ...]) -> bool:
+    """Does a row name hold every focus word? A group word matches its group ("女生" ~ 女性), and
+    ratio words ("占比") say nothing about which row."""
+    for word in focus:
+        if word in RATIO_WORDS or word in name:
+            continue
+        group = next((words for words in lexicon.PLAN_WORDS.values() if word in words), ())
+        if not any(w in name for w in group + tuple(GROUP_STEMS.get(word, ()))):
+            return False
+    return True
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
@@ -69,14 +83,11 @@ class IndicatorValueStrategy(Strategy):
                 return found, True
             return [c for c in carried if not plans or c.plan in plans], True
         named = self.rank(query, hits, kit.retriever.match_indicators(query.text, plans, list(query.terms), docs=docs))
-        if query.focus:
-            narrowed = [
-                c
-                for c in self._all_rows(plans, docs)
-                if all(f in self._name(c) for f in query.focus)
-                and kit.coverage(query.grams, self._name(c)) >= T.INDICATOR_NAMED_WHOLE
-            ]
-            named = [c for c in named if all(f in self._name(c) for f in query.focus)] or narrowed[:2]
+        if query.focus:  # "女生的呢" after 高等教育毛入学率: a row that has the focus, nearest in meaning
+            fits = [c for c in self._all_rows(plans, docs) if has_focus(self._name(c), query.focus)]
+            sims = kit.name_similarities(query)
+            fits.sort(key=lambda c: -(sims.get(c.id, 0.0) or kit.coverage(query.grams, self._name(c))))
+            named = [c for c in named if has_focus(self._name(c), query.focus)] or fits[:1]
         if named:
             return named, True
         if query.intent not in (Intent.VALUE, Intent.COUNT) and not query.aspect:
