@@ -23,6 +23,7 @@ REFUSAL = "规划中没有写明这一点。"
 DIGITS = re.compile(r"\d")
 # A time stated: a date or a yearly rhythm. "中期和终期评估" names phases, not when.
 TIME_STATED = re.compile(r"\d{4}\s*年|\d+\s*月|\d+\s*日|每年|年底|年内|之前|以前")
+MONEY = re.compile(r"收费|费用|补贴|津贴|工资|价格|预算|金额|资金|经费|多少钱|花多少|奖励|报销")
 CITY = re.compile(r"^([\u4e00-\u9fff]{2,4}?)[市省县区]")
 
 
@@ -114,15 +115,21 @@ def unit_mismatch(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
 
 
 def facet_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
-    """A figure asked for part of a population ("小学生近视率") when the evidence gives only the whole's."""
-    if draft.exact or not (query.wants_number or query.aspect) or query.intent not in (Intent.VALUE, Intent.COUNT):
+    """A figure asked for part of a population ("小学生近视率") when the evidence gives only the whole's;
+    or any question about a group the plans never mention at all ("留守儿童关爱有啥措施")."""
+    if draft.exact:
         return None
+    figure = (query.wants_number or query.aspect) and query.intent in (Intent.VALUE, Intent.COUNT)
     evidence = evidence_text(draft) + "".join(c.text for c in draft.chunks)
     asked = query.raw  # the user's own words: the lexicon's mappings ("村里" -> 农村) are not facets
     for facet in FACETS:
         wider = any(facet in f and f in asked for f in FACETS if f != facet)  # "小学生" is asked, not "小学"
-        if facet in asked and facet not in evidence and not wider:
+        if facet not in asked or facet in evidence or wider:
+            continue
+        if figure:
             return f"规划没有单列“{facet}”的数字。"
+        if not any(facet in kit.corpus.text(d) for d in kit.corpus.documents):
+            return f"规划中没有关于“{facet}”的内容。"
     return None
 
 
@@ -157,6 +164,8 @@ def count_unit_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, h
     """ "多少张床位", "多少天": the evidence must state a number with that unit."""
     if draft.exact or draft.kind == "indicator":
         return None
+    if query.wants_number and MONEY.search(query.raw) and not re.search(r"\d+\s*万?亿?元", quoted_text(draft)):
+        return "相关段落没有给出金额。"  # "收费标准是多少", "补贴多少": an amount of money, in 元
     m = re.search(rf"(?<!哪)(?:多少|几)\s*([{COUNT_UNITS}]|钱)", query.raw)  # "哪几项" lists, it does not count
     if not m:
         return None

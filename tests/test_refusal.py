@@ -111,3 +111,9 @@ def test_facet_missing(kit, facts):
     whole = row_draft(kit, "儿童青少年总体近视率")
     assert "小学生" in refusal.facet_missing(q(kit, "小学生近视率2025年目标是多少"), whole, kit, facts, [])
     assert refusal.facet_missing(q(kit, "儿童近视率2025年目标是多少"), whole, kit, facts, []) is None
+
+
+def test_amount_of_money_and_unmentioned_groups(kit, facts):
+    draft = text_draft(kit, "各县（市、区）至少设有1家危重新生儿救治中心")
+    assert "金额" in refusal.count_unit_missing(q(kit, "救治中心的收费标准是多少"), draft, kit, facts, [])
+    assert "留守" in refusal.facet_missing(q(kit, "留守儿童有什么关爱措施"), draft, kit, facts, [])
