@@ -152,6 +152,7 @@ SYNONYMS: dict[str, str] = {
     "坐车": "乘车",
     # education
     "上大学": "高等教育",
+    "大学里": "高校",
     "大学生": "高校学生",
     "读高中": "高中阶段",
     "上高中": "高中阶段",
@@ -444,7 +445,8 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
         "which body",
         "responsible",
     ),
-    "when": ("什么时候", "何时", "哪天", "哪一天", "几月", "哪一年", "哪年", "啥时候", "多久", "时间节点", "when"),
+    # "^" anchors an English cue at the start: "When was…" asks a time, "…when hiring" does not
+    "when": ("什么时候", "何时", "哪天", "哪一天", "几月", "哪一年", "哪年", "啥时候", "多久", "时间节点", "^when"),
     "definition": (
         "指什么",
         "是什么意思",
@@ -770,4 +772,4 @@ PLACES = tuple(
 # Words that narrow a figure to part of a population or a level ("小学生近视率", "农村妇女的比例"):
 # a figure asked for such a part is not answered by the whole's figure. General vocabulary, no plan's.
 FACETS = ("小学生", "小学", "初中生", "初中", "中学生", "大学生", "研究生", "男性", "男生", "男孩", "男童", "留守",
-          "独生", "单亲", "少数民族", "非户籍", "农村", "乡村", "城里", "城区")
+          "独生", "单亲", "少数民族", "非户籍", "农村", "乡村")

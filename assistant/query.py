@@ -148,6 +148,8 @@ def classify(text: str, quote: str | None, ordinal: int | None) -> tuple[Intent,
 
 
 def _has_cue(low: str, cue: str) -> bool:
+    if cue.startswith("^"):
+        return low.lstrip().startswith(cue[1:])
     if cue.isascii():
         return re.search(rf"\b{re.escape(cue)}", low) is not None
     return cue in low

@@ -68,6 +68,9 @@ SENTENCE_OWN = 0.6
 SENTENCE_SECTION = 0.2
 SENTENCE_DENSE = 0.2
 SENTENCE_RANK_STEP = 0.03  # per rank of the hit: a tie goes to the better-retrieved chunk
+# Sentences the fallback quotes from its best chunk (those within SECOND_SENTENCE_MARGIN of the best):
+# a "what does it say" question is often answered by the item's second or third sentence.
+FALLBACK_SENTENCES = 3
 # A second sentence from the same chunk is added when it scores within this margin of the best.
 SECOND_SENTENCE_MARGIN = 0.12
 # The same statement in the other plan is added when it scores within this margin of the best.

@@ -131,4 +131,4 @@ class SentenceStrategy(Strategy):
         return True
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
-        return sentence_draft(self, query, self.kit.best_sentences(query, hits))
+        return sentence_draft(self, query, self.kit.best_sentences(query, hits, limit=T.FALLBACK_SENTENCES))
