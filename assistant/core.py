@@ -134,7 +134,7 @@ class Assistant:
         plans = _plans(plan)
         turns = self._history(history or [], plans, docs)
         state = next((t.state for t in reversed(turns) if t.state is not None), None)
-        query = resolve(parse_query(q, self.kit.plan_names, plans, docs), state)
+        query = resolve(parse_query(q, self.kit.plan_names, plans, docs, known=self.retriever.idf.keys()), state)
         if self.llm:  # [ISSUE 5] the model may condense a follow-up; the rule-based resolution is the fallback
             query = self.llm.condense(q, turns, query)
         return self._answer(query, state)

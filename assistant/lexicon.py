@@ -773,3 +773,11 @@ PLACES = tuple(
 # a figure asked for such a part is not answered by the whole's figure. General vocabulary, no plan's.
 FACETS = ("小学生", "小学", "初中生", "初中", "中学生", "大学生", "研究生", "男性", "男生", "男孩", "男童", "留守",
           "独生", "单亲", "少数民族", "非户籍", "农村", "乡村")
+
+# Homophones people type for a character the plans use (pinyin input): a typo is repaired only
+# where the typed character makes a bigram the corpus lacks and the plan's character makes one it has.
+HOMOPHONES = {
+    "律": ("率",), "只": ("质",), "拖": ("托",), "圆": ("园",), "察": ("查",), "声": ("生",), "功": ("动",),
+    "忧": ("优",), "蓄": ("续",), "帐": ("账",), "昏": ("婚",), "晒": ("筛",), "既": ("即",), "象": ("像",),
+    "是": ("视",), "暴": ("爆",), "爆": ("暴",), "侵": ("亲",), "防": ("房",), "缺": ("确",),
+}

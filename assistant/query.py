@@ -88,8 +88,27 @@ class Query:
         return self.text
 
 
-def normalize(question: str) -> str:
-    """Map colloquial and English words to the plan's wording; keep everything else."""
+def repair_typos(text: str, known: set[str] | frozenset[str]) -> str:
+    """Swap a homophone typo for the character the corpus uses: "近视律" -> 近视率, "拖育" -> 托育.
+
+    A character is swapped only when a bigram it makes is unknown to the corpus and the swapped
+    bigram is known, so correct text is never changed."""
+    chars = list(text)
+    for i, ch in enumerate(chars):
+        for alt in lexicon.HOMOPHONES.get(ch, ()):
+            pairs = [(chars[i - 1] + ch, chars[i - 1] + alt)] if i else []
+            pairs += [(ch + chars[i + 1], alt + chars[i + 1])] if i + 1 < len(chars) else []
+            if any(bad not in known and good in known for bad, good in pairs):
+                chars[i] = alt
+                break
+    return "".join(chars)
+
+
+def normalize(question: str, known: set[str] | frozenset[str] | None = None) -> str:
+    """Map colloquial and English words to the plan's wording, and (given the corpus's bigrams)
+    repair homophone typos; keep everything else."""
+    if known:
+        question = repair_typos(question, known)
     q = CN_COUNT.sub(lambda m: f"{lexicon.CN_NUMERALS[m.group(1)]}{m.group(2)}", question)  # 三岁 -> 3岁
     for phrase in lexicon.NEW_TOPIC:  # "换个问题 …": the frame is not part of the question
         q = q.replace(phrase, " ")
@@ -235,10 +254,15 @@ def unit_fits(query: Query, unit: str) -> bool:
 
 
 def parse_query(
-    raw: str, plan_names: dict[str, str], plans: list[str] | None = None, docs: list[str] | None = None
+    raw: str,
+    plan_names: dict[str, str],
+    plans: list[str] | None = None,
+    docs: list[str] | None = None,
+    known: set[str] | frozenset[str] | None = None,
 ) -> Query:
-    """Parse a cleaned question once; `plans`/`docs` are the caller's filter (None = all)."""
-    text = normalize(raw)
+    """Parse a cleaned question once; `plans`/`docs` are the caller's filter (None = all); `known`
+    is the corpus's bigrams (for typo repair)."""
+    text = normalize(raw, known)
     quote = extract_quote(raw)
     ordinal = ordinal_of(raw)
     named = plans_named(text, plan_names)

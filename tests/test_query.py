@@ -76,3 +76,14 @@ def test_plan_named_scopes_the_query():
     assert q("儿童规划里婴儿死亡率目标").plans == ("children",)
     assert q("婴儿死亡率目标").plans is None
     assert q("婴儿死亡率目标", plans=["women"]).plans == ("women",)
+
+
+def test_homophone_typos_are_repaired_only_against_the_corpus():
+    from assistant.query import repair_typos
+
+    known = {"近视", "视率", "托育", "育服", "服务", "体质", "质合", "合格", "格率"}
+    assert repair_typos("近视律", known) == "近视率"
+    assert repair_typos("拖育服务", known) == "托育服务"
+    assert repair_typos("体只合格率", known) == "体质合格率"
+    assert repair_typos("近视率", known) == "近视率"  # correct text is never changed
+    assert repair_typos("法律", known) == "法律"  # 律 stays where the corpus knows nothing better
