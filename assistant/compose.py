@@ -147,7 +147,7 @@ class Toolkit:
                     - T.SENTENCE_RANK_STEP * rank
                 )
                 if sent.rstrip("。") == heading:
-                    score -= 0.3  # a heading alone ("（一）儿童近视防控项目。") rarely answers
+                    score -= T.HEADING_PENALTY  # a heading alone ("（一）儿童近视防控项目。") rarely answers
                 score += sentence_bonus(query, sent, prefer)
                 scored.append((hit.chunk, s, e, score))
         scored.sort(key=lambda x: -x[3])
@@ -190,15 +190,15 @@ def sentence_bonus(query, sent: str, prefer: re.Pattern | None = None) -> float:
     """What a sentence gains for holding what the intent asks for (a number, a date, a body)."""
     bonus = 0.0
     if (query.wants_number or query.intent in (Intent.VALUE, Intent.COUNT)) and figures(sent):
-        bonus += 0.25
+        bonus += T.BONUS_FIGURE
     if query.intent == Intent.WHEN and WHEN_WORDS.search(sent):
-        bonus += 0.25
+        bonus += T.BONUS_TIME
     if query.intent == Intent.WHO and WHO_WORDS.search(sent):
-        bonus += 0.1
+        bonus += T.BONUS_BODY
     if query.intent == Intent.DEFINITION and DEFINES.search(sent):
-        bonus += 0.15
+        bonus += T.BONUS_DEFINES
     if prefer is not None and prefer.search(sent):
-        bonus += 0.05
+        bonus += T.BONUS_PREFERRED
     return bonus
 
 

@@ -71,6 +71,16 @@ SENTENCE_RANK_STEP = 0.03  # per rank of the hit: a tie goes to the better-retri
 # Sentences the fallback quotes from its best chunk (those within SECOND_SENTENCE_MARGIN of the best):
 # a "what does it say" question is often answered by the item's second or third sentence.
 FALLBACK_SENTENCES = 3
+# What a sentence gains for holding what the intent asks for, on the 0-1 scale of its score: a figure
+# for a number question and a date for a "when" question decide the answer (a quarter of the scale);
+# a responsible body or a defining phrase only tips a close choice.
+BONUS_FIGURE = 0.25
+BONUS_TIME = 0.25
+BONUS_BODY = 0.1
+BONUS_DEFINES = 0.15
+BONUS_PREFERRED = 0.05
+# A sentence that is only its item's heading ("（一）儿童近视防控项目。") loses this much.
+HEADING_PENALTY = 0.3
 # A second sentence from the same chunk is added when it scores within this margin of the best.
 SECOND_SENTENCE_MARGIN = 0.12
 # The same statement in the other plan is added when it scores within this margin of the best.
@@ -90,6 +100,9 @@ PROJECT_TOPIC_MIN = 0.6
 # Items shown for a measures question, and items shown when a section is listed whole.
 MAX_LIST = 5
 MAX_SECTION_LIST = 30
+
+# A defined term ("两癌") answers a definition question when it holds this share of what is asked.
+TERM_COVERS = 0.6
 
 # ---- dialogue --------------------------------------------------------------------------------------
 # A question with at most this many key bigrams of its own (after cue and plan words are cut) is

@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 
 from assistant import lexicon
+from assistant import thresholds as T
 from assistant.compose import Draft, Toolkit, flat
 from assistant.dialogue import own_grams
 from assistant.query import Query
@@ -20,8 +21,6 @@ DEFINED_AS = re.compile(
     r"(?:本[\u4e00-\u9fff]{0,3}?所称|所称|所说的?)?([\u4e00-\u9fff“”]{1,12}?)(?:是指|指的是|系指)([^。；]{2,80})"
 )
 FRAME = re.compile(r"规划里说的|规划里|里说的|说的|所说|什么人|哪些人|什么|啥|意思|是")
-# The defined term must hold this share of what the question asks about.
-TERM_COVERS = 0.6
 
 
 class DefinitionStrategy(Strategy):
@@ -43,7 +42,7 @@ class DefinitionStrategy(Strategy):
             grams = char_bigrams(term) or {term}
             if term in query.raw or term in query.text:
                 covers = len(grams & asked) / len(asked) if asked else 1.0
-                if covers >= TERM_COVERS or set(grams) <= asked or term in _quoted(query.raw):
+                if covers >= T.TERM_COVERS or set(grams) <= asked or term in _quoted(query.raw):
                     found.append((chunk, start, end))
         if not found:
             present = [t for t in self.terms if t[0] in query.raw and (not query.plans or t[1].plan in query.plans)]
