@@ -11,6 +11,14 @@ from __future__ import annotations
 # term: "孩子蛀牙" is asked, "儿童龋齿" is written. Longer keys are applied first.
 SYNONYMS: dict[str, str] = {
     # everyday phrasings of the plans' topics
+    "不满18岁的工人": "未成年工",
+    "未满18岁的工人": "未成年工",
+    "体检": "健康检查",
+    "钱是谁出": "谁买单",
+    "谁出钱": "谁买单",
+    "谁掏钱": "谁买单",
+    "自己出个": "制定本地",
+    "自己定个": "制定本地",
     "上班的人": "就业人员",
     "上班族": "就业人员",
     "女的": "女性",
