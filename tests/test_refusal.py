@@ -88,9 +88,13 @@ def test_count_and_time_missing(kit, facts):
 
 
 def test_support_low_judges_only_unresolved_drafts(kit, facts):
-    off_topic = text_draft(kit, "落实创业补贴政策，就业人员中的女性比例保持在44％左右")
+    from assistant.types import Hit
+
+    chunk = kit.chunk_at("demo", kit.corpus.text("demo").index("就业人员中的女性比例"))
+    off_topic = text_draft(kit, "落实创业补贴政策，就业人员中的女性比例保持在44％左右", chunks=[chunk])
+    hits = [Hit(chunk, 1.0, dense=0.9)]  # the router always has the chunk's cosine to the question
     assert refusal.support_low(q(kit, "危重新生儿救治中心要建几家"), off_topic, kit, facts, []) == ""
-    assert refusal.support_low(q(kit, "就业人员中的女性比例保持在多少"), off_topic, kit, facts, []) is None
+    assert refusal.support_low(q(kit, "就业人员中的女性比例保持在多少"), off_topic, kit, facts, hits) is None
     assert refusal.support_low(q(kit, "危重新生儿救治中心要建几家"), row_draft(kit, "孕产妇"), kit, facts, []) is None
 
 
