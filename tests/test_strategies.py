@@ -166,3 +166,8 @@ def test_a_question_naming_no_plan_gets_both_plans(kit, router):
 def test_projects_about_a_topic_are_named(kit):
     draft = run(kit, TreeFactsStrategy, "近视方面的重点项目叫啥")
     assert "儿童近视防控项目" in draft.text and "托育" not in draft.text
+
+
+def test_a_table_row_by_its_number(kit):
+    draft = run(kit, TreeFactsStrategy, "儿童规划指标表第2项是什么")
+    assert "儿童青少年总体近视率" in draft.text and len(draft.indicators) == 1
