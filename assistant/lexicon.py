@@ -11,6 +11,9 @@ from __future__ import annotations
 # term: "孩子蛀牙" is asked, "儿童龋齿" is written. Longer keys are applied first.
 SYNONYMS: dict[str, str] = {
     # everyday phrasings of the plans' topics
+    "县里": "县（市、区）",
+    "钱从哪来": "经费资金从哪来",
+    "钱从哪里来": "经费资金从哪来",
     "不满18岁的工人": "未成年工",
     "未满18岁的工人": "未成年工",
     "体检": "健康检查",
@@ -365,6 +368,8 @@ PLAN_WORDS: dict[str, tuple[str, ...]] = {
     "women": ("妇女", "女性", "women", "woman", "女职工", "女生", "女干部"),
     "children": ("儿童", "未成年", "children", "child", "少年", "婴幼儿", "学生"),
 }
+# Words that name every plan at once ("妇女和儿童规划的总体目标分别是什么").
+BOTH_PLANS = ("两个规划", "两规划", "妇女和儿童", "妇女儿童规划", "妇儿两个", "妇儿规划", "both plans")
 # Words that switch a follow-up to a plan ("那儿童规划呢？"): only the plan names themselves and
 # their everyday forms; "女生" in "女生的呢" narrows an indicator, it does not switch plans.
 PLAN_SWITCH: dict[str, tuple[str, ...]] = {

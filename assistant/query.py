@@ -210,6 +210,8 @@ def ordinal_of(text: str) -> int | None:
 def plans_named(text: str, plan_names: dict[str, str]) -> tuple[str, ...]:
     """Plan keys whose name the question uses ("儿童规划里…", "the children's plan")."""
     low = text.lower()
+    if any(w in low for w in lexicon.BOTH_PLANS):  # "妇女和儿童规划", "两个规划": every plan
+        return tuple(plan_names)
     named = []
     for key, name in plan_names.items():
         # "儿童的呢" names the plan too; a bare English "children" does not (the children's plan does)

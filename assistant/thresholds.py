@@ -104,6 +104,10 @@ MAX_SECTION_LIST = 30
 # A defined term ("两癌") answers a definition question when it holds this share of what is asked.
 TERM_COVERS = 0.6
 
+# A section without items is answered from its text when the question names its whole title and the
+# title has at least this many characters ("总体目标" yes; a 2-character title names too little).
+SECTION_TITLE_MIN = 4
+
 # ---- dialogue --------------------------------------------------------------------------------------
 # A question with at most this many key bigrams of its own (after cue and plan words are cut) is
 # read as a follow-up when there is a conversation: "那2020年呢" has 0, "女生的呢" has 1.

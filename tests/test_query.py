@@ -87,3 +87,8 @@ def test_homophone_typos_are_repaired_only_against_the_corpus():
     assert repair_typos("体只合格率", known) == "体质合格率"
     assert repair_typos("近视率", known) == "近视率"  # correct text is never changed
     assert repair_typos("法律", known) == "法律"  # 律 stays where the corpus knows nothing better
+
+
+def test_words_that_name_both_plans():
+    assert q("妇女和儿童规划的总体目标").plans is None
+    assert q("两个规划的规划期限").named_plans == ("women", "children")

@@ -171,3 +171,10 @@ def test_projects_about_a_topic_are_named(kit):
 def test_a_table_row_by_its_number(kit):
     draft = run(kit, TreeFactsStrategy, "儿童规划指标表第2项是什么")
     assert "儿童青少年总体近视率" in draft.text and len(draft.indicators) == 1
+
+
+def test_a_named_section_without_items_is_quoted_per_plan(kit):
+    from assistant.strategies.outline import SectionTextStrategy
+
+    draft = run(kit, SectionTextStrategy, "两个规划的总体目标分别是什么")
+    assert {c.plan for c in draft.chunks} == {"women", "children"} and "全省前列" in draft.text

@@ -7,7 +7,12 @@ from assistant.strategies.base import Strategy
 from assistant.strategies.definition import DefinitionStrategy
 from assistant.strategies.document import DocumentFactsStrategy
 from assistant.strategies.indicator import IndicatorValueStrategy
-from assistant.strategies.outline import ItemDetailStrategy, SectionListStrategy, TreeFactsStrategy
+from assistant.strategies.outline import (
+    ItemDetailStrategy,
+    SectionListStrategy,
+    SectionTextStrategy,
+    TreeFactsStrategy,
+)
 from assistant.strategies.passage import (
     MeasuresStrategy,
     ResponsibilityStrategy,
@@ -26,6 +31,7 @@ STRATEGY_ORDER: list[type[Strategy]] = [
     SectionListStrategy,
     TreeFactsStrategy,
     IndicatorValueStrategy,
+    SectionTextStrategy,
     ResponsibilityStrategy,
     TextTargetStrategy,
     MeasuresStrategy,

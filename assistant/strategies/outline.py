@@ -370,3 +370,41 @@ def list_draft(strategy: Strategy, title: str, chunks: list[Chunk], limit: int, 
         items=tuple(c.id for c in shown),
         plans=tuple(dict.fromkeys(c.plan for c in shown)),
     )
+
+
+class SectionTextStrategy(Strategy):
+    """"总体目标是什么", "完善监测评估讲了啥": what a section the question names says, per plan."""
+
+    name = "section_text"
+
+    def match(self, query: Query, state: DialogueState | None) -> bool:
+        return query.item is None and query.intent in LISTING + (Intent.DEFINITION, Intent.VALUE)
+
+    def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
+        grams = char_bigrams(query.text)
+        picked: list[tuple[Chunk, int, int]] = []
+        for key, (doc, plan) in self.kit.plans.items():
+            if (query.plans and key not in query.plans) or (query.docs and doc.doc not in query.docs):
+                continue
+            nodes = [n for part in plan.parts for n in [part, *part.children] if not n.children
+                     and len(n.title) >= T.SECTION_TITLE_MIN and char_bigrams(n.title) <= grams]
+            if not nodes:
+                continue
+            node = max(nodes, key=lambda n: len(n.title))
+            chunk = first_chunk(self.kit.chunks, doc.doc, node)
+            if chunk is None:
+                continue
+            sents = [se for se in self.kit.sentences(chunk)
+                     if self.kit.text_of(chunk, *se).rstrip("。").lstrip("（一二三四五六七八九十）") != node.title]
+            if sents:
+                last = sents[min(T.FALLBACK_SENTENCES, len(sents)) - 1][1]
+                picked.append((chunk, sents[0][0], last))
+        if not picked:
+            return None
+        cites, parts = [], []
+        for chunk, s, e in picked:
+            cites.append(self.kit.cite(chunk, s, e))
+            parts.append(f"{chunk.plan_name}：{flat(cites[-1].quote)}[{len(cites)}]")
+        chunks = [c for c, _, _ in picked]
+        return Draft("\n".join(parts), cites, "text", self.name, named=True, chunks=chunks, item=chunks[0].id,
+                     plans=tuple(dict.fromkeys(c.plan for c in chunks)))
