@@ -125,11 +125,19 @@ class IndicatorValueStrategy(Strategy):
         if not scored or scored[0][0] < T.NAME_MEANT_MIN:
             return None
         cosine, best = scored[0]
-        margin = cosine - (scored[1][0] if len(scored) > 1 else 0.0)
+        # the same row in the other plan's table is no rival: "活动中心" names both
+        rivals = [(s, c) for s, c in scored[1:] if not self._twins(best, c)]
+        margin = cosine - (rivals[0][0] if rivals else 0.0)
         lexical = self.kit.coverage(query.grams, self._name(best))
         if cosine >= T.NAME_SURE or (margin >= T.NAME_MARGIN and lexical > 0) or lexical >= T.NAME_LEXICAL:
             return best
         return None
+
+    def _twins(self, one: Chunk, other: Chunk) -> bool:
+        """The same indicator in two plans' tables (建立妇女活动中心… / 建立儿童活动中心…)."""
+        strip = PLAN_GROUP_WORDS.sub
+        return one.plan != other.plan and jaccard(char_bigrams(strip("", self._name(one))),
+                                                  char_bigrams(strip("", self._name(other)))) >= T.TWIN_NAME
 
     def text_covers_more(self, query: Query, rows: list[Chunk], hits: list[Hit]) -> bool:
         """Does a sentence with a figure hold clearly more of the question than the rows' names?"""
