@@ -82,11 +82,6 @@ class Query:
     wants_figure: bool = False  # a figure demanded, not only asked: "具体要到百分之几", "确切数字"
     vector: tuple[float, ...] | None = field(default=None, repr=False, compare=False)  # embedded once
 
-    @property
-    def question(self) -> str:
-        """The text retrieval and the LLM see (normalized, follow-ups made self-contained)."""
-        return self.text
-
 
 def repair_typos(text: str, known: set[str] | frozenset[str]) -> str:
     """Swap a homophone typo for the character the corpus uses: "近视律" -> 近视率, "拖育" -> 托育.

@@ -16,6 +16,7 @@ from assistant.compose import Draft, Toolkit
 from assistant.lexicon import COUNT_UNITS, FACETS
 from assistant.query import Query, asked_unit, unit_fits
 from assistant.strategies.document import PERIOD_YEARS
+from assistant.targets import row_name
 from assistant.text import figures
 from assistant.types import Hit, Intent
 
@@ -201,7 +202,7 @@ def support_score(query: Query, draft: Draft, kit: Toolkit, hits: list[Hit]) -> 
     if not query.grams:
         return 0.0
     if draft.kind == "indicator":  # a table row is about what its name says: its name, and the name's vector
-        evidence = "".join(c.section.rsplit(" > ", 1)[-1] for c in draft.chunks)
+        evidence = "".join(row_name(c) for c in draft.chunks)
         sims = kit.name_similarities(query)
         cosine = max((sims.get(c.id, 0.0) for c in draft.chunks), default=0.0)
         return kit.support(query.grams, evidence, kit.name_dense(cosine), query.english)

@@ -17,6 +17,7 @@ from pydantic import ConfigDict
 from rank_bm25 import BM25Okapi
 
 from assistant.query import normalize
+from assistant.targets import row_name
 from assistant.text import char_bigrams, search_terms
 from assistant.thresholds import INDICATOR_NAMED, INDICATOR_NAMED_WHOLE, INDICATOR_TIE
 from assistant.types import Chunk, Hit
@@ -45,7 +46,7 @@ class Retriever:
         self.idf = {g: math.log(1 + n / df) for g, df in grams.items()}
         self._max_idf = math.log(1 + n)
         self.indicators = [c for c in chunks if c.kind == "indicator"]
-        self._names = {c.id: c.section.rsplit(" > ", 1)[-1].split("．", 1)[-1] for c in self.indicators}
+        self._names = {c.id: row_name(c) for c in self.indicators}
 
     def weight(self, gram: str) -> float:
         return self.idf.get(gram, self._max_idf)

@@ -9,6 +9,7 @@ from assistant import thresholds as T
 from assistant.compose import Draft, clauses, fmt_value
 from assistant.query import Query, unit_fits
 from assistant.strategies.base import Strategy
+from assistant.targets import row_name
 from assistant.text import char_bigrams, figures
 from assistant.types import Chunk, DialogueState, Hit, Intent
 
@@ -100,13 +101,7 @@ class IndicatorValueStrategy(Strategy):
             if anywhere is not None and anywhere.plan not in plans and self._named_better(query, anywhere, best):
                 return [], True
         # The same indicator in the other plan's table (高中阶段毛入学率 in both): answer both.
-        core = char_bigrams(PLAN_GROUP_WORDS.sub("", self._name(best)))
-        twins = [
-            c
-            for c in self._all_rows(plans, docs)
-            if c.plan != best.plan
-            and jaccard(core, char_bigrams(PLAN_GROUP_WORDS.sub("", self._name(c)))) >= T.TWIN_NAME
-        ]
+        twins = [c for c in self._all_rows(plans, docs) if self._twins(best, c)]
         # Found by the embedded names under a calibrated bar: as resolved as a row named outright.
         return [best] + twins[:1], True
 
@@ -183,7 +178,7 @@ class IndicatorValueStrategy(Strategy):
 
     @staticmethod
     def _name(chunk: Chunk) -> str:
-        return chunk.section.rsplit(" > ", 1)[-1].split("．", 1)[-1]
+        return row_name(chunk)
 
     # ---- the answer ------------------------------------------------------------------------------
 
