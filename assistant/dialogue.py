@@ -16,9 +16,7 @@ from assistant import thresholds as T
 from assistant.query import Query, key_grams, key_terms, with_text
 from assistant.types import DialogueState, Intent
 
-PLAN_NAME_WORDS = re.compile(
-    r"妇女发展规划|儿童发展规划|妇女规划|儿童规划|妇女|儿童|未成年人|women'?s?|children'?s?", re.I
-)
+PLAN_NAME_WORDS = re.compile("|".join(map(re.escape, lexicon.PLAN_NAMING)), re.I)
 ENGLISH_FOLLOWUP_WORDS = 5  # "And in 2020?", "What about the children's plan?"
 TOPIC_LEADS = ("那", "那么", "what about", "how about", "and ")
 # What a question of each intent asks, added to a new topic that brings no question words of its own.

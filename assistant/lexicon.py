@@ -370,6 +370,21 @@ PLAN_WORDS: dict[str, tuple[str, ...]] = {
 }
 # Words that name every plan at once ("妇女和儿童规划的总体目标分别是什么").
 BOTH_PLANS = ("两个规划", "两规划", "妇女和儿童", "妇女儿童规划", "妇儿两个", "妇儿规划", "both plans")
+# Words that name a plan or its group, cut from a follow-up's topic when it moves to another plan
+# ("那儿童规划呢"): 女性/女生 stay, they narrow an indicator ("女生的呢").
+PLAN_NAMING = ("妇女发展规划", "儿童发展规划", "妇女规划", "儿童规划", "妇女", "儿童", "未成年人", "women's", "womens",
+               "women", "children's", "childrens", "children")
+# Group words cut from indicator names to find the same row in the other plan's table
+# (建立妇女活动中心的… / 建立儿童活动中心的…).
+GROUP_IN_NAMES = ("妇女", "女性", "女生", "儿童", "未成年人")
+# Words that frame a question about the document itself ("这个通知是谁发的"), cut before asking
+# whether anything else is left; place names come from PLACES.
+DOCUMENT_WORDS = (
+    "妇女发展规划", "儿童发展规划", "妇女规划", "儿童规划", "两个规划", "规划", "通知", "文件", "文", "妇女", "儿童",
+    "印发", "发布", "出台", "制定", "颁布", "下发", "发给", "发", "单位", "部门", "机关", "依据", "根据", "期限",
+    "哪几年", "几年", "多少年", "起止", "时间", "日期", "这个", "这份", "本", "市", "十四五", "落款", "签发", "发文",
+    "上位文件", "上位", "时候", "哪些", "人民政府", "政府", "“", "”", "《", "》",
+)
 # Words that switch a follow-up to a plan ("那儿童规划呢？"): only the plan names themselves and
 # their everyday forms; "女生" in "女生的呢" narrows an indicator, it does not switch plans.
 PLAN_SWITCH: dict[str, tuple[str, ...]] = {

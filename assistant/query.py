@@ -31,9 +31,7 @@ COMMON_WORDS = {"社区", "小区", "园区", "城区", "街区", "景区", "校
                 "省市"}
 NOT_A_PLACE = set("全本各每该我此城个少多些")  # "实现全市", "构建城市": not a place name
 DOCUMENT_FRAME = re.compile(
-    r"妇女发展规划|儿童发展规划|妇女规划|儿童规划|两个规划|规划|通知|文件|文|妇女|儿童|印发|发布|出台|"
-    r"制定|颁布|下发|发给|发|单位|部门|机关|依据|根据|期限|哪几年|几年|多少年|起止|时间|日期|"
-    r"这个|这份|本|嘉兴市|嘉兴|十四五|落款|签发|发文|上位文件|上位|时候|哪些|“|”|《|》"
+    "|".join(map(re.escape, sorted(lexicon.PLACES + lexicon.DOCUMENT_WORDS, key=len, reverse=True)))
 )
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SEGMENT_SPLIT = re.compile(rf"[^\u4e00-\u9fff0-9A-Za-z]|[{''.join(sorted(lexicon.STOP_CHARS))}]")

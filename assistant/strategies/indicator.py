@@ -13,7 +13,7 @@ from assistant.targets import row_name
 from assistant.text import char_bigrams, figures
 from assistant.types import Chunk, DialogueState, Hit, Intent
 
-PLAN_GROUP_WORDS = re.compile(r"妇女|女性|女生|儿童|未成年人")
+PLAN_GROUP_WORDS = re.compile("|".join(lexicon.GROUP_IN_NAMES))
 RATIO_WORDS = {"占比", "比例", "比重", "比率", "多少", "数"}
 GROUP_STEMS = {"女生": ("女",), "女性": ("女",), "妇女": ("女",), "男生": ("男",)}
 ASKS = (Intent.VALUE, Intent.COUNT, Intent.STATEMENT, Intent.WHEN)
