@@ -16,6 +16,7 @@ from assistant.types import Answer, Citation, DialogueState, Hit, Intent
 
 NEARBY = 2  # passages a refusal quotes as what the plan does say
 PASSAGE_KINDS = ("text", "text_target", "measures")  # answers quoted from the running text
+WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 MARKER = re.compile(r"\[(\d+)\]")
 # A question about a ratio or figure answered by a requirement in words says so first.
 RATIO_ASKED = re.compile(r"比例|占比|比重|百分比|百分之|具体数|数字|指标值|\bratio\b|\bpercentage\b|\bshare\b", re.I)
@@ -143,6 +144,8 @@ class Router:
         if not pool:
             pool = [self.kit.cite(h.chunk, *self.kit.sentences(h.chunk)[0]) for h in hits[:NEARBY]]
         for c in pool:
+            if not WORDY.search(c.quote):  # a stray "。" or a page number says nothing nearby
+                continue
             if (c.doc, c.start, c.end) not in seen:
                 seen.add((c.doc, c.start, c.end))
                 out.append(c)
