@@ -799,3 +799,14 @@ HOMOPHONES = {
     "忧": ("优",), "蓄": ("续",), "帐": ("账",), "昏": ("婚",), "晒": ("筛",), "既": ("即",), "象": ("像",),
     "是": ("视",), "暴": ("爆",), "爆": ("暴",), "侵": ("亲",), "防": ("房",), "缺": ("确",),
 }
+
+# ---- web-page boilerplate (reflow) ----------------------------------------------------------------
+# A scraped page is known by navigation lines near its top; its footer by these cues near its end.
+PAGE_NAVIGATION = frozenset(("首页", "网站首页", "您现在所在位置：", "当前位置：", "您的位置：", "返回主站 >"))
+PAGE_FOOTER = ("网站地图", "版权所有", "ICP备", "技术支持：", "主办单位：", "联系我们")
+# Metadata lines of a page: these labels' values are kept as document facts, the others dropped.
+PAGE_FACTS = frozenset(("发布时间", "发布日期", "成文日期", "来源", "发文机关", "文号"))
+PAGE_METADATA = ("阅读量", "浏览次数", "访问量", "字号", "打印", "关闭", "分享到", "【", "-->")
+PAGE_METADATA_LABELS = frozenset(("发布时间", "发布日期", "成文日期", "来源", "阅读量", "浏览次数"))
+# A header cell under another one names its column ("指标评价" over "评分标准").
+TABLE_SUBHEADERS = frozenset(("评分标准", "目标值", "考核标准", "评价标准", "分值"))

@@ -1,5 +1,9 @@
 """Plan files -> plain text the structure parser reads: .txt, .md, .docx, .pdf, .html. [I/O]
 
+Every text is reflowed (assistant.reflow): PDF line wraps, page numbers, a scraped page's
+navigation and footer and flattened tables become the corpus format, and what is stored is
+that text, so citations are exact spans of it. Clean text is left as it is.
+
 Tables (docx, html, markdown) are written in the corpus's table format: one line per cell
 starting with a tab, rows separated by a blank line. A merged cell keeps its text in its first
 grid position and is empty in the others, so a 领域 cell merged down over four rows reads as the
@@ -14,6 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from assistant.errors import CorpusError
+from assistant.reflow import reflow
 
 CJK = r"\u2e80-\u9fff\u3000-\u303f\uf900-\ufaff\uff00-\uffef"
 CJK_GAP = re.compile(rf"(?<=[{CJK}])[^\S\n]+(?=[{CJK}])")  # HTML's "妇女\n  发展" -> "妇女发展"
@@ -37,7 +42,7 @@ def load_file(path: str | Path, max_bytes: int = 20_000_000) -> str:
     if size > max_bytes:
         raise CorpusError(f"{p}: {size:,} bytes is over the {max_bytes:,}-byte limit (ASSISTANT_MAX_FILE_BYTES)")
     try:
-        text = clean_text(loader(p, max_bytes))
+        text = clean_text(reflow(clean_text(loader(p, max_bytes))))
     except CorpusError:
         raise
     except Exception as exc:  # every parser fails differently on a corrupt file; the user needs the file name

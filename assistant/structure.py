@@ -24,7 +24,9 @@ CN_NUM = "一二三四五六七八九十"
 # A numbered line is never a title: "三、实施方案" is a part heading.
 NOT_NUMBERED = rf"(?![{CN_NUM}]+、|[（(]|\d{{1,2}}[．.、]|第\S{{1,4}}[章节])"
 # "嘉兴市妇女发展“十四五”规划", "…实施方案（2021—2025年）".
-PLAN_TITLE = re.compile(rf"^{NOT_NUMBERED}\S{{2,40}}?(?:规划|纲要|计划|方案)(?:[（(][^（()）\s]{{1,20}}[）)])?$")
+PLAN_TITLE = re.compile(rf"^{NOT_NUMBERED}\S{{2,40}}?(?:规划|纲要|计划|方案|规范|指导原则|办法|细则)"
+                        rf"(?:[（(][^（()）\s]{{1,20}}[）)])?$")
+TITLE_NOTE = re.compile(r"[（(][^（()）]{1,30}[）)]$")  # "(国卫办妇幼函〔2021〕635号)", "（2015版）"
 CHAPTER = re.compile(rf"^第([{CN_NUM}百零〇两\d]{{1,4}})章\s*(.{{0,40}})$")
 ARTICLE = re.compile(rf"^第([{CN_NUM}百零〇两\d]{{1,4}})节\s*(.{{0,40}})$")
 PART = re.compile(rf"^([{CN_NUM}]+)、(\S.{{0,40}})$")
@@ -39,6 +41,9 @@ YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 VALUE = re.compile(r"^[\d.．,，％%‰<>＜＞≥≤~～+\-－]+$")  # "85.02", "≥95": a row cell, never a header
 NO_VALUE = {"-", "－", "—", "/", ""}
 # Header cells that name a column: "领域" (or 类别), "序号", "主要统计指标" (not "指标属性"), "单位".
+ANNEX = re.compile(r"^附(?:件|表)?\s*\d")
+HEADER_WORD = re.compile(r"^[\u4e00-\u9fff（）()/]{2,10}$")  # a column name: a few Chinese words
+TARGET_COLUMN = r"评分标准|目标值|目标|考核标准|评价标准|标准值"
 HEADER_COLUMNS = {"领域": r"领域|类别|分类", "序号": r"序号|编号", "指标": r"指标(?!属性|类别|性质)", "单位": r"单位"}
 TITLE_MAX = 60
 SENTENCE_MARK = re.compile(r"[。；！？，,;!?：:]")
@@ -98,7 +103,7 @@ def parse_document(text: str, doc: str = "plans", path: str = "") -> Document:
     if not text.strip():
         raise CorpusError(f"{path or doc}: the document is empty")
     lines = split_lines(text)
-    titles = [i for i, ln in enumerate(lines) if not ln.is_cell and PLAN_TITLE.match(ln.text)]
+    titles = same_plan_once(lines, [i for i, ln in enumerate(lines) if not ln.is_cell and PLAN_TITLE.match(ln.text)])
     document = Document(doc=doc, path=path, text=text, sha256=sha256_text(text))
     if not titles:
         # No recognisable plan title: the whole file is one plan, named by its first line if that
@@ -126,6 +131,23 @@ def parse_document(text: str, doc: str = "plans", path: str = "") -> Document:
         log.warning("%s: no plan structure recognised (no 一、/（一）/1．/第一章 headings, no indicator table); "
                     "indexed by paragraphs", path or doc)
     return document
+
+
+def same_plan_once(lines: list[Line], titles: list[int]) -> list[int]:
+    """Title lines without repeats: a title line followed by the same title again (without its
+    note: "乳腺癌筛查工作方案(国卫办妇幼函〔2021〕635号)" ... "乳腺癌筛查工作方案") before any
+    heading is the document's heading, not a second plan; the plan starts at the later line."""
+    out: list[int] = []
+    for i in titles:
+        if out:
+            prev = out[-1]
+            same = TITLE_NOTE.sub("", lines[prev].text) == TITLE_NOTE.sub("", lines[i].text)
+            between = [ln.text for ln in lines[prev + 1 : i] if ln.text]
+            if same and not any(rx.match(t) for t in between for rx in STYLES.values()):
+                out[-1] = i
+                continue
+        out.append(i)
+    return out
 
 
 def first_line_title(lines: list[Line]) -> str:
@@ -166,7 +188,7 @@ def _parse_plan_body(plan: Plan, lines: list[Line], base: str) -> None:
             i += 1
             continue
         if not ln.is_cell and TABLE_TITLE.match(t):
-            after = _parse_table(plan, lines, i + 1)
+            after = _parse_table(plan, lines, i + 1, title=t)
             if after is not None:
                 plan.table_title = t
                 i, in_cells = after, False
@@ -222,8 +244,12 @@ def _item_id(section: Node, number: str) -> str:
 def _table_cells(lines: list[Line], i: int) -> tuple[list[tuple[str, int, int]], int]:
     """Cells (text, start, end) of the table starting at line i, and the line after it."""
     cells: list[tuple[str, int, int]] = []
+    blank = False
     while i < len(lines):
         ln = lines[i]
+        if ln.text and not ln.is_cell and blank and cells and ANNEX.match(ln.text):
+            break  # "附2" after the table: the next annex, not the rest of a cell
+        blank = not ln.text
         if ln.is_cell:
             content = ln.raw.strip()
             lead = len(ln.raw) - len(ln.raw.lstrip())
@@ -238,13 +264,15 @@ def _table_cells(lines: list[Line], i: int) -> tuple[list[tuple[str, int, int]],
     return cells, i
 
 
-def _parse_table(plan: Plan, lines: list[Line], i: int) -> int | None:
+def _parse_table(plan: Plan, lines: list[Line], i: int, title: str = "") -> int | None:
     """Indicator rows of the table at line i; the line to go on from, None if not understood."""
     cells, after = _table_cells(lines, i)
     ncols = _header_width(lines, i, cells)
     header = [c[0] for c in cells[:ncols]]
     years = [(k, m.group(1)) for k, h in enumerate(header) if (m := YEAR.search(h))]
     col = {key: next((k for k, h in enumerate(header) if re.search(rx, h)), None) for key, rx in HEADER_COLUMNS.items()}
+    if ncols >= 2 and len(years) < 2 and col["指标"] is not None and not any(VALUE.match(h) for h in header):
+        return _parse_named_table(plan, lines, cells, ncols, col["指标"], after, title)
     if ncols < 3 or len(years) < 2 or col["指标"] is None:
         return None  # not an indicator table we understand: plain text
     (base_col, base_year), (target_col, target_year) = years[0], years[-1]
@@ -285,6 +313,35 @@ def _parse_table(plan: Plan, lines: list[Line], i: int) -> int | None:
     return _line_at(lines, body[full][1], after) if any(c[0] for c in body[full:]) else after
 
 
+def _parse_named_table(plan: Plan, lines: list[Line], cells: list[tuple[str, int, int]], ncols: int,
+                       name_col: int, after: int, title: str) -> int | None:
+    """Rows of a table of any header ("指标名称 / 指标定义 / 计算公式 / 评分标准"): each row keeps
+    every named cell; its target is the cell of the column a target is read from (评分标准,
+    目标值 ...; else the last column)."""
+    header = [c[0] for c in cells[:ncols]]
+    target_col = next((k for k, h in enumerate(header) if re.search(TARGET_COLUMN, h)), ncols - 1)
+    body = cells[ncols:]
+    full = len(body) - len(body) % ncols
+    before = len(plan.indicators)
+    for r in range(0, full, ncols):
+        row = body[r : r + ncols]
+        if not row[name_col][0]:
+            continue
+        own = [c for c in row if c[0]]
+        target = row[target_col]
+        plan.indicators.append(Indicator(
+            plan=plan.key, domain="", number=_row_number(plan, ""), name=row[name_col][0], unit=_unit(row[name_col][0]),
+            baseline="", target="" if target[0] in NO_VALUE else target[0], target_shared_with=None,
+            start=own[0][1], end=own[-1][2], target_start=target[1], target_end=target[2],
+            baseline_year="", target_year="",
+            columns=tuple((h, c[0], c[1], c[2]) for h, c in zip(header, row) if h and c[0]),
+            table=title,
+        ))
+    if len(plan.indicators) == before:
+        return None
+    return _line_at(lines, body[full][1], after) if any(c[0] for c in body[full:]) else after
+
+
 def _header_table(plan: Plan, lines: list[Line], i: int) -> tuple[int, int] | None:
     """(first row line, line after) of an indicator table at line i known by its header alone."""
     before = len(plan.indicators)
@@ -301,14 +358,14 @@ def _header_width(lines: list[Line], i: int, cells: list[tuple[str, int, int]]) 
     no value ("序号 指标 单位 2020年 2025年 属性"); the seed's tables give the same width either way.
     """
     run = 0
-    while run < len(cells) and re.search(r"领域|序号|指标|年", cells[run][0]):
+    while run < len(cells) and re.search(r"领域|序号|指标|(?:19|20)\d\d年", cells[run][0]):
         run += 1
     width = _first_row_width(lines, i)
     header = [c[0] for c in cells[:width]]
     if (run < width and 2 * width <= len(cells) and any(re.search(HEADER_COLUMNS["指标"], h) for h in header)
-            and sum(bool(YEAR.search(h)) for h in header) >= 2
             and not any(VALUE.match(h) and not re.fullmatch(r"(?:19|20)\d\d年?", h) for h in header)):
-        return width
+        if sum(bool(YEAR.search(h)) for h in header) >= 2 or all(HEADER_WORD.match(h) for h in header):
+            return width  # years, or a header of column names only ("指标名称 指标定义 计算公式 评分标准")
     return run
 
 
@@ -355,4 +412,6 @@ def section_path(plan: Plan, *nodes: Node) -> str:
 
 
 def indicator_path(plan: Plan, ind: Indicator) -> str:
+    if ind.columns:  # a table of any header: named by its own title, its rows by name
+        return " > ".join([plan.name, ind.table or "指标表", ind.name])
     return " > ".join([plan.name, "重点指标目标表"] + [ind.domain] * bool(ind.domain) + [f"{ind.number}．{ind.name}"])

@@ -115,3 +115,21 @@ FOLLOWUP_MAX_GRAMS = 3
 # Earlier plain-string turns replayed to rebuild the dialogue state (the API may send history as
 # strings): only back to the last self-contained question, and never more than this many.
 MAX_REPLAY = 4
+
+# ---- reflow (raw PDF text and web scrapes) ---------------------------------------------------------
+# A text is wrapped at a page width when this share of its lines is within WRAP_SLACK of one width:
+# the two PDF text layers here have 37-42% of their lines there; the bundled plans (a paragraph per
+# line) 6%.
+WRAP_SHARE = 0.25
+# ... and at least this many lines, at least this wide: a page is 26-40 characters wide (52-80
+# columns); a short web page with a few similar lines (the ART guideline: 4 lines near 24) is no PDF.
+WRAP_MIN_LINES = 12
+WRAP_MIN_WIDTH = 40
+# A line this many display columns short of the wrap width still filled the line (a wide last
+# character, punctuation pushed to the next line).
+WRAP_SLACK = 4
+# A scrape broken at inline elements has this share of lines of 1-3 characters (the web page
+# here 44%; the PDFs 12-17%, the bundled plans 2%).
+FRAGMENT_SHARE = 0.3
+# Page numbers are at least this many lines apart (a date split "11" / "月" / "12" is no page run).
+PAGE_NUMBER_GAP = 8

@@ -42,6 +42,10 @@ class Indicator:
     target_end: int
     baseline_year: str = "2020"
     target_year: str = "2025"
+    # A table of any other header (考核指标 / 计算公式 / 评分标准): every named cell of the row,
+    # (header, text, start, end); `target` is then the cell of its target column, years are "".
+    columns: tuple[tuple[str, str, int, int], ...] = ()
+    table: str = ""  # the table's title line ("宫颈癌筛查绩效考核指标表") for such a table
 
 
 @dataclass
