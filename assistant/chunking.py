@@ -139,6 +139,9 @@ def _fit(text: str, spans: list[tuple[int, int]], max_tokens: int) -> Iterator[t
 
 def indicator_sentence(plan_name: str, ind: Indicator) -> str:
     """"妇女规划重点指标（妇女与健康）：婚前医学检查率（％），2020年为92.41，2025年目标为>85。"."""
+    if ind.columns:  # a table of any header: every named cell
+        cells = "；".join(f"{h}：{t}" for h, t, _, _ in ind.columns if t != ind.name)
+        return f"{plan_name}{ind.table or '指标表'}：{ind.name}；{cells}。"
     base = ind.baseline or "无数据"
     shared = f"（与第{ind.target_shared_with}项共用目标）" if ind.target_shared_with else ""
     domain = f"（{ind.domain}）" if ind.domain else ""  # a table without a 领域 column

@@ -6,6 +6,9 @@ import argparse
 import json
 import logging
 import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
 
 from assistant.config import Settings, env_table
 from assistant.errors import AssistantError, InputError
@@ -26,6 +29,20 @@ def _assistant():
     from assistant.core import Assistant
 
     return Assistant(Settings.from_env(), progress=_progress)
+
+
+@contextmanager
+def _assistant_over(folder: Path):
+    """An assistant over the documents of `folder` alone: ingested into a temporary corpus and index."""
+    from assistant.core import Assistant
+    from assistant.ingest import ingest
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".txt", ".pdf", ".docx", ".html", ".md")
+                   and p.name.lower() != "readme.md")
+    with tempfile.TemporaryDirectory(prefix="assistant-eval-") as tmp:
+        settings = Settings.from_env(corpus_dir=f"{tmp}/corpus", index_dir=f"{tmp}/index", chroma_host="")
+        ingest(settings, files, progress=_progress)
+        yield Assistant(settings, progress=_progress)
 
 
 def format_answer(answer) -> str:
@@ -128,13 +145,19 @@ def cmd_chat(args) -> int:
 
 def cmd_eval(args) -> int:
     """Score the assistant (and the baselines) on the Q&A set; print the tables, write the report."""
-    from assistant.evaluate import format_summary, load_items, load_split, run_eval, write_report
+    from assistant.evaluate import format_summary, load_items, load_split, run_eval, split_corpus, write_report
 
+    folder = None
     if args.set:
         items, where = load_items(args.set, args.category, args.limit), args.set
     else:
         items, where = load_split(args.split, args.category, args.limit), f"split {args.split}"
-    run = run_eval(_assistant(), items, baselines=not args.no_baselines, set_path=where)
+        folder = split_corpus(args.split)
+    if folder is None:
+        run = run_eval(_assistant(), items, baselines=not args.no_baselines, set_path=where)
+    else:
+        with _assistant_over(folder) as assistant:
+            run = run_eval(assistant, items, baselines=not args.no_baselines, set_path=f"{where} over {folder.name}")
     print(format_summary(run), flush=True)
     for path in write_report(run, args.report):
         print(f"wrote {path}", file=sys.stderr)
@@ -204,9 +227,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--doc", help="search one document only (an id from `list`)")
     c.set_defaults(func=cmd_chat)
     ev = sub.add_parser("eval", help="score the assistant and the baselines on the Q&A set")
-    ev.add_argument("--split", default="all", choices=["dev", "blind", "all"],
-                    help="dev (evals/qa.jsonl + evals/dev_colloquial.jsonl), blind (evals/blind.jsonl) or all "
-                         "(default: both, side by side)")
+    ev.add_argument("--split", default="all",
+                    choices=["dev", "blind", "all", "external-dev", "external-blind", "external"],
+                    help="dev (evals/qa.jsonl + evals/dev_colloquial.jsonl), blind (evals/blind.jsonl), all "
+                         "(default: both, side by side); external-dev / external-blind / external: the Q&A over "
+                         "evals/external-docs, asked of a corpus of those documents alone")
     ev.add_argument("--set", help="one Q&A JSONL file instead of the splits")
     ev.add_argument("--report", help="folder for latest.md/.json/.png (default: evals/reports/)")
     ev.add_argument("--category", help="only the items of this category")

@@ -37,7 +37,14 @@ DEFAULT_SET = ROOT / "evals" / "qa.jsonl"
 SPLITS = {
     "dev": [ROOT / "evals" / "qa.jsonl", ROOT / "evals" / "dev_colloquial.jsonl"],
     "blind": [ROOT / "evals" / "blind.jsonl"],
+    # Over documents nobody here wrote (evals/external-docs, copies of ../shared/external-docs as
+    # found), asked of a corpus of those documents alone; written the same way, blind frozen.
+    "external-dev": [ROOT / "evals" / "external_dev.jsonl"],
+    "external-blind": [ROOT / "evals" / "external_blind.jsonl"],
 }
+# Splits asked of another corpus than the bundled one; "all" is the splits over the bundled corpus.
+SPLIT_CORPUS = {"external-dev": ROOT / "evals" / "external-docs", "external-blind": ROOT / "evals" / "external-docs"}
+GROUPS = {"all": [n for n in SPLITS if n not in SPLIT_CORPUS], "external": list(SPLIT_CORPUS)}
 DEFAULT_REPORT_DIR = ROOT / "evals" / "reports"
 OURS = "ours"
 ALL = "all"
@@ -293,11 +300,20 @@ def load_items(path: str | Path | None = None, category: str | None = None, limi
     return items[:limit] if limit is not None else items
 
 
+def split_corpus(name: str) -> Path | None:
+    """The folder of documents a split is asked of, None for the bundled corpus."""
+    folders = {SPLIT_CORPUS.get(n) for n in GROUPS.get(name, [name])}
+    if len(folders) > 1:
+        raise InputError(f"split {name!r} mixes corpora; evaluate its parts one by one")
+    return folders.pop()
+
+
 def load_split(name: str, category: str | None = None, limit: int | None = None) -> list[dict]:
-    """The items of a named split ("dev", "blind", or "all" for both), each marked with its split."""
-    names = list(SPLITS) if name == "all" else [name]
+    """The items of a named split ("dev", "blind", or a group: "all" for both, "external" for the
+    external-document splits), each marked with its split."""
+    names = GROUPS.get(name, [name])
     if any(n not in SPLITS for n in names):
-        raise InputError(f"unknown split {name!r}; splits: {', '.join(SPLITS)}, all")
+        raise InputError(f"unknown split {name!r}; splits: {', '.join(list(SPLITS) + list(GROUPS))}")
     items = []
     for n in names:
         part = [dict(item, split=n) for path in SPLITS[n] for item in load_items(path)]

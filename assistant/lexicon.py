@@ -729,6 +729,7 @@ COUNT_UNITS = "所个家座名人次项条张天元岁"
 
 # Which fact of the document itself a DOCUMENT question asks for, tried in this order.
 DOCUMENT_FACETS: dict[str, tuple[str, ...]] = {
+    "number": ("文号", "发文字号", "几号文", "字号", "document number", "reference number"),
     "addressee": ("发给谁", "印发给", "下发给", "发给哪些", "发到哪", "对象是", "addressed", "sent to"),
     "issuer": (
         "谁发",
@@ -810,3 +811,12 @@ PAGE_METADATA = ("阅读量", "浏览次数", "访问量", "字号", "打印", "
 PAGE_METADATA_LABELS = frozenset(("发布时间", "发布日期", "成文日期", "来源", "阅读量", "浏览次数"))
 # A header cell under another one names its column ("指标评价" over "评分标准").
 TABLE_SUBHEADERS = frozenset(("评分标准", "目标值", "考核标准", "评价标准", "分值"))
+
+# Which column of a table of any header a question asks for: (header pattern, question cues).
+# "筛查早诊率的计算方法" -> the 计算公式 column; no cue -> the table's target column (评分标准).
+TABLE_COLUMNS = (
+    (r"计算|公式|方法", ("计算", "公式", "分子", "分母", "怎么算", "如何算", "算法", "formula", "calculat",
+                   "numerator", "denominator")),
+    (r"定义|含义|说明", ("定义", "指什么", "什么意思", "是指", "含义", "defin", "mean")),
+    (r"评分|标准|目标|考核", ("评分", "标准", "目标", "达到", "要求", "多少", "target", "score")),
+)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from assistant import lexicon
 from assistant.quotes import extract_quote
-from assistant.text import search_terms
+from assistant.text import char_bigrams, search_terms
 from assistant.types import Intent
 
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
@@ -167,11 +167,13 @@ def _has_cue(low: str, cue: str) -> bool:
     return cue in low
 
 
-def about_document(text: str) -> bool:
+def about_document(text: str, titles: tuple[str, ...] = ()) -> bool:
     """Is the question about the plan document itself ("儿童规划是什么时候发布的"), not about something
-    else the plan mentions ("中期评估报告什么时候发布")? Little substance left once frame words go."""
-    rest = DOCUMENT_FRAME.sub("|", text)
-    return len(key_grams(rest)) <= 1
+    else the plan mentions ("中期评估报告什么时候发布")? Little substance left once frame words and
+    the words of a document's own title ("母婴传播规范2020年版是哪天印发的") go."""
+    rest = set(key_grams(DOCUMENT_FRAME.sub("|", text)))
+    own = set().union(*(char_bigrams(t) for t in titles)) if titles else set()
+    return len(rest - own) <= 1
 
 
 def aspect_of(text: str) -> str | None:
@@ -265,9 +267,10 @@ def parse_query(
     low = raw.lower()
     asks = classify(text, quote, ordinal)
     facet_cue = any(c in low for cues in lexicon.DOCUMENT_FACETS.values() for c in cues)
-    if asks[0] != Intent.QUOTE and facet_cue and about_document(text):
+    titles = tuple(plan_names.values())
+    if asks[0] != Intent.QUOTE and facet_cue and about_document(text, titles):
         asks = (Intent.DOCUMENT,) + tuple(a for a in asks if a != Intent.DOCUMENT)  # "印发通知啥时候发的"
-    elif asks[0] == Intent.DOCUMENT and not about_document(text):
+    elif asks[0] == Intent.DOCUMENT and not about_document(text, titles):
         asks = asks[1:] or (Intent.STATEMENT,)  # "中期评估报告什么时候发布": about a report, not the plan
     return Query(
         raw=raw,

@@ -46,8 +46,13 @@ OPENING = "（《「『“‘([【、"
 DATE_START = re.compile(r"^(?:19|20)\d\d(?:年|-\d)")
 PAGE_NUMBER = re.compile(r"^(?:[-—－]\s*)?(\d{1,3})(?:\s*[-—－])?$|^第\s*(\d{1,3})\s*页(?:\s*[/共].*)?$")
 PARENTHETICAL = re.compile(r"^[（(][^（()）]{1,30}[）)]$")  # "（2015版）", "（信息公开形式：主动公开）"
-TITLE_END = re.compile(r"(?:规划|纲要|计划|方案|规范|原则|办法|细则|意见|通知|标准|指南)(?:[（(][^（()）]{1,30}[）)])?$")
-ASCII_CJK_GAP = re.compile(rf"(?<=[0-9A-Za-z%％.)])[ \u00a0]+(?=[{CJK}])|(?<=[{CJK}])[ \u00a0]+(?=[0-9A-Za-z(])")
+TITLE_END = re.compile(
+    r"(?:规划|纲要|计划|方案|规范|原则|办法|细则|意见|通知|标准|指南)(?:[（(][^（()）]{1,30}[）)])?$"
+)
+# "到2025 年底", "在 5 个工作日内": a PDF's stray space between a digit or letter and Chinese.
+ASCII_CJK_GAP = re.compile(
+    rf"(?<=[0-9A-Za-z%％.)])[ \u00a0]+(?=[{CJK}])|(?<=[{CJK}])[ \u00a0]+(?=[0-9A-Za-z(])"
+)
 HEADER_WORD = re.compile(r"^[\u4e00-\u9fff（）()/]{2,8}$")
 
 

@@ -23,7 +23,12 @@ from assistant.types import Hit, Intent
 REFUSAL = "规划中没有写明这一点。"
 DIGITS = re.compile(r"\d")
 # A time stated: a date or a yearly rhythm. "中期和终期评估" names phases, not when.
-TIME_STATED = re.compile(r"\d{4}\s*年|\d+\s*月|\d+\s*日|每年|年底|年内|之前|以前")
+# A time or a time limit: a date, "每年", or a duration ("5个工作日内", "12小时内", "每2-3年").
+TIME_STATED = re.compile(r"\d{4}\s*年|\d+\s*月|\d+\s*日|每年|年底|年内|之前|以前"
+                         r"|\d+(?:\s*[-－~～]\s*\d+)?\s*个?\s*(?:工作日|小时|天|周|年)")
+HORIZON = re.compile(r"(?:到|至|截至|截止)\s*((?:19|20)\d\d)\s*年")
+AGE_ASKED = re.compile(r"(?:几|多少)\s*周?岁|多大")
+AGE = re.compile(r"\d+\s*(?:[-－~～]\s*\d+\s*)?周?岁")
 MONEY = re.compile(r"收费|费用|补贴|津贴|工资|价格|预算|金额|资金|经费|多少钱|花多少|奖励|报销")
 CITY = re.compile(r"^([\u4e00-\u9fff]{2,4}?)[市省县区]")
 
@@ -42,8 +47,10 @@ def corpus_facts(kit: Toolkit) -> Facts:
     """Read the plan period, table years and the plan's own place from each plan's text."""
     years, periods, places, columns = {}, {}, {}, {}
     for key, (doc, plan) in kit.plans.items():
-        have = {i.baseline_year for i in plan.indicators} | {i.target_year for i in plan.indicators}
+        have = ({i.baseline_year for i in plan.indicators} | {i.target_year for i in plan.indicators}) - {""}
         columns[key] = set(have)
+        # "到2025年底，实现以下目标": a year the plan's targets are set for answers without being named.
+        have |= set(HORIZON.findall(doc.text[plan.start : plan.end]))
         head = doc.text[plan.start : plan.preamble.end] if plan.preamble else plan.title
         if m := PERIOD_YEARS.search(head):
             have |= {m.group(1), m.group(2)}
@@ -156,7 +163,10 @@ def number_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits:
         if cells and not any(DIGITS.search(c or "") for c in cells):
             return "指标表中这一项没有给出具体数字。"
         return None
-    if not figures(quoted_text(draft)):  # "0-3岁" says who, not how much
+    text = quoted_text(draft)
+    if AGE_ASKED.search(query.raw) and AGE.search(text):
+        return None  # "月经来得早是指几岁前": an age asked, an age stated
+    if not figures(text):  # "0-3岁" says who, not how much
         return "相关段落没有给出具体数字。"
     return None
 

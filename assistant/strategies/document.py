@@ -18,6 +18,7 @@ from assistant.types import Citation, DialogueState, Document, Hit, Intent, Plan
 
 DATE = re.compile(r"(?:19|20)\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 PERIOD_YEARS = re.compile(r"((?:19|20)\d\d)\s*[—\-－~～至到]+\s*((?:19|20)\d\d)\s*年")
+DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{2,12}〔(?:19|20)\d\d〕\d{1,4}号")
 BASIS = re.compile(r"根据|依据|按照")
 PERIOD = re.compile(r"规划期限|规划期|实施期")
 ISSUER_END = re.compile(r"(人民政府|委员会|办公室|办公厅|政府|工委|联合会|局|厅|部|委)$")
@@ -36,7 +37,12 @@ class DocumentFactsStrategy(Strategy):
         cites: list[Citation] = []
         lines: list[str] = []
         docs = self._documents(query)
-        if facet in ("issuer", "date", "addressee"):
+        if facet == "number":
+            for doc in docs:
+                line = self._number(doc, cites)
+                if line:
+                    lines.append(line)
+        elif facet in ("issuer", "date", "addressee"):
             for doc in docs:
                 line = self._notice(doc, facet, cites)
                 if line:
@@ -70,6 +76,15 @@ class DocumentFactsStrategy(Strategy):
         ]
 
     # ---- the cover notice ------------------------------------------------------------------------
+
+    def _number(self, doc: Document, cites: list[Citation]) -> str | None:
+        """The issuing number (文号, "国卫妇幼发〔2015〕53号"): in the notice, else in the title lines."""
+        head_end = doc.front.end if doc.front is not None else min((p.start for p in doc.plans), default=0)
+        m = DOC_NUMBER.search(doc.text, 0, max(head_end, doc.plans[0].start if doc.plans else 0) + 200)
+        if m is None:
+            return None
+        names = "、".join(f"《{p.title}》" for p in doc.plans)
+        return f"{names}的文号为{self._cite(doc, (m.start(), m.end()), cites)}。"
 
     def _notice(self, doc: Document, facet: str, cites: list[Citation]) -> str | None:
         if doc.front is None:

@@ -37,6 +37,21 @@ def has_focus(name: str, focus: tuple[str, ...]) -> bool:
     return True
 
 
+def columns_asked(query: Query, ind) -> list[str]:
+    """Headers of the row's columns the question asks for; the target column's when it names none."""
+    text = query.raw.lower()
+    headers = [h for h, _, _, _ in ind.columns if h and ind.name not in (h,)]
+    asked = [h for h in headers if h in query.raw]
+    for pattern, cues in lexicon.TABLE_COLUMNS:
+        if any(cue in text for cue in cues):
+            asked += [h for h in headers if re.search(pattern, h)][:1]
+    if not asked:
+        target = next((h for h, t, _, _ in ind.columns if t == ind.target), None)
+        asked = [target] if target else headers[-1:]
+    name_header = next((h for h, t, _, _ in ind.columns if t == ind.name), None)
+    return [h for h in dict.fromkeys(asked) if h != name_header]
+
+
 def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
 
@@ -182,6 +197,18 @@ class IndicatorValueStrategy(Strategy):
 
     # ---- the answer ------------------------------------------------------------------------------
 
+    def cells(self, query: Query, chunk: Chunk, ind, cites: list) -> str:
+        """A row of a table of any header: the cells of the columns asked ("计算方法" -> 计算公式),
+        the target column's when none is; each cell cited by its own span."""
+        asked = columns_asked(query, ind)
+        shown = []
+        for header, text, start, end in ind.columns:
+            if header in asked:
+                cites.append(self.kit.cite(chunk, start, end))
+                shown.append(f"{header}为“{text}”[{len(cites)}]")
+        table = f"《{ind.table}》" if ind.table else "指标表"
+        return f"{chunk.plan_name}{table}中“{ind.name}”的" + "，".join(shown)
+
     def compose(self, query: Query, rows: list[Chunk], hits: list[Hit], named: bool) -> Draft:
         kit = self.kit
         baseline_first = query.aspect == "baseline"
@@ -189,6 +216,9 @@ class IndicatorValueStrategy(Strategy):
         for chunk in rows:
             ind = kit.indicators[chunk.id]
             inds.append(ind)
+            if ind.columns:
+                parts.append(self.cells(query, chunk, ind, cites))
+                continue
             cites.append(kit.cite(chunk, ind.start, ind.end))
             marks = f"[{len(cites)}]"
             if ind.target_shared_with:
