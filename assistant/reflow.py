@@ -37,7 +37,9 @@ STARTS_BLOCK = re.compile(
     rf"|附件|附\s*\d|附表|[•·●■◆]\s)"
 )
 # A bare heading number on its own line ("（二）", "1.", "一、"): it belongs with the line after it.
-BARE_NUMBER = re.compile(rf"^(?:[{CN_NUM}]+、|[（(][{CN_NUM}\d]{{1,2}}[）)]|\d{{1,2}}[．.、]|第[{CN_NUM}\d]{{1,4}}[章节条])$")
+BARE_NUMBER = re.compile(
+    rf"^(?:[{CN_NUM}]+、|[（(][{CN_NUM}\d]{{1,2}}[）)]|\d{{1,2}}[．.、]|第[{CN_NUM}\d]{{1,4}}[章节条])$"
+)
 DOC_NUMBER = re.compile(r"〔(?:19|20)\d\d〕\d{1,4}号[）)]?$")  # "国卫妇幼发〔2015〕53号": the 文号 line
 PART_HEADING = re.compile(rf"^[{CN_NUM}]+、\S{{2,20}}$")  # "二、工作内容": a heading line of its own
 SENTENCE_END = "。；！？!?;…"
