@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from assistant import lexicon
 from assistant import thresholds as T
 from assistant.corpus import Corpus
 from assistant.retrieve import Retriever
+from assistant.structure import TITLE_NOTE
 from assistant.targets import NameIndex
 from assistant.text import char_bigrams, figures, numbers, sentence_spans
 from assistant.types import Chunk, Citation, Hit, Indicator, Intent
@@ -37,6 +39,29 @@ class Draft:
     refusal: str | None = None  # the strategy itself found the plan silent (a reason, in Chinese)
 
 
+def title_words(plans: dict[str, tuple]) -> dict[str, frozenset[str]]:
+    """Words that name a plan by its topic ("宫颈癌筛查工作方案": 宫颈, 颈癌): bigrams of its title that
+    no other plan's title has and that its own text uses far more than the other plans' texts do.
+    Plans the lexicon names (妇女规划, 儿童规划 and their everyday forms) get none: there "妇女" or
+    "儿童" in a question is the population asked about, not the document."""
+    grams = {k: char_bigrams(TITLE_NOTE.sub("", p.title)) for k, (_, p) in plans.items()}
+    texts = {k: d.text[p.start : p.end] for k, (d, p) in plans.items()}
+    out = {}
+    for key, mine in grams.items():
+        if key in lexicon.PLAN_SWITCH:
+            out[key] = frozenset()
+            continue
+        others = set().union(*(g for k, g in grams.items() if k != key)) if len(grams) > 1 else set()
+        words = set()
+        for g in mine - others - lexicon.TITLE_FRAME_GRAMS:
+            own = texts[key].count(g)
+            rest = sum(t.count(g) for k, t in texts.items() if k != key)
+            if own >= 3 and rest <= T.TITLE_WORD_SHARE * own:
+                words.add(g)
+        out[key] = frozenset(words)
+    return out
+
+
 class Toolkit:
     """Citations, sentences and support scores over one corpus and its chunks."""
 
@@ -54,6 +79,7 @@ class Toolkit:
                 for ind in plan.indicators:
                     self.indicators[f"{doc.doc}/{plan.key}/table/{ind.number}"] = ind
         self.plan_names = {key: plan.name for key, (_, plan) in self.plans.items()}
+        self.title_words = title_words(self.plans)
 
     # ---- citations -------------------------------------------------------------------------------
 

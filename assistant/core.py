@@ -134,7 +134,8 @@ class Assistant:
         plans = _plans(plan)
         turns = self._history(history or [], plans, docs)
         state = next((t.state for t in reversed(turns) if t.state is not None), None)
-        query = resolve(parse_query(q, self.kit.plan_names, plans, docs, known=self.retriever.idf.keys()), state)
+        query = resolve(parse_query(q, self.kit.plan_names, plans, docs, known=self.retriever.idf.keys(),
+                                       title_words=self.kit.title_words), state)
         if self.llm:  # [ISSUE 5] the model may condense a follow-up; the rule-based resolution is the fallback
             query = self.llm.condense(q, turns, query)
         return self._answer(query, state)
@@ -178,7 +179,8 @@ class Assistant:
         for text in reversed(strings):
             replay.insert(0, text)
             try:
-                parsed = parse_query(clean_question(text, self.settings.max_question_chars), self.kit.plan_names)
+                parsed = parse_query(clean_question(text, self.settings.max_question_chars), self.kit.plan_names,
+                                     title_words=self.kit.title_words)
             except InputError:
                 continue
             if len(replay) >= MAX_REPLAY or not looks_like_followup(parsed):

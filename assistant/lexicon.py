@@ -820,3 +820,8 @@ TABLE_COLUMNS = (
     (r"定义|含义|说明", ("定义", "指什么", "什么意思", "是指", "含义", "defin", "mean")),
     (r"评分|标准|目标|考核", ("评分", "标准", "目标", "达到", "要求", "多少", "target", "score")),
 )
+
+# Bigrams of a title that say what kind of document it is, not its topic: never a plan's title word.
+TITLE_FRAME_GRAMS = frozenset(
+    "规划 计划 方案 规范 原则 办法 纲要 工作 指导 导原 作方 作规 实施 管理 通知 印发 发展 人类".split()
+)

@@ -202,8 +202,11 @@ def ordinal_of(text: str) -> int | None:
     return None
 
 
-def plans_named(text: str, plan_names: dict[str, str]) -> tuple[str, ...]:
-    """Plan keys whose name the question uses ("儿童规划里…", "the children's plan")."""
+def plans_named(text: str, plan_names: dict[str, str],
+                title_words: dict[str, frozenset[str]] | None = None) -> tuple[str, ...]:
+    """Plan keys whose name the question uses ("儿童规划里…", "the children's plan"), or a word of its
+    title only it has ("查宫颈那个方案" names the cervical-screening plan; see Toolkit.title_words).
+    The plan with the most such words is named; a tie names none (the question fits them all)."""
     low = text.lower()
     if any(w in low for w in lexicon.BOTH_PLANS):  # "妇女和儿童规划", "两个规划": every plan
         return tuple(plan_names)
@@ -215,6 +218,11 @@ def plans_named(text: str, plan_names: dict[str, str]) -> tuple[str, ...]:
         english = {f"{key}'s plan", f"{key} plan", f"{key}’s plan"}
         if any(f and f in text for f in forms) or any(e in low for e in english):
             named.append(key)
+    if not named and title_words:
+        counts = {k: sum(w in text for w in words) for k, words in title_words.items()}
+        best = max(counts.values(), default=0)
+        if best and list(counts.values()).count(best) == 1:  # "乳腺癌怎么预防": 乳腺 + 腺癌 beat 预防
+            named = [k for k, c in counts.items() if c == best]
     return tuple(named)
 
 
@@ -256,13 +264,14 @@ def parse_query(
     plans: list[str] | None = None,
     docs: list[str] | None = None,
     known: set[str] | frozenset[str] | None = None,
+    title_words: dict[str, frozenset[str]] | None = None,
 ) -> Query:
     """Parse a cleaned question once; `plans`/`docs` are the caller's filter (None = all); `known`
     is the corpus's bigrams (for typo repair)."""
     text = normalize(raw, known)
     quote = extract_quote(raw)
     ordinal = ordinal_of(raw)
-    named = plans_named(text, plan_names)
+    named = plans_named(text, plan_names, title_words)
     scope = tuple(plans) if plans else (named if len(named) == 1 else None)
     low = raw.lower()
     asks = classify(text, quote, ordinal)

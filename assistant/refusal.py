@@ -182,7 +182,12 @@ def count_unit_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, h
         return None
     unit = "元" if m.group(1) == "钱" else m.group(1)
     units = "个家所座名项条" if unit in "个家所座" else unit  # "几个" is answered by "1家"
-    if not re.search(rf"[\d０-９一二两三四五六七八九十百千万]+\s*(?:[余多]\s*)?[{units}]", quoted_text(draft)):
+    text = quoted_text(draft)
+    if unit == "天" and re.search(r"\d+\s*个?\s*(?:工作日|日)", text):
+        return None  # "几天内通知": "5个工作日内"
+    if unit == "岁" and AGE.search(text):
+        return None  # "几岁前": "<12周岁"
+    if not re.search(rf"[\d０-９一二两三四五六七八九十百千万]+\s*(?:[余多]\s*)?[{units}]", text):
         return f"相关段落没有给出具体的数量（多少{m.group(1)}）。"
     return None
 

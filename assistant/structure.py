@@ -118,6 +118,10 @@ def parse_document(text: str, doc: str = "plans", path: str = "") -> Document:
                                   front[0].cstart, front[-1].end)
     for index, (first, last, title) in enumerate(titles_spans):
         key, name = plan_names(title, index)
+        if key.startswith("plan"):
+            # Any other plan is known by its document: keys stay unique across the corpus
+            # (two documents of one plan each are two plans, not both "plan1").
+            key = doc if len(titles_spans) == 1 else f"{doc}-{index + 1}"
         if any(p.key == key for p in document.plans):
             # Two plans whose titles both name 妇女: ids (and chunk ids) must still be unique.
             key = f"{key}{index + 1}"

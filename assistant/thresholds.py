@@ -133,3 +133,7 @@ WRAP_SLACK = 4
 FRAGMENT_SHARE = 0.3
 # Page numbers are at least this many lines apart (a date split "11" / "月" / "12" is no page run).
 PAGE_NUMBER_GAP = 8
+
+# A title word names its plan when the other plans' texts use it at most this share as often
+# ("宫颈" in the breast plan: rarely; "妇女" in the children's plan: often, so it names no plan).
+TITLE_WORD_SHARE = 0.1

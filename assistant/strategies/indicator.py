@@ -37,6 +37,13 @@ def has_focus(name: str, focus: tuple[str, ...]) -> bool:
     return True
 
 
+def asks_column(query: Query) -> bool:
+    """Whether the question asks for a formula or a definition column (the target column's cues,
+    多少 / 目标, are every value question's)."""
+    text = query.raw.lower()
+    return any(cue in text for _, cues in lexicon.TABLE_COLUMNS[:2] for cue in cues)
+
+
 def columns_asked(query: Query, ind) -> list[str]:
     """Headers of the row's columns the question asks for; the target column's when it names none."""
     text = query.raw.lower()
@@ -60,7 +67,10 @@ class IndicatorValueStrategy(Strategy):
     name = "indicator"
 
     def match(self, query: Query, state: DialogueState | None) -> bool:
-        return bool(query.indicators) or query.intent in ASKS
+        if query.indicators or query.intent in ASKS:
+            return True
+        # "早诊率的分母包括哪些人": a column of a table of any header (计算公式, 指标定义) is asked
+        return any(ind.columns for ind in self.kit.indicators.values()) and asks_column(query)
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
         rows, named = self.rows(query, hits)
