@@ -57,7 +57,7 @@ class SectionListStrategy(Strategy):
                 for heads, n in [((part,), part)] + [((part, sec), sec) for sec in part.children]
                 for title in {n.title, title_core(n.title)}
                 if n.children
-                and char_bigrams(title)
+                and char_bigrams(title) - char_bigrams(plan.title)  # "（一）宫颈癌筛查" of 宫颈癌筛查工作方案
                 and char_bigrams(title) <= grams
                 and (title == n.title or only_about(query, title))
             ]
@@ -387,7 +387,8 @@ class SectionTextStrategy(Strategy):
             if (query.plans and key not in query.plans) or (query.docs and doc.doc not in query.docs):
                 continue
             nodes = [n for part in plan.parts for n in [part, *part.children] if not n.children
-                     and len(n.title) >= T.SECTION_TITLE_MIN and char_bigrams(n.title) <= grams]
+                     and len(n.title) >= T.SECTION_TITLE_MIN and char_bigrams(n.title) <= grams
+                     and char_bigrams(n.title) - char_bigrams(plan.title)]  # not only the document's topic
             if not nodes:
                 continue
             node = max(nodes, key=lambda n: len(n.title))
