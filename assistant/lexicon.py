@@ -825,3 +825,7 @@ TABLE_COLUMNS = (
 TITLE_FRAME_GRAMS = frozenset(
     "规划 计划 方案 规范 原则 办法 纲要 工作 指导 导原 作方 作规 实施 管理 通知 印发 发展 人类".split()
 )
+
+# How the name of a measure ends (知晓率, 筛查率, 人数, 所占比例 ...): the name cell of a flattened
+# indicator table ends with one of these (reflow.segment_cells).
+MEASURE_NAME_ENDS = frozenset("率数比例量值度龄")

@@ -21,7 +21,13 @@ from dataclasses import dataclass
 
 from assistant import lexicon
 from assistant.thresholds import (
+    CELL_LAST_WIDER,
+    CELL_MID_WORD,
+    CELL_NOT_A_NAME,
+    CELL_ONE_LINE_COLUMN,
+    CELL_ROW,
     FRAGMENT_SHARE,
+    MAX_CELL_LINES,
     PAGE_NUMBER_GAP,
     WRAP_MIN_LINES,
     WRAP_MIN_WIDTH,
@@ -256,7 +262,8 @@ def tables_to_cells(lines: list[str]) -> list[str]:
                 and not STARTS_BLOCK.match(lines[end].strip()) and not re.search(r"[。；]$", lines[end].strip()):
             end += 1
         body = [lines[k].strip() for k in range(body_start, end)]
-        rows = segment_cells(body, len(columns))
+        named = {k for k, h in enumerate(columns) if re.search(r"名称|定义", h)}
+        rows = segment_cells(body, len(columns), named)
         if rows is None:
             out.append(lines[i])
             i += 1
@@ -287,20 +294,27 @@ def _header_at(lines: list[str], i: int) -> tuple[list[str], int] | None:
     return words, body_start
 
 
-def segment_cells(body: list[str], ncols: int) -> list[list[list[str]]] | None:
+def segment_cells(body: list[str], ncols: int, named: set[int] | None = None) -> list[list[list[str]]] | None:
     """Rows of cells (each a list of its wrapped lines) of a flattened table body, or None.
 
     A cell's text is wrapped at its column's width, so within a cell every line but the last
     is about as wide as the column. Dynamic programming over the lines chooses the cuts
     (cells of columns 1..n, row after row) that fit that best; a second pass uses each
-    column's typical width, so a short cell cannot swallow the next column's lines.
+    column's typical width, so a short cell cannot swallow the next column's lines. A cell of
+    the name and definition columns (指标名称, 指标定义) ends like a measure's name (…率, …比例).
     """
     n = len(body)
     if n < ncols:
         return None
     widths = [width(t) for t in body]
     joints = [straddles(body[k], body[k + 1]) for k in range(n - 1)] + [False]
-    rows = _best_cuts(widths, ncols, None, joints)
+    if named:
+        # a cut after line k that ends the name column's cell costs extra unless the line ends a name
+        named = [t[-1] not in lexicon.MEASURE_NAME_ENDS for t in body]
+        joints = [(j, m) for j, m in zip(joints, named)]
+    else:
+        joints = [(j, False) for j in joints]
+    rows = _best_cuts(widths, ncols, None, joints, named or set())
     if rows is None:
         return None
     for _ in range(2):
@@ -308,17 +322,11 @@ def segment_cells(body: list[str], ncols: int) -> list[list[list[str]]] | None:
         typical = [col[len(col) // 2] for col in column]
         single = [sorted(b - a for a, b in (r[c] for r in rows))[len(rows) // 2] == 1 for c in range(ncols)]
         typical = [(w, one) for w, one in zip(typical, single)]
-        again = _best_cuts(widths, ncols, typical, joints)
+        again = _best_cuts(widths, ncols, typical, joints, named or set())
         if again is None or again == rows:
             break
         rows = again
     return [[body[a:b] for a, b in row] for row in rows]
-
-
-LAST_WIDER = 1
-MID_WORD_CUT = 200
-ONE_LINE_COLUMN = 100  # a column of one-line cells (评分标准: ≥80%) takes a second line at this cost
-ROW_COST = 50  # each row costs as much as a 12-column shortfall: fewer, fuller cells win
 
 
 def _cell_cost(widths: list[int], a: int, b: int, typical: tuple[int, bool] | None) -> float:
@@ -328,11 +336,11 @@ def _cell_cost(widths: list[int], a: int, b: int, typical: tuple[int, bool] | No
     top = max(widths[a:b])
     cost = sum((top - w) ** 2 for w in widths[a : b - 1])
     if b - a > 1:
-        cost += (max(widths[b - 1] - max(widths[a : b - 1]), 0) * LAST_WIDER) ** 2
+        cost += (max(widths[b - 1] - max(widths[a : b - 1]), 0) * CELL_LAST_WIDER) ** 2
     if typical is not None:
         usual, one_line = typical
         cost += (max(top - usual, 0) * 2) ** 2 + max(usual - top - 4, 0) ** 2
-        cost += ONE_LINE_COLUMN * (b - a - 1) * one_line
+        cost += CELL_ONE_LINE_COLUMN * (b - a - 1) * one_line
     return cost
 
 
@@ -351,8 +359,8 @@ def straddles(above: str, below: str) -> bool:
 
 
 def _best_cuts(widths: list[int], ncols: int, typical: list[tuple[int, bool]] | None,
-               joints: list[bool]) -> list[list[tuple[int, int]]] | None:
-    """The cheapest cut of lines into whole rows of `ncols` cells (each at most 12 lines)."""
+               joints: list[tuple[bool, bool]], named: set[int]) -> list[list[tuple[int, int]]] | None:
+    """The cheapest cut of lines into whole rows of `ncols` cells (each at most MAX_CELL_LINES lines)."""
     n = len(widths)
     inf = float("inf")
     # best[i][c]: cost of lines[:i] ending just before a cell of column c
@@ -363,11 +371,12 @@ def _best_cuts(widths: list[int], ncols: int, typical: list[tuple[int, bool]] | 
         for c in range(ncols):
             if best[i][c] == inf:
                 continue
-            for j in range(i + 1, min(n, i + 12) + 1):
+            for j in range(i + 1, min(n, i + MAX_CELL_LINES) + 1):
                 cost = best[i][c] + _cell_cost(widths, i, j, typical[c] if typical else None)
-                cost += MID_WORD_CUT * joints[j - 1]
+                mid_word, not_a_name = joints[j - 1]
+                cost += CELL_MID_WORD * mid_word + CELL_NOT_A_NAME * (not_a_name and c in named)
                 if c == 0:
-                    cost += ROW_COST
+                    cost += CELL_ROW
                 nc = (c + 1) % ncols
                 if cost < best[j][nc]:
                     best[j][nc] = cost

@@ -137,3 +137,13 @@ PAGE_NUMBER_GAP = 8
 # A title word names its plan when the other plans' texts use it at most this share as often
 # ("宫颈" in the breast plan: rarely; "妇女" in the children's plan: often, so it names no plan).
 TITLE_WORD_SHARE = 0.1
+
+# Costs of cutting a flattened table's lines into cells (reflow.segment_cells), in squared display
+# columns of a wrapped line's shortfall. Chosen so that all six rows of the two 绩效考核指标表 here
+# come out cell for cell (tests/test_reflow.py); each pulls one way:
+CELL_ROW = 50  # every row: fewer, fuller cells win over one line per cell
+CELL_LAST_WIDER = 1  # per column a cell's last line is wider than the lines above it
+CELL_MID_WORD = 200  # a cut inside a word (…防治核 / 心知识…): two lines of one cell
+CELL_NOT_A_NAME = 60  # a name or definition cell that does not end like a measure (…率, …比例)
+CELL_ONE_LINE_COLUMN = 100  # a second line in a column of one-line cells (评分标准: ≥80%)
+MAX_CELL_LINES = 40  # a cell of more lines is no cell (the longest formula here has 13)
