@@ -116,7 +116,7 @@ class IndicatorValueStrategy(Strategy):
             named = [c for c in named if has_focus(self._name(c), query.focus)] or fits[:1]
         if named:
             return named, True
-        if query.intent not in (Intent.VALUE, Intent.COUNT) and not query.aspect:
+        if query.intent not in (Intent.VALUE, Intent.COUNT) and not query.aspect and not asks_column(query):
             return None, False
         best = self.meant(query, self._all_rows(plans, docs))
         if best is None:
