@@ -181,13 +181,14 @@ def _docx_cell_text(cell) -> str:
 
 
 def load_pdf(path: Path, max_bytes: int) -> str:
-    """The text layer of every page, pages separated by a blank line."""
+    """The text layer of every page, one page after the other: a sentence that runs on to the next
+    page stays one paragraph for reflow to join (the page number between is dropped there)."""
     from pypdf import PdfReader
 
     reader = PdfReader(str(path))
     if reader.is_encrypted and not reader.decrypt(""):
         raise CorpusError(f"{path}: the PDF is encrypted")
-    return "\n\n".join((page.extract_text() or "").strip() for page in reader.pages)
+    return "\n".join((page.extract_text() or "").strip() for page in reader.pages)
 
 
 # ---- html ------------------------------------------------------------------------------------

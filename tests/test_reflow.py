@@ -5,6 +5,7 @@ The documents in evals/external-docs are copies of ../shared/external-docs, as f
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,37 @@ def test_docx_five_column_table_with_a_blank_domain_cell(tmp_path):
         ("青少年与健康", 1, "学生体质健康标准优秀率（％）", "31.5", "≥42"),
         ("青少年与健康", 2, "青少年心理健康服务站覆盖率（％）", "64", "100"),
     ]
+
+
+@pytest.mark.parametrize("stem", ["breast_cancer_screening_plan_2021", "cervical_cancer_screening_plan_2021"])
+def test_pdf_of_a_document_parses_like_its_text(stem, tmp_path):
+    pytest.importorskip("reportlab")
+    raw = (EXTERNAL / f"{stem}.txt").read_text(encoding="utf-8")
+    # the text layer's own page numbers mark its pages: draw each page on a page of its own
+    pages, page = [], []
+    for line in raw.split("\n"):
+        page.append(line)
+        if line.strip().isdigit() and len(page) > 5:
+            pages.append(page)
+            page = []
+    pages.append(page)
+    pdf = tmp_path / f"{stem}.pdf"
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    out = canvas.Canvas(str(pdf))
+    for lines in pages:
+        out.setFont("STSong-Light", 10)
+        for k, line in enumerate(lines):
+            out.drawString(30, 810 - 14 * k, line)
+        out.showPage()
+    out.save()
+    from_txt, from_pdf = parsed(stem), parse_document(load_file(pdf), doc=stem)
+    assert [p.title for p in from_pdf.plans] == [p.title for p in from_txt.plans]
+    assert [n.heading for n in iter_nodes(from_pdf.plans[0])] == [n.heading for n in iter_nodes(from_txt.plans[0])]
+    rows = lambda d: [(i.name, [(h, t) for h, t, _, _ in i.columns]) for i in d.plans[0].indicators]  # noqa: E731
+    assert rows(from_pdf) == rows(from_txt)
+    # the same stored text, but for blank lines (a PDF draws none)
+    assert re.sub(r"\n+", "\n", from_pdf.text) == re.sub(r"\n+", "\n", from_txt.text)
