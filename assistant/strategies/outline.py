@@ -40,7 +40,7 @@ class SectionListStrategy(Strategy):
     def match(self, query: Query, state: DialogueState | None) -> bool:
         # "妇女与健康有哪几项指标" asks for table rows, not the section's tasks
         return (
-            query.intent in LISTING
+            (query.intent in LISTING or Intent.LIST in query.asks[:2])  # "具体目标有哪些": 目标 asks a list too
             and query.item is None
             and not any(w in query.text for w in lexicon.STRUCTURE_NOUNS["indicator"])
         )
