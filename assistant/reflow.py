@@ -31,6 +31,7 @@ from assistant.thresholds import (
     PAGE_NUMBER_GAP,
     WRAP_MIN_LINES,
     WRAP_MIN_WIDTH,
+    WRAP_FILL,
     WRAP_SHARE,
     WRAP_SLACK,
 )
@@ -217,7 +218,7 @@ def continues(prev: str, line: str, shape: Layout) -> bool:
         return False
     if shape.wrap:
         # A PDF: a line filled to the wrap width goes on; a shorter one ends its paragraph.
-        return width(prev) >= shape.wrap - WRAP_SLACK and not DATE_START.match(line)
+        return width(prev) >= shape.wrap * WRAP_FILL and not DATE_START.match(line)
     if not shape.fragmented:
         return prev[-1] in OPENING
     # A fragmented scrape: every line goes on unless it ends a title, a heading, a date or a

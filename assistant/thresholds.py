@@ -121,6 +121,11 @@ MAX_REPLAY = 4
 # the two PDF text layers here have 37-42% of their lines there; the bundled plans (a paragraph per
 # line) 6%.
 WRAP_SHARE = 0.25
+# A PDF line that does not end a sentence and fills this share of the wrap width was wrapped: a
+# line breaks early before a word that does not fit ("采用" / "子宫颈/阴道细胞学 TBS"), so a
+# wrapped line can fall 5-8 columns short of the width; titles and headings are stopped by
+# their own shape (a 文号, a heading number), not by their width.
+WRAP_FILL = 0.8
 # ... and at least this many lines, at least this wide: a page is 26-40 characters wide (52-80
 # columns); a short web page with a few similar lines (the ART guideline: 4 lines near 24) is no PDF.
 WRAP_MIN_LINES = 12
