@@ -10,7 +10,7 @@ from assistant import thresholds as T
 from assistant.compose import Draft, flat
 from assistant.query import Query, key_grams
 from assistant.strategies.base import Strategy
-from assistant.structure import section_path
+from assistant.structure import iter_nodes, section_path
 from assistant.text import char_bigrams
 from assistant.types import Chunk, Citation, DialogueState, Hit, Intent, Node, Plan
 
@@ -386,7 +386,7 @@ class SectionTextStrategy(Strategy):
         for key, (doc, plan) in self.kit.plans.items():
             if (query.plans and key not in query.plans) or (query.docs and doc.doc not in query.docs):
                 continue
-            nodes = [n for part in plan.parts for n in [part, *part.children] if not n.children
+            nodes = [n for n in iter_nodes(plan) if not n.children
                      and len(n.title) >= T.SECTION_TITLE_MIN and char_bigrams(n.title) <= grams
                      and char_bigrams(n.title) - char_bigrams(plan.title)]  # not only the document's topic
             if not nodes:
