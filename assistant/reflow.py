@@ -29,9 +29,9 @@ from assistant.thresholds import (
     FRAGMENT_SHARE,
     MAX_CELL_LINES,
     PAGE_NUMBER_GAP,
+    WRAP_FILL,
     WRAP_MIN_LINES,
     WRAP_MIN_WIDTH,
-    WRAP_FILL,
     WRAP_SHARE,
     WRAP_SLACK,
 )
