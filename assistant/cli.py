@@ -6,9 +6,6 @@ import argparse
 import json
 import logging
 import sys
-import tempfile
-from contextlib import contextmanager
-from pathlib import Path
 
 from assistant.config import Settings, env_table
 from assistant.errors import AssistantError, InputError
@@ -29,20 +26,6 @@ def _assistant():
     from assistant.core import Assistant
 
     return Assistant(Settings.from_env(), progress=_progress)
-
-
-@contextmanager
-def _assistant_over(folder: Path):
-    """An assistant over the documents of `folder` alone: ingested into a temporary corpus and index."""
-    from assistant.core import Assistant
-    from assistant.ingest import ingest
-
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".txt", ".pdf", ".docx", ".html", ".md")
-                   and p.name.lower() != "readme.md")
-    with tempfile.TemporaryDirectory(prefix="assistant-eval-") as tmp:
-        settings = Settings.from_env(corpus_dir=f"{tmp}/corpus", index_dir=f"{tmp}/index", chroma_host="")
-        ingest(settings, files, progress=_progress)
-        yield Assistant(settings, progress=_progress)
 
 
 def format_answer(answer) -> str:
@@ -145,7 +128,15 @@ def cmd_chat(args) -> int:
 
 def cmd_eval(args) -> int:
     """Score the assistant (and the baselines) on the Q&A set; print the tables, write the report."""
-    from assistant.evaluate import format_summary, load_items, load_split, run_eval, split_corpus, write_report
+    from assistant.evaluate import (
+        assistant_over,
+        format_summary,
+        load_items,
+        load_split,
+        run_eval,
+        split_corpus,
+        write_report,
+    )
 
     folder = None
     if args.set:
@@ -156,7 +147,7 @@ def cmd_eval(args) -> int:
     if folder is None:
         run = run_eval(_assistant(), items, baselines=not args.no_baselines, set_path=where)
     else:
-        with _assistant_over(folder) as assistant:
+        with assistant_over(folder, progress=_progress) as assistant:
             run = run_eval(assistant, items, baselines=not args.no_baselines, set_path=f"{where} over {folder.name}")
     print(format_summary(run), flush=True)
     for path in write_report(run, args.report):

@@ -15,13 +15,14 @@ import re
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.baselines import DESCRIPTIONS, make_baselines
-from assistant.config import ROOT
+from assistant.config import ROOT, Settings
 from assistant.corpus import Corpus
 from assistant.errors import InputError
 from assistant.types import Answer, Chunk, Citation, Hit
@@ -298,6 +299,22 @@ def load_items(path: str | Path | None = None, category: str | None = None, limi
         if not items:
             raise InputError(f"no items of category {category!r} in {path}; categories: {', '.join(known)}")
     return items[:limit] if limit is not None else items
+
+
+@contextmanager
+def assistant_over(folder: Path, settings: Settings | None = None, progress=None) -> Iterator[Assistant]:
+    """An assistant over the documents of `folder` alone, ingested into a temporary corpus and index
+    (the external splits are asked of such a corpus)."""
+    from assistant.core import Assistant as _Assistant
+    from assistant.ingest import ingest
+
+    files = sorted(p for p in folder.iterdir()
+                   if p.suffix.lower() in (".txt", ".pdf", ".docx", ".html", ".md") and p.name.lower() != "readme.md")
+    base = settings or Settings.from_env()
+    with tempfile.TemporaryDirectory(prefix="assistant-eval-") as tmp:
+        own = replace(base, corpus_dir=f"{tmp}/corpus", index_dir=f"{tmp}/index", chroma_host="")
+        ingest(own, files, progress=progress)
+        yield _Assistant(own, progress=progress)
 
 
 def split_corpus(name: str) -> Path | None:
