@@ -32,7 +32,7 @@ def own_grams(query: Query) -> frozenset[str]:
         if not word.isascii():
             text = text.replace(word, "|")
     text = YEAR_WORDS.sub("|", text)
-    return key_grams(text)
+    return key_grams(text) - query.named_grams  # "那乳腺癌筛查呢": the plan's own name asks nothing
 
 
 def looks_like_followup(query: Query) -> bool:

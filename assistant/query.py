@@ -76,6 +76,7 @@ class Query:
     indicators: tuple[str, ...] = ()  # indicators carried from the conversation
     docs: tuple[str, ...] | None = None
     named_plans: tuple[str, ...] = field(default=())  # plans the question itself names
+    named_grams: frozenset[str] = frozenset()  # bigrams of the named plans' names: words that name, not ask
     asks: tuple[Intent, ...] = ()  # every intent the cue words point to, the intent first
     wants_figure: bool = False  # a figure demanded, not only asked: "具体要到百分之几", "确切数字"
     vector: tuple[float, ...] | None = field(default=None, repr=False, compare=False)  # embedded once
@@ -299,6 +300,7 @@ def parse_query(
         ordinal=ordinal,
         docs=tuple(docs) if docs else None,
         named_plans=named,
+        named_grams=frozenset().union(*(char_bigrams(plan_names[k]) for k in named)) if named else frozenset(),
     )
 
 
