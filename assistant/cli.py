@@ -138,6 +138,8 @@ def cmd_eval(args) -> int:
         write_report,
     )
 
+    if args.llm:
+        return _eval_llm(args)
     folder = None
     if args.set:
         items, where = load_items(args.set, args.category, args.limit), args.set
@@ -149,6 +151,29 @@ def cmd_eval(args) -> int:
     else:
         with assistant_over(folder, progress=_progress) as assistant:
             run = run_eval(assistant, items, baselines=not args.no_baselines, set_path=f"{where} over {folder.name}")
+    print(format_summary(run), flush=True)
+    for path in write_report(run, args.report):
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _eval_llm(args) -> int:
+    """LLM mode against the extractive answers on a fixed sample of the dev and blind splits."""
+    from dataclasses import replace
+
+    from assistant.core import Assistant
+    from assistant.evaluate import format_summary, load_items, load_split, run_llm_eval, sample_items, write_report
+
+    settings = Settings.from_env()
+    if not settings.llm_base_url:
+        raise InputError("eval --llm needs a model: run `make llm` and export the variables it prints "
+                         "(ASSISTANT_LLM_BASE_URL, ASSISTANT_LLM_MODEL)")
+    items = load_items(args.set, args.category) if args.set else load_split(args.split, args.category)
+    items = sample_items(items, args.sample)
+    llm = Assistant(settings, progress=_progress)
+    extractive = Assistant(replace(settings, llm_base_url=""), progress=_progress)
+    where = f"{args.set or 'split ' + args.split}, {args.sample} a split (every k-th item)"
+    run = run_llm_eval(extractive, llm, items, set_path=where)
     print(format_summary(run), flush=True)
     for path in write_report(run, args.report):
         print(f"wrote {path}", file=sys.stderr)
@@ -228,6 +253,10 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--category", help="only the items of this category")
     ev.add_argument("--limit", type=int, help="only the first N items")
     ev.add_argument("--no-baselines", action="store_true", help="score the assistant only")
+    ev.add_argument("--llm", action="store_true",
+                    help="LLM mode (ASSISTANT_LLM_BASE_URL, see `make llm`) against the extractive answers, "
+                         "on a fixed sample of each split")
+    ev.add_argument("--sample", type=int, default=30, help="with --llm: items per split (default 30)")
     ev.set_defaults(func=cmd_eval)
     ing = sub.add_parser("ingest", help="add or replace documents (.txt .md .docx .pdf .html) and rebuild the index")
     ing.add_argument("paths", nargs="+", metavar="PATH")

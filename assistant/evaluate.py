@@ -112,6 +112,7 @@ class ItemResult:
     cited_spans: list[tuple[str, int, int]] = field(default_factory=list)
     resolved_question: str = ""
     top_sections: list[str] = field(default_factory=list)
+    llm: str = ""  # LLM mode: "used", "fallback: <reason>" or "skipped: <why>"; "" without a model
 
 
 # ---- scoring (pure) ----------------------------------------------------------------------------
@@ -184,7 +185,7 @@ def score(system: str, item: dict, answer: Answer, corpus: Corpus, latency_ms: f
         support=answer.context.get("support"), support_floor=answer.context.get("support_floor"),
         hard_refusal=bool(answer.context.get("hard_refusal")),
         cited_spans=[(c.doc, c.start, c.end) for c in answer.citations],
-        top_sections=[h.chunk.section for h in answer.retrieved[:3]])
+        top_sections=[h.chunk.section for h in answer.retrieved[:3]], llm=answer.context.get("llm", ""))
 
 
 def mean(flags: list) -> float | None:
@@ -454,9 +455,91 @@ def format_summary(run: EvalRun) -> str:
         parts += ["", "By split", split_overall(run), "", "Answer accuracy by category and split", split_table(run)]
     for system in run.results:
         parts += ["", f"Per category: {system}", category_table(run, system)]
-    if len(run.results) > 1:
+    if LLM in run.results and EXTRACTIVE in run.results:
+        parts += ["", "LLM mode against the extractive answers", llm_table(run)]
+    elif len(run.results) > 1:
         parts += ["", "Note: baselines answer multi-turn items from the last question alone (no conversation)."]
     return "\n".join(parts)
+
+
+# ---- LLM mode ----------------------------------------------------------------------------------
+
+EXTRACTIVE = "extractive"
+LLM = "llm"
+# Why a model answer was not shown, by the first words of the fallback note (llm.py's reasons).
+FALLBACK_CLASSES = (
+    ("number", "number"),
+    ("quote", "quote"),
+    ("citation", "citation"),
+    ("no [n] citation", "citation"),
+    ("model said not found", "said not found"),
+    ("timeout", "timeout"),
+    ("empty answer", "empty"),
+)
+
+
+def sample_items(items: list[dict], per_split: int) -> list[dict]:
+    """A fixed sample: every k-th item of each split, in file order (the same items every run)."""
+    out = []
+    for split in dict.fromkeys(i.get("split", "") for i in items):
+        part = [i for i in items if i.get("split", "") == split]
+        step = max(1, len(part) // per_split)
+        out += part[::step][:per_split]
+    return out
+
+
+def fallback_class(note: str) -> str:
+    reason = note.removeprefix("fallback: ")
+    return next((name for prefix, name in FALLBACK_CLASSES if reason.startswith(prefix)), "other")
+
+
+def llm_table(run: EvalRun) -> str:
+    """LLM mode beside the extractive answers on the same items: accuracy, what was shown and why not,
+    hallucinations caught, latency, and items where a shown model answer failed but the extractive passed."""
+    ours, theirs = run.results[LLM], run.results[EXTRACTIVE]
+    n = len(ours)
+    used = [r for r in ours if r.llm == "used"]
+    fallbacks = [r for r in ours if r.llm.startswith("fallback")]
+    skipped = [r for r in ours if r.llm.startswith("skipped")]
+    reasons: dict[str, int] = {}
+    for r in fallbacks:
+        reasons[fallback_class(r.llm)] = reasons.get(fallback_class(r.llm), 0) + 1
+    caught = reasons.get("number", 0) + reasons.get("quote", 0)
+    by_id = {r.id: r for r in theirs}
+    worse = [r for r in used if not r.passed and by_id[r.id].passed]
+    better = [r for r in used if r.passed and not by_id[r.id].passed]
+    rows = [
+        ["items", str(n), str(len(theirs))],
+        ["answer accuracy", fmt(mean([r.passed for r in ours]), "pct"), fmt(mean([r.passed for r in theirs]), "pct")],
+        ["model answer shown", f"{len(used)} ({fmt(len(used) / n if n else None, 'pct')})", "-"],
+        ["fell back to extractive", f"{len(fallbacks)} ({fmt(len(fallbacks) / n if n else None, 'pct')})", "-"],
+        ["not sent (refusal, quote check)", str(len(skipped)), "-"],
+        ["fallback reasons", ", ".join(f"{k} {v}" for k, v in sorted(reasons.items(), key=lambda x: -x[1])) or "-",
+         "-"],
+        ["hallucinations caught (number/quote not in passages)", str(caught), "-"],
+        ["shown and wrong where extractive was right", ", ".join(r.id for r in worse) or "none", "-"],
+        ["shown and right where extractive was wrong", ", ".join(r.id for r in better) or "none", "-"],
+        ["p50 ms", fmt(percentile([r.latency_ms for r in ours], 50), "f1"),
+         fmt(percentile([r.latency_ms for r in theirs], 50), "f1")],
+        ["p95 ms", fmt(percentile([r.latency_ms for r in ours], 95), "f1"),
+         fmt(percentile([r.latency_ms for r in theirs], 95), "f1")],
+    ]
+    return table(["", "LLM mode", "extractive"], rows, numeric=False)
+
+
+def run_llm_eval(extractive: Assistant, llm: Assistant, items: list[dict], set_path: str = "") -> EvalRun:
+    """The same items through the extractive assistant and through LLM mode."""
+    started_at = time.strftime("%Y-%m-%d %H:%M:%S")
+    started = time.perf_counter()
+    extractive.embedder.embed_query("预热")
+    results = {EXTRACTIVE: run_system(EXTRACTIVE, ask_ours(extractive), items, extractive.corpus),
+               LLM: run_system(LLM, ask_ours(llm), items, llm.corpus)}
+    return EvalRun(items, results, time.perf_counter() - started, set_path, extractive.embedder.id, started_at)
+
+
+def main_system(run: EvalRun) -> str:
+    """The system the report is about: ours, or LLM mode in an LLM run."""
+    return OURS if OURS in run.results else LLM if LLM in run.results else next(iter(run.results))
 
 
 def _cell(text: str) -> str:
@@ -477,12 +560,14 @@ def render_markdown(run: EvalRun, chart: str | None) -> str:
            f"{run.seconds:.1f} s.", "", "## Systems", ""]
     out += [f"- **{s}**: {DESCRIPTIONS.get(s, s)}" for s in run.results]
     out += ["", "## Overall", "", overall_table(run)]
+    if LLM in run.results and EXTRACTIVE in run.results:
+        out += ["", "## LLM mode against the extractive answers", "", llm_table(run)]
     if len([s for s in run.splits() if s]) > 1:
         out += ["", "## By split", "", split_overall(run), "", "## Answer accuracy by category and split", "",
                 split_table(run)]
         for split in run.splits():
             out += ["", f"## Refusal trade-off on {split} (support floor)", "",
-                    curve_table([r for r in run.results[OURS] if _split_of(run, r) == split])]
+                    curve_table([r for r in run.results[main_system(run)] if _split_of(run, r) == split])]
     out += ["", "## Answer accuracy by category", "", accuracy_table(run)]
     if chart:
         out += ["", f"![answer accuracy by category]({chart})"]
@@ -490,8 +575,10 @@ def render_markdown(run: EvalRun, chart: str | None) -> str:
         out += ["", f"## Per category: {system}", "", category_table(run, system)]
     out += ["", "## Refusal trade-off (support floor)", "",
             "Unanswerable items refused and answerable items refused as the support floor moves "
-            "(shift 0 is the floor in `assistant/thresholds.py`).", "", curve_table(run.results[OURS])]
-    out += ["", f"## Failing items: {OURS}", "", failures_table(run.results[OURS]), "", "## Notes", ""]
+            "(shift 0 is the floor in `assistant/thresholds.py`).", "",
+            curve_table(run.results[main_system(run)])]
+    main = main_system(run)
+    out += ["", f"## Failing items: {main}", "", failures_table(run.results[main]), "", "## Notes", ""]
     out += [f"- {note}" for note in NOTES]
     return "\n".join(out) + "\n"
 
@@ -511,7 +598,8 @@ def report_json(run: EvalRun) -> dict:
                                         "categories": {c: run.summary(s, c, sp) for c in run.categories()}}
                                    for sp in run.splits() if sp}}
                     for s in run.results},
-        "refusal_curve": {sp or ALL: refusal_curve([r for r in run.results[OURS] if _split_of(run, r) == sp])
+        "refusal_curve": {sp or ALL: refusal_curve([r for r in run.results[main_system(run)]
+                                                    if _split_of(run, r) == sp])
                           for sp in run.splits()},
         "results": {s: [asdict(r) for r in results] for s, results in run.results.items()},
     }
