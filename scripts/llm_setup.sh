@@ -13,14 +13,17 @@ SHA=cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046
 MODEL="$LLM_DIR/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 mkdir -p "$LLM_DIR/wheels"
 
-# Built from source on this machine (GGML_NATIVE: this CPU's instructions), never from a cached wheel:
-# a wheel built natively elsewhere crashes here on the first multi-token prompt.
+# Built from source here, never from a cached wheel, with AVX2/AVX-512 but without AMX: this CPU
+# reports AMX_INT8, and a -march=native build (GGML_NATIVE=ON) segfaults on the first batched
+# prompt here (one token at a time works), which is the AMX matmul path this VM does not allow.
 if [ ! -f "$LLM_DIR/venv/.built-here" ] || ! "$LLM_DIR/venv/bin/python" -c "import llama_cpp.server" 2>/dev/null; then
   echo "building llama-cpp-python[server]==0.3.36 from source (about 10 minutes)..."
   rm -rf "$LLM_DIR/venv"
   python3 -m venv "$LLM_DIR/venv"
   "$LLM_DIR/venv/bin/pip" install -q --upgrade pip
-  CMAKE_ARGS="-DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON \
+-DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
+-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
     "$LLM_DIR/venv/bin/pip" install -q --no-cache-dir --no-binary llama-cpp-python "llama-cpp-python[server]==0.3.36"
   touch "$LLM_DIR/venv/.built-here"
 fi

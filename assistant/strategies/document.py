@@ -19,6 +19,7 @@ from assistant.types import Citation, DialogueState, Document, Hit, Intent, Plan
 DATE = re.compile(r"(?:19|20)\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 PERIOD_YEARS = re.compile(r"((?:19|20)\d\d)\s*[—\-－~～至到]+\s*((?:19|20)\d\d)\s*年")
 DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{2,12}〔(?:19|20)\d\d〕\d{1,4}号")
+PAGE_DATE = re.compile(r"(?:发布时间|发布日期)：\s*(?:19|20)\d\d[-年./]\d{1,2}")
 BASIS = re.compile(r"根据|依据|按照")
 PERIOD = re.compile(r"规划期限|规划期|实施期")
 ISSUER_END = re.compile(r"(人民政府|委员会|办公室|办公厅|政府|工委|联合会|局|厅|部|委)$")
@@ -105,6 +106,10 @@ class DocumentFactsStrategy(Strategy):
             parts.append(f"{names}由{self._cite(doc, issuer, cites)}印发")
         if date is not None:
             parts.append(f"印发日期为{self._cite(doc, date, cites)}")
+        # a scraped page's own date ("发布时间：2020-11-25"), kept by reflow as a line of the notice
+        posted = next(((s, e) for s, e in lines if PAGE_DATE.match(doc.text[s:e].strip())), None)
+        if facet == "date" and posted is not None:
+            parts.append(f"网页{self._cite(doc, posted, cites)}")
         return "，".join(parts) + "。"
 
     @staticmethod
