@@ -63,6 +63,13 @@ class LLMConfigError(AssistantError):
 # ---- prompts ------------------------------------------------------------------------------------
 
 
+# The value an indicator answer states first for each row (the aspect asked): "…“残疾儿童康复救助人数
+# （人）”：2025年目标为应救尽救，2020年为514人" -> 应救尽救.
+ROW_VALUE = re.compile(r"重点指标“[^”]+”：(?:\d{4}年(?:目标)?为)?(.+?)(?=，\d{4}年|；|\[|。|（与第|$)")
+CJK_CHARS = re.compile(r"[\u4e00-\u9fff]")
+MIN_ANSWER_CHARS = 4  # fewer Chinese characters than this outside the markers is no answer
+
+
 def render(name: str, folder: Path = PROMPTS_DIR, **values: object) -> str:
     """Fill prompts/<name>.txt (`${var}` placeholders); a missing variable raises PromptError."""
     path = folder / f"{name}.txt"
@@ -157,6 +164,8 @@ def check_grounding(text: str, passages: list[Passage]) -> str:
     """Why an answer is not grounded in the passages it cites; '' when it is."""
     if not text.strip():
         return "empty answer"
+    if len(CJK_CHARS.findall(MARKER.sub("", text))) < MIN_ANSWER_CHARS:
+        return "empty answer (citation marks only)"  # "[1]、[2][3]"
     if REFUSAL.rstrip("。") in text:
         return "model said not found"
     numbers = cited(text)
@@ -171,6 +180,25 @@ def check_grounding(text: str, passages: list[Passage]) -> str:
         problem = sentence_problem(sentence, [passages[n - 1].evidence for n in own])
         if problem:
             return problem
+    return ""
+
+
+def value_missing(text: str, answer: Answer) -> str:
+    """An indicator answer's value that the model's text leaves out ('' when all are there).
+
+    Every number the model writes may be in the passages and still be the wrong one: measured with
+    the real local model, "514[1]" (the 2020 value) answered a 2025 target of 应救尽救, and "≥99%"
+    the row after "倒数第二个" whose target is 100％. So the model must state the value the
+    extractive answer gives first for each row: its numbers, or its words when it has none."""
+    if answer.kind != "indicator":
+        return ""
+    have = set(NUMBER.findall(normalize(text)))
+    flat = "".join(normalize(text).split())
+    for value in ROW_VALUE.findall(answer.answer):
+        numbers = set(NUMBER.findall(normalize(value)))
+        words = "".join(normalize(value).split()).strip("％%")
+        if (numbers and not numbers <= have) or (not numbers and words and words not in flat):
+            return f"value {value} of the row left out"
     return ""
 
 
@@ -330,7 +358,7 @@ class OpenAIChatAnswerer:
         yield self._grounded(answer, strip_think(text), passages)
 
     def _grounded(self, answer: Answer, text: str, passages: list[Passage]) -> Answer:
-        problem = check_grounding(text, passages)
+        problem = check_grounding(text, passages) or value_missing(text, answer)
         if problem:
             return self._fallback(answer, problem)
         new_text, citations = renumber(text, passages)

@@ -28,6 +28,7 @@ from assistant.llm import (
     grounded_prefix,
     render,
     renumber,
+    value_missing,
 )
 from assistant.refusal import REFUSAL
 from assistant.types import Answer, Citation
@@ -204,6 +205,30 @@ def test_grounding_check(text, problem):
     passages = [passage("婚前医学检查率保持在85％以上。"), passage("产前筛查率达到90％以上。")]
     found = check_grounding(text, passages)
     assert found.startswith(problem) if problem else found == ""
+
+
+# Seen with the real local model (tests/test_llm_real.py, eval --llm): replies whose every number is in
+# the passages and which are still wrong, or which say nothing.
+ROW = Answer("残疾儿童康复救助人数2025年目标", "儿童规划重点指标“残疾儿童康复救助人数（人）”：2025年目标为应救尽救，"
+             "2020年为514人[1]。", True, kind="indicator")
+WOMEN_ROW = Answer("q", "妇女规划重点指标“县（市、区）政府领导班子中配有女干部的班子比例（％）”：2025年目标为换届后当年"
+                   "达到100％，平时保持在85％以上，2020年为85.71％[1]。", True, kind="indicator")
+
+
+@pytest.mark.parametrize("answer,reply,problem", [
+    (ROW, "514[1][2]", "value 应救尽救"),  # the 2020 value given as the 2025 target
+    (ROW, "2025年的目标是应救尽救[1]。", ""),
+    (WOMEN_ROW, "规划要到100%。[1]", "value 换届后当年达到100％，平时保持在85％以上"),  # half of the cell
+    (WOMEN_ROW, "换届后当年达到100％，平时保持在85％以上[1]。", ""),
+    (Answer("q", "措施……", True, kind="measures"), "随便说说[1]。", ""),  # only rows have a value to keep
+])
+def test_an_indicator_reply_must_state_the_rows_value(answer, reply, problem):
+    assert value_missing(reply, answer).startswith(problem) if problem else value_missing(reply, answer) == ""
+
+
+def test_a_reply_of_citation_marks_only_is_no_answer():
+    passages = [passage("加快构建完善党委领导、政府主导、部门合作、家庭尽责、社会参与的家庭建设工作格局。")]
+    assert check_grounding("[1]、[2][3]", passages).startswith("empty answer")
 
 
 def test_renumber_and_streamed_prefix():
