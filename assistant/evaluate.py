@@ -475,6 +475,7 @@ FALLBACK_CLASSES = (
     ("model said not found", "said not found"),
     ("timeout", "timeout"),
     ("empty answer", "empty"),
+    ("value", "row value left out"),
 )
 
 
