@@ -136,7 +136,7 @@ class Assistant:
         state = next((t.state for t in reversed(turns) if t.state is not None), None)
         query = resolve(parse_query(q, self.kit.plan_names, plans, docs, known=self.retriever.idf.keys(),
                                        title_words=self.kit.title_words), state)
-        if self.llm:  # [ISSUE 5] the model may condense a follow-up; the rule-based resolution is the fallback
+        if self.llm and self.settings.llm_condense:  # the model may condense a follow-up (off by default)
             query = self.llm.condense(q, turns, query)
         return self._answer(query, state)
 

@@ -147,7 +147,7 @@ def chat(server: ChatServer) -> ChatServer:
 @pytest.fixture(scope="module")
 def llm_settings(session_settings: Settings, server: ChatServer) -> Settings:
     return session_settings.with_(llm_base_url=server.url, llm_model="test-model", llm_api_key=KEY,
-                                  llm_timeout=TIMEOUT)
+                                  llm_timeout=TIMEOUT, llm_condense=True)
 
 
 @pytest.fixture(scope="module")
@@ -399,6 +399,18 @@ def test_stream_from_a_server_that_does_not_stream(llm_assistant, chat):
 def test_stream_without_a_model_yields_the_answer_only(assistant):
     items = list(assistant.ask_stream(QUESTION))
     assert len(items) == 1 and isinstance(items[0], Answer) and items[0].answer == assistant.ask(QUESTION).answer
+
+
+@pytest.mark.slow
+def test_followups_are_resolved_by_rule_unless_condensing_is_on(llm_settings, assistant, chat):
+    from assistant import Assistant
+
+    by_rule = Assistant(llm_settings.with_(llm_condense=False))
+    first = assistant.ask("产前筛查率要达到多少")
+    chat.script(Reply(""))
+    a = by_rule.ask("那孕产妇死亡率呢？", history=[first])
+    assert "孕产妇死亡率" in a.resolved_question and a.kind == "indicator"
+    assert len(chat.requests) == 1 and "<最新问题>" not in chat.requests[0]["messages"][0]["content"]
 
 
 @pytest.mark.slow
