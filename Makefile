@@ -15,10 +15,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-# the web app on http://127.0.0.1:7860 (index built first if needed)
+# the web app on http://127.0.0.1:7860 (index built first if needed); `make run PORT=8080 HOST=0.0.0.0`
+PORT ?= 7860
+HOST ?= 127.0.0.1
 run: setup
 	$(PY) -m assistant build
-	$(PY) app.py
+	$(PY) app.py --host $(HOST) --port $(PORT)
 
 # the same assistant in the terminal
 chat: setup

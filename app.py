@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no usage reporting
@@ -390,7 +391,7 @@ def launch(demo: gr.Blocks, host: str, port: int, auth: tuple[str, str] | None =
     """Serve the app locally: never a share link, no tracebacks to the browser."""
     return demo.launch(server_name=host, server_port=port, share=False, auth=auth, show_error=False,
                        auth_message="请输入账号和密码。" if auth else None, prevent_thread_lock=not block,
-                       ssr_mode=False, quiet=not block, css=CSS, head=HEAD)
+                       ssr_mode=False, quiet=True, css=CSS, head=HEAD)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -407,11 +408,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     try:
         auth = login_from_env(os.environ)
-        print("loading the assistant (the first run builds the index, ~20 s) ...", file=sys.stderr)
+        built = settings.chroma_host or (Path(settings.index_dir) / "CURRENT").exists()
+        print("loading the assistant ..." if built else "building the index (first run, ~20 s) ...", file=sys.stderr)
         assistant = Assistant(settings)
     except (AssistantError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    # Gradio's own start-up lines suggest share=True; this app never makes a share link.
+    print(f"serving on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr, flush=True)
     launch(build_app(assistant), args.host, args.port, auth)
     return 0
 
