@@ -823,7 +823,7 @@ TABLE_COLUMNS = (
 
 # Bigrams of a title that say what kind of document it is, not its topic: never a plan's title word.
 TITLE_FRAME_GRAMS = frozenset(
-    "规划 计划 方案 规范 原则 办法 纲要 工作 指导 导原 作方 作规 实施 管理 通知 印发 发展 人类".split()
+    "规划 计划 方案 规范 原则 办法 纲要 工作 指导 导原 作方 作规 实施 管理 通知 印发 发展".split()
 )
 
 # How the name of a measure ends (知晓率, 筛查率, 人数, 所占比例 ...): the name cell of a flattened

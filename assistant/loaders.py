@@ -19,8 +19,8 @@ from pathlib import Path
 
 from assistant.errors import CorpusError
 from assistant.reflow import reflow
+from assistant.text import CJK
 
-CJK = r"\u2e80-\u9fff\u3000-\u303f\uf900-\ufaff\uff00-\uffef"
 CJK_GAP = re.compile(rf"(?<=[{CJK}])[^\S\n]+(?=[{CJK}])")  # HTML's "妇女\n  发展" -> "妇女发展"
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # tab and newline stay
 MAX_SPAN = 1000  # a rowspan/colspan beyond this is malformed, not a table

@@ -20,6 +20,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from assistant import lexicon
+from assistant.structure import CN_NUM, HEADER_WORD
+from assistant.text import CJK, DOC_NUMBER_RX
 from assistant.thresholds import (
     CELL_LAST_WIDER,
     CELL_MID_WORD,
@@ -36,8 +38,6 @@ from assistant.thresholds import (
     WRAP_SLACK,
 )
 
-CJK = r"\u2e80-\u9fff\u3000-\u303f\uf900-\ufaff\uff00-\uffef"
-CN_NUM = "一二三四五六七八九十"
 # A line that opens a heading or a list item: never the continuation of the line above.
 STARTS_BLOCK = re.compile(
     rf"^(?:第[{CN_NUM}百零〇两\d]{{1,4}}[章节条]|[{CN_NUM}]+、|[（(][{CN_NUM}\d]{{1,2}}[）)]|\d{{1,2}}[．.、](?!\d)"
@@ -47,7 +47,7 @@ STARTS_BLOCK = re.compile(
 BARE_NUMBER = re.compile(
     rf"^(?:[{CN_NUM}]+、|[（(][{CN_NUM}\d]{{1,2}}[）)]|\d{{1,2}}[．.、]|第[{CN_NUM}\d]{{1,4}}[章节条])$"
 )
-DOC_NUMBER = re.compile(r"〔(?:19|20)\d\d〕\d{1,4}号[）)]?$")  # "国卫妇幼发〔2015〕53号": the 文号 line
+DOC_NUMBER = re.compile(DOC_NUMBER_RX + r"[）)]?$")  # "国卫妇幼发〔2015〕53号": a line ending in its 文号
 PART_HEADING = re.compile(rf"^[{CN_NUM}]+、\S{{2,20}}$")  # "二、工作内容": a heading line of its own
 SENTENCE_END = "。；！？!?;…"
 CLOSING = "，。、；：！？）》」』”’%％‰,.;:!?)]】"
@@ -62,7 +62,6 @@ TITLE_END = re.compile(
 ASCII_CJK_GAP = re.compile(
     rf"(?<=[0-9A-Za-z%％.)])[ \u00a0]+(?=[{CJK}])|(?<=[{CJK}])[ \u00a0]+(?=[0-9A-Za-z(])"
 )
-HEADER_WORD = re.compile(r"^[\u4e00-\u9fff（）()/]{2,8}$")
 
 
 def width(text: str) -> int:
@@ -308,14 +307,12 @@ def segment_cells(body: list[str], ncols: int, named: set[int] | None = None) ->
     if n < ncols:
         return None
     widths = [width(t) for t in body]
-    joints = [straddles(body[k], body[k + 1]) for k in range(n - 1)] + [False]
-    if named:
-        # a cut after line k that ends the name column's cell costs extra unless the line ends a name
-        named = [t[-1] not in lexicon.MEASURE_NAME_ENDS for t in body]
-        joints = [(j, m) for j, m in zip(joints, named)]
-    else:
-        joints = [(j, False) for j in joints]
-    rows = _best_cuts(widths, ncols, None, joints, named or set())
+    named = named or set()
+    mid_word = [straddles(body[k], body[k + 1]) for k in range(n - 1)] + [False]
+    # a cut after line k that ends a name or definition cell costs extra unless the line ends a name
+    not_a_name = [t[-1] not in lexicon.MEASURE_NAME_ENDS for t in body]
+    joints = list(zip(mid_word, not_a_name))
+    rows = _best_cuts(widths, ncols, None, joints, named)
     if rows is None:
         return None
     for _ in range(2):
@@ -323,7 +320,7 @@ def segment_cells(body: list[str], ncols: int, named: set[int] | None = None) ->
         typical = [col[len(col) // 2] for col in column]
         single = [sorted(b - a for a, b in (r[c] for r in rows))[len(rows) // 2] == 1 for c in range(ncols)]
         typical = [(w, one) for w, one in zip(typical, single)]
-        again = _best_cuts(widths, ncols, typical, joints, named or set())
+        again = _best_cuts(widths, ncols, typical, joints, named)
         if again is None or again == rows:
             break
         rows = again

@@ -10,6 +10,8 @@ import jieba
 
 jieba.setLogLevel(logging.WARNING)
 
+CJK = r"\u2e80-\u9fff\u3000-\u303f\uf900-\ufaff\uff00-\uffef"  # Chinese characters and CJK punctuation
+DOC_NUMBER_RX = r"[\u4e00-\u9fff]{2,12}〔(?:19|20)\d\d〕\d{1,4}号"  # a 文号: "国卫妇幼发〔2015〕53号"
 SENTENCE_END = "。；！？!?;"
 # "*", not "+": a line that starts with "；" or "？" must not lose that character.
 SENTENCE = re.compile(rf"[^{SENTENCE_END}\n]*(?:[{SENTENCE_END}]+[”’」）)]*|$)", re.M)

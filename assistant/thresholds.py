@@ -130,8 +130,8 @@ WRAP_FILL = 0.8
 # columns); a short web page with a few similar lines (the ART guideline: 4 lines near 24) is no PDF.
 WRAP_MIN_LINES = 12
 WRAP_MIN_WIDTH = 40
-# A line this many display columns short of the wrap width still filled the line (a wide last
-# character, punctuation pushed to the next line).
+# Lines up to this many display columns short of a width count towards it when the wrap width is
+# found (a wide last character, punctuation pushed to the next line).
 WRAP_SLACK = 4
 # A scrape broken at inline elements has this share of lines of 1-3 characters (the web page
 # here 44%; the PDFs 12-17%, the bundled plans 2%).

@@ -13,12 +13,12 @@ from assistant import lexicon
 from assistant.compose import Draft
 from assistant.query import Query
 from assistant.strategies.base import Strategy
-from assistant.text import sentence_spans
+from assistant.text import DOC_NUMBER_RX, sentence_spans
 from assistant.types import Citation, DialogueState, Document, Hit, Intent, Plan
 
 DATE = re.compile(r"(?:19|20)\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 PERIOD_YEARS = re.compile(r"((?:19|20)\d\d)\s*[—\-－~～至到]+\s*((?:19|20)\d\d)\s*年")
-DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{2,12}〔(?:19|20)\d\d〕\d{1,4}号")
+DOC_NUMBER = re.compile(DOC_NUMBER_RX)
 PAGE_DATE = re.compile(r"(?:发布时间|发布日期)：\s*(?:19|20)\d\d[-年./]\d{1,2}")
 BASIS = re.compile(r"根据|依据|按照")
 PERIOD = re.compile(r"规划期限|规划期|实施期")

@@ -47,16 +47,16 @@ def asks_column(query: Query) -> bool:
 def columns_asked(query: Query, ind) -> list[str]:
     """Headers of the row's columns the question asks for; the target column's when it names none."""
     text = query.raw.lower()
-    headers = [h for h, _, _, _ in ind.columns if h and ind.name not in (h,)]
+    name_header = next((h for h, t, _, _ in ind.columns if t == ind.name), None)
+    headers = [h for h, _, _, _ in ind.columns if h and h != name_header]
     asked = [h for h in headers if h in query.raw]
     for pattern, cues in lexicon.TABLE_COLUMNS:
         if any(cue in text for cue in cues):
             asked += [h for h in headers if re.search(pattern, h)][:1]
     if not asked:
         target = next((h for h, t, _, _ in ind.columns if t == ind.target), None)
-        asked = [target] if target else headers[-1:]
-    name_header = next((h for h, t, _, _ in ind.columns if t == ind.name), None)
-    return [h for h in dict.fromkeys(asked) if h != name_header]
+        asked = [target] if target and target != name_header else headers[-1:]
+    return list(dict.fromkeys(asked))
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
