@@ -375,6 +375,9 @@ DOCUMENT_WORDS = (
     "哪几年", "几年", "多少年", "起止", "时间", "日期", "这个", "这份", "本", "市", "十四五", "落款", "签发", "发文",
     "上位文件", "上位", "时候", "哪些", "人民政府", "政府", "“", "”", "《", "》",
 )
+# Names of a kind of plan in a filter ("--plan 妇女规划"): the plan of that kind, when one document has it.
+PLAN_KIND_NAMES = {"妇女": "women", "儿童": "children", "妇女规划": "women", "儿童规划": "children", "women": "women",
+                   "children": "children"}
 # Words that switch a follow-up to a plan ("那儿童规划呢？"): only the plan names themselves and
 # their everyday forms; "女生" in "女生的呢" narrows an indicator, it does not switch plans.
 PLAN_SWITCH: dict[str, tuple[str, ...]] = {
@@ -829,3 +832,20 @@ TITLE_FRAME_GRAMS = frozenset(
 # How the name of a measure ends (知晓率, 筛查率, 人数, 所占比例 ...): the name cell of a flattened
 # indicator table ends with one of these (reflow.segment_cells).
 MEASURE_NAME_ENDS = frozenset("率数比例量值度龄")
+
+# ---- the grounding check of a model's answer (grounding) ------------------------------------------
+# A passage that talks to the model is data, never an instruction: it is not shown to the model.
+# Compared lower-case with spaces removed.
+MODEL_ADDRESS_CUES = (
+    "忽略以上", "忽略之前", "忽略前面", "忽略上述", "忽略所有", "忽略你", "忽略此前", "无视以上", "无视之前",
+    "无视上述",
+    "不要遵守", "你是一个", "你现在是", "作为ai", "作为人工智能", "作为语言模型", "系统提示", "提示词", "请直接回答",
+    "直接回答：", "ignoreprevious", "ignoreall", "ignoretheabove", "disregardprevious", "systemprompt",
+    "youarenow", "assistant:", "<|im_start|>", "[inst]",
+)
+# What an answer to a plan question never asks of the reader unless the plan itself says it: a model
+# that writes one of these without a cited passage holding it has been talked round.
+MODEL_ACTION_CUES = (
+    "忽略", "指令", "访问", "点击", "登录", "扫码", "二维码", "转账", "汇款", "领取", "拨打", "致电", "微信", "链接",
+    "网址", "下载", "密码", "验证码", "银行卡", "提示词",
+)

@@ -10,23 +10,36 @@ timeout, an HTTP error, an empty reply — shows the extractive answer and logs 
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import string
-import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from assistant.config import ROOT, Settings
 from assistant.corpus import Corpus
 from assistant.errors import AssistantError
+from assistant.grounding import (
+    MARKER,
+    Passage,
+    StreamCheck,
+    addresses_the_model,
+    check_grounding,
+    cited,
+    plain,
+    values,
+)
 from assistant.query import Query, with_text
 from assistant.refusal import REFUSAL
 from assistant.types import Answer, Chunk, Citation
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PROMPTS_DIR = ROOT / "prompts"
 PROMPT_VARIABLES = {  # file stem -> the variables its template must be given
@@ -39,17 +52,8 @@ MAX_CHUNKS = 4  # retrieved chunks given after the extractive citations
 CONDENSE_TURNS = 3  # recent turns shown when condensing a follow-up
 MAX_CONDENSED = 200  # a condensed question this long or longer is not trusted
 NO_KEY = "unused"
-PLAN_YEARS = {"2020", "2021", "2025"}  # the plan period and base year, stated in the system prompt
-NO_CITATION = "no citation"
-
-MARKER = re.compile(r"[\[［【]\s*([0-9０-９]+(?:\s*[,，、]\s*[0-9０-９]+)*)\s*[\]］】]")
-SENTENCE = re.compile(rf"[^。！？；!?\n]*(?:[。！？；!?\n]+(?:\s*{MARKER.pattern})*|$)")
-ENUMERATOR = re.compile(r"^\s*(?:[(（]\d{1,2}[)）]|\d{1,2}[.．、)）](?!\d)|[-*•])\s*")  # "1. ", "（2）": list format
-NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-PERCENT_WORDS = re.compile(r"百分之([零一二两三四五六七八九十百]+)")
-QUOTED = re.compile(r"“([^“”]+)”|「([^「」]+)」|『([^『』]+)』")
 THINK = re.compile(r"<think>.*?</think>", re.S)
-CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+MAX_TOKENS = 700  # a model reply longer than this is cut by the server (and then too long to show)
 
 
 class PromptError(AssistantError):
@@ -66,8 +70,6 @@ class LLMConfigError(AssistantError):
 # The value an indicator answer states first for each row (the aspect asked): "…“残疾儿童康复救助人数
 # （人）”：2025年目标为应救尽救，2020年为514人" -> 应救尽救.
 ROW_VALUE = re.compile(r"重点指标“[^”]+”：(?:\d{4}年(?:目标)?为)?(.+?)(?=，\d{4}年|；|\[|。|（与第|$)")
-CJK_CHARS = re.compile(r"[\u4e00-\u9fff]")
-MIN_ANSWER_CHARS = 4  # fewer Chinese characters than this outside the markers is no answer
 
 
 def render(name: str, folder: Path = PROMPTS_DIR, **values: object) -> str:
@@ -91,98 +93,6 @@ def check_prompts(folder: Path = PROMPTS_DIR) -> None:
 # ---- passages and the grounding check (pure) ----------------------------------------------------
 
 
-@dataclass
-class Passage:
-    """A numbered passage shown to the model, with the exact corpus citation it stands for."""
-
-    citation: Citation
-    text: str  # the body as shown: the quote, for a table row with its reading
-
-    @property
-    def evidence(self) -> str:
-        """What the model saw of this passage, normalised for comparison."""
-        return normalize(f"{self.citation.section}\n{self.text}")
-
-
-def normalize(text: str) -> str:
-    """Full-width digits, ％ and ． to ASCII (NFKC), so "９０％" and "90%" compare equal."""
-    return unicodedata.normalize("NFKC", text)
-
-
-def cited(text: str) -> list[int]:
-    """Passage numbers cited by [n] markers, in order of first use ("[2][1][2]" -> [2, 1])."""
-    found: list[int] = []
-    for m in MARKER.finditer(text):
-        for n in re.split(r"[,，、]", normalize(m.group(1))):
-            if int(n) not in found:
-                found.append(int(n))
-    return found
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences with their trailing markers ("…以上。[1]"); they concatenate back to `text`."""
-    return [m.group(0) for m in SENTENCE.finditer(text) if m.group(0)]
-
-
-def claimed_numbers(sentence: str) -> set[str]:
-    """Numbers a sentence states, markers and list numbering aside ("百分之百" counts as 100)."""
-    text = normalize(ENUMERATOR.sub(" ", MARKER.sub(" ", sentence)))
-    words = {cn_number(w) for w in PERCENT_WORDS.findall(text)}
-    return (set(NUMBER.findall(text)) | words) - PLAN_YEARS
-
-
-def cn_number(word: str) -> str:
-    """"九十五" -> "95", "百" -> "100"; the word itself when it is not a number below 1000."""
-    total, digit = 0, None
-    for ch in word:
-        if ch in CN_DIGITS:
-            digit = CN_DIGITS[ch]
-        elif ch in "十百":
-            total += (1 if digit is None else digit) * (10 if ch == "十" else 100)
-            digit = None
-        else:
-            return word
-    return str(total + (digit or 0))
-
-
-def sentence_problem(sentence: str, evidence: list[str]) -> str:
-    """A number or quoted phrase of one sentence that no passage it cites contains ('' if none)."""
-    found = set().union(*(set(NUMBER.findall(e)) | {cn_number(w) for w in PERCENT_WORDS.findall(e)}
-                          for e in evidence))
-    missing = sorted(claimed_numbers(sentence) - found)
-    if missing:
-        return f"number {missing[0]} not in the cited passages"
-    flat = ["".join(e.split()) for e in evidence]
-    for m in QUOTED.finditer(MARKER.sub("", sentence)):
-        phrase = "".join(normalize(next(g for g in m.groups() if g)).split())
-        if not any(phrase in e for e in flat):
-            return f"quote “{phrase[:30]}” not in the cited passages"
-    return ""
-
-
-def check_grounding(text: str, passages: list[Passage]) -> str:
-    """Why an answer is not grounded in the passages it cites; '' when it is."""
-    if not text.strip():
-        return "empty answer"
-    if len(CJK_CHARS.findall(MARKER.sub("", text))) < MIN_ANSWER_CHARS:
-        return "empty answer (citation marks only)"  # "[1]、[2][3]"
-    if REFUSAL.rstrip("。") in text:
-        return "model said not found"
-    numbers = cited(text)
-    if not numbers:
-        return NO_CITATION
-    outside = [n for n in numbers if not 1 <= n <= len(passages)]
-    if outside:
-        return f"citation [{outside[0]}] not among passages 1..{len(passages)}"
-    for sentence in sentences(text):
-        # A sentence is checked against the passages it cites itself, else against all cited ones.
-        own = cited(sentence) or numbers
-        problem = sentence_problem(sentence, [passages[n - 1].evidence for n in own])
-        if problem:
-            return problem
-    return ""
-
-
 def value_missing(text: str, answer: Answer) -> str:
     """An indicator answer's value that the model's text leaves out ('' when all are there).
 
@@ -192,27 +102,14 @@ def value_missing(text: str, answer: Answer) -> str:
     extractive answer gives first for each row: its numbers, or its words when it has none."""
     if answer.kind != "indicator":
         return ""
-    have = set(NUMBER.findall(normalize(text)))
-    flat = "".join(normalize(text).split())
+    have = {v.number for v in values(plain(MARKER.sub(" ", text)))}
+    flat = "".join(plain(text).split())
     for value in ROW_VALUE.findall(answer.answer):
-        numbers = set(NUMBER.findall(normalize(value)))
-        words = "".join(normalize(value).split()).strip("％%")
+        numbers = {v.number for v in values(plain(value))}
+        words = "".join(plain(value).split()).strip("％")
         if (numbers and not numbers <= have) or (not numbers and words and words not in flat):
             return f"value {value} of the row left out"
     return ""
-
-
-def grounded_prefix(text: str, passages: list[Passage]) -> str:
-    """The complete sentences at the start of a streamed answer that already pass the check."""
-    shown, candidate = "", ""
-    for sentence in sentences(text)[:-1]:  # the last sentence may still grow (or get its marker)
-        candidate += sentence
-        problem = check_grounding(candidate, passages)
-        if not problem:
-            shown = candidate
-        elif problem != NO_CITATION:
-            break
-    return shown
 
 
 def renumber(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
@@ -261,6 +158,56 @@ def with_note(answer: Answer, note: str) -> Answer:
 # ---- the model (I/O) ----------------------------------------------------------------------------
 
 
+class DeadlineTimeout(AssistantError):
+    """The model's reply did not complete before its deadline."""
+
+
+_END = object()
+
+
+def within(produce: Callable[[], Iterator[T]], deadline: float) -> Iterator[T]:
+    """The items of produce(), read in a worker thread, until time.monotonic() reaches `deadline`.
+
+    The HTTP client's timeout restarts with every byte, so a server that drips a token a second never
+    times out; this deadline does. Past it, DeadlineTimeout is raised at once and the worker stops at
+    its next item (closing the response) or when the client's own read timeout ends it."""
+    items: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def work() -> None:
+        source = None
+        try:
+            source = produce()
+            for item in source:
+                if stop.is_set():
+                    break
+                items.put((item, None))
+        except BaseException as exc:  # handed to the reader, which raises it
+            items.put((None, exc))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+            items.put((_END, None))
+
+    threading.Thread(target=work, name="llm-reply", daemon=True).start()
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                item, exc = items.get(timeout=max(0.0, left)) if left > 0 else items.get_nowait()
+            except queue.Empty:
+                raise DeadlineTimeout("the model's reply did not complete in time") from None
+            if exc is not None:
+                raise exc
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
+
+
+
 def chat_model(settings: Settings) -> Any:
     """A LangChain ChatOpenAI for the configured endpoint; imports langchain_openai on first use."""
     if urlsplit(settings.llm_base_url).scheme not in ("http", "https"):
@@ -273,7 +220,10 @@ def chat_model(settings: Settings) -> Any:
     # explicit value also keeps an OPENAI_API_KEY from the environment from going to this endpoint.
     return ChatOpenAI(base_url=settings.llm_base_url, model=settings.llm_model,
                       api_key=settings.llm_api_key or NO_KEY, timeout=settings.llm_timeout,
-                      max_retries=0, use_responses_api=False)
+                      max_retries=0, use_responses_api=False,
+                      # `max_tokens` as every OpenAI-compatible server reads it (ChatOpenAI itself would
+                      # send `max_completion_tokens`, which llama.cpp's server ignores).
+                      extra_body={"max_tokens": MAX_TOKENS})
 
 
 class OpenAIChatAnswerer:
@@ -283,13 +233,17 @@ class OpenAIChatAnswerer:
         check_prompts()
         self.corpus = corpus
         self.model = chat_model(settings)
+        self.timeout = settings.llm_timeout  # the deadline of a whole reply, streamed or not
         self.rows = {(c.doc, c.start, c.end): c for c in chunks if c.kind == "indicator"}
         log.info("LLM answers from %s (model %s)", settings.llm_base_url, settings.llm_model)
 
     def rewrite(self, answer: Answer) -> Answer:
-        """The model's answer when it passes the grounding check, else the extractive one."""
-        *_, final = self._write(answer, stream=False)
-        return final  # type: ignore[return-value]  # without streaming, the only item is the Answer
+        """The model's answer when it passes the grounding check, else the extractive one.
+
+        The reply is streamed even here: only a stream can be closed when the deadline passes (a
+        plain request goes on until the server ends it) or when a sentence fails the check."""
+        *_, final = self._write(answer, stream=True)
+        return final  # type: ignore[return-value]  # the last item is the Answer
 
     def stream(self, answer: Answer) -> Iterator[str | Answer]:
         """Yield the answer text as it streams (checked sentences only), then the final Answer."""
@@ -303,7 +257,9 @@ class OpenAIChatAnswerer:
         history = "\n".join(f"用户：{a.question}\n助手：{a.answer[:300]}" for a in turns[-CONDENSE_TURNS:])
         prompt = render("condense", history=history, question=question)
         try:
-            condensed = clean_condensed(self.model.invoke([("user", prompt)]).text)
+            reply = next(within(lambda: iter([self.model.invoke([("user", prompt)])]),
+                                time.monotonic() + self.timeout))
+            condensed = clean_condensed(reply.text)
         except Exception as exc:  # any model failure: the rule-based resolution stands
             log.warning("follow-up not condensed by the LLM (%s); using the rule-based question", failure_reason(exc))
             return resolved
@@ -314,11 +270,19 @@ class OpenAIChatAnswerer:
         return with_text(resolved, condensed)
 
     def passages(self, answer: Answer) -> list[Passage]:
-        """The extractive citations first, then the top retrieved chunks, each span once."""
+        """The extractive citations first, then the top retrieved chunks of the same documents, each span
+        once. A passage that addresses the model ("忽略以上所有指令…") is left out: it is data, and a
+        document that talks to the model is not one to answer from. Chunks of other documents are left
+        out too: where documents disagree, the document the extractive answer stands on is the one."""
         out: dict[tuple[str, int, int], Passage] = {}
-        cites = list(answer.citations) + [self._chunk_citation(h.chunk) for h in answer.retrieved[:MAX_CHUNKS]]
-        for c in cites:
-            out.setdefault((c.doc, c.start, c.end), Passage(c, self._shown(c)))
+        docs = {c.doc for c in answer.citations}
+        chunks = [h.chunk for h in answer.retrieved if not docs or h.chunk.doc in docs][:MAX_CHUNKS]
+        for c in list(answer.citations) + [self._chunk_citation(chunk) for chunk in chunks]:
+            if addresses_the_model(c.quote):
+                log.warning("passage %s of %s addresses the model; not shown to it", c.section, c.doc)
+                continue
+            row = self.rows.get((c.doc, c.start, c.end))
+            out.setdefault((c.doc, c.start, c.end), Passage(c, self._shown(c), row.text if row else ""))
         return list(out.values())
 
     def messages(self, question: str, passages: list[Passage]) -> list[tuple[str, str]]:
@@ -328,7 +292,7 @@ class OpenAIChatAnswerer:
         return [("system", render("system", not_found=REFUSAL)),
                 ("user", render("context", passages=body, question=question))]
 
-    def _write(self, answer: Answer, stream: bool) -> Iterator[str | Answer]:
+    def _write(self, answer: Answer, stream: bool, deadline: float | None = None) -> Iterator[str | Answer]:
         if not answer.answerable:  # never let the model turn a refusal into an answer
             yield with_note(answer, "skipped: extractive refusal")
             return
@@ -336,22 +300,30 @@ class OpenAIChatAnswerer:
             yield with_note(answer, "skipped: quote check")
             return
         passages = self.passages(answer)
+        if not passages:
+            yield self._fallback(answer, "no passage to show the model")
+            return
         messages = self.messages(answer.resolved_question or answer.question, passages)
+        deadline = deadline or time.monotonic() + self.timeout
         text, shown = "", ""
+        check = StreamCheck(passages)
         try:
             if stream:
-                for chunk in self.model.stream(messages):
+                for chunk in within(lambda: self.model.stream(messages), deadline):
                     text += chunk.text
-                    prefix = grounded_prefix(strip_think(text), passages)
+                    prefix = check.feed(strip_think(text))
+                    if check.failed:  # no need to wait for the rest: it will not be shown
+                        yield self._fallback(answer, check.failed)
+                        return
                     if len(prefix) > len(shown):
                         shown = prefix
                         yield renumber(shown, passages)[0]
             else:
-                text = self.model.invoke(messages).text
+                text = next(within(lambda: iter([self.model.invoke(messages)]), deadline)).text
         except Exception as exc:  # timeout, HTTP error, refused connection: the extractive answer
             if stream and not text and isinstance(exc, ValueError):
                 # LangChain's "No generation chunks were returned": the server ignores `stream`; ask once more.
-                yield from self._write(answer, stream=False)
+                yield from self._write(answer, stream=False, deadline=deadline)
                 return
             yield self._fallback(answer, failure_reason(exc))
             return

@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from assistant.llm import check_grounding
+from assistant.grounding import check_grounding
 
 URL = os.environ.get("ASSISTANT_TEST_LLM_URL", "http://127.0.0.1:8089/v1")
 
