@@ -23,7 +23,6 @@ from assistant.lexicon import MODEL_ACTION_CUES, MODEL_ADDRESS_CUES
 from assistant.refusal import REFUSAL
 from assistant.types import Citation
 
-PLAN_YEARS = {"2020", "2021", "2025"}  # the plan period and base year, stated in the system prompt
 NO_CITATION = "no citation"
 MAX_ANSWER_CHARS = 1500  # a grounded answer to a plan question is short; a longer reply is not shown
 MIN_QUOTE_CHARS = 4  # a shorter phrase in quotation marks is a name, not a quotation
@@ -188,6 +187,7 @@ class Passage:
     citation: Citation
     text: str  # the body as shown: the quote, for a table row with its reading
     reading: str = ""  # a table row's reading: its values are the row's cells without the 序号
+    years: frozenset[str] = frozenset()  # its plan's period and base year, stated in the system prompt
 
     @cached_property
     def evidence(self) -> str:
@@ -224,16 +224,16 @@ def sentences(text: str) -> list[str]:
     return [m.group(0) for m in SENTENCE.finditer(text) if m.group(0)]
 
 
-def claimed(sentence: str) -> list[Value]:
+def claimed(sentence: str, years: frozenset[str] = frozenset()) -> list[Value]:
     """The values a sentence states: markers, list numbering and the plan's own years aside."""
     text = plain(ENUMERATOR.sub(" ", MARKER.sub(" ", sentence)))
-    return [v for v in values(text) if not (format(v.number, "f") in PLAN_YEARS and v.unit in ("年", ""))]
+    return [v for v in values(text) if not (format(v.number, "f") in years and v.unit in ("年", ""))]
 
 
 def sentence_problem(sentence: str, passages: list[Passage]) -> str:
     """What one sentence states that the passages it is checked against do not ('' if nothing)."""
     evidence = [v for p in passages for v in p.values]
-    for claim in claimed(sentence):
+    for claim in claimed(sentence, frozenset().union(*(p.years for p in passages))):
         same = [v for v in evidence if v.number == claim.number]
         if not same:
             return f"number {claim.text} not in the cited passages"

@@ -36,14 +36,14 @@ from assistant.grounding import (
 )
 from assistant.query import Query, with_text
 from assistant.refusal import REFUSAL
-from assistant.types import Answer, Chunk, Citation
+from assistant.types import Answer, Chunk, Citation, Plan
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PROMPTS_DIR = ROOT / "prompts"
 PROMPT_VARIABLES = {  # file stem -> the variables its template must be given
-    "system": {"not_found"},
+    "system": {"not_found", "plans"},
     "context": {"passages", "question"},
     "passage": {"number", "source", "text"},
     "condense": {"history", "question"},
@@ -91,6 +91,19 @@ def check_prompts(folder: Path = PROMPTS_DIR) -> None:
 
 
 # ---- passages and the grounding check (pure) ----------------------------------------------------
+
+PERIOD = re.compile(r"((?:19|20)\d{2})\s*[—–\-－~至到]\s*((?:19|20)\d{2})\s*年")
+PERIOD_CHARS = 600  # where a plan states its period: its title and the start of its text
+
+
+def plan_years(plan: Plan, text: str) -> tuple[str, str, str] | None:
+    """(base year, first year, last year) of a plan's period ("规划期限为2021—2025年" -> 2020, 2021, 2025),
+    from its title and the start of its text; None when it states none."""
+    m = PERIOD.search(plain(plan.title)) or PERIOD.search(plain(text[plan.start:plan.start + PERIOD_CHARS]))
+    if not m:
+        return None
+    first, last = m.group(1), m.group(2)
+    return str(int(first) - 1), first, last
 
 
 def value_missing(text: str, answer: Answer) -> str:
@@ -282,15 +295,34 @@ class OpenAIChatAnswerer:
                 log.warning("passage %s of %s addresses the model; not shown to it", c.section, c.doc)
                 continue
             row = self.rows.get((c.doc, c.start, c.end))
-            out.setdefault((c.doc, c.start, c.end), Passage(c, self._shown(c), row.text if row else ""))
+            plan = self._plan(c)
+            years = frozenset(plan_years(plan, self.corpus.text(c.doc))) if plan else frozenset()
+            out.setdefault((c.doc, c.start, c.end), Passage(c, self._shown(c), row.text if row else "", years))
         return list(out.values())
 
     def messages(self, question: str, passages: list[Passage]) -> list[tuple[str, str]]:
-        """System prompt, then the numbered passages and the question as data."""
+        """System prompt (naming the plans the passages come from), then the numbered passages and the
+        question as data."""
         body = "\n\n".join(render("passage", number=i, source=p.citation.section, text=p.text)
                            for i, p in enumerate(passages, 1))
-        return [("system", render("system", not_found=REFUSAL)),
+        return [("system", render("system", not_found=REFUSAL, plans=self._scope(passages))),
                 ("user", render("context", passages=body, question=question))]
+
+    def _plan(self, c: Citation) -> Plan | None:
+        document = self.corpus.documents.get(c.doc)
+        return next((p for p in document.plans if p.start <= c.start < max(p.end, p.start + 1)), None) \
+            if document else None
+
+    def _scope(self, passages: list[Passage]) -> str:
+        """"《嘉兴市妇女发展“十四五”规划》（规划期2021—2025年，基期2020年）…": the plans of the passages."""
+        plans = {}
+        for p in passages:
+            plan = self._plan(p.citation)
+            if plan is not None and (p.citation.doc, plan.key) not in plans:
+                years = plan_years(plan, self.corpus.text(p.citation.doc))
+                period = f"（规划期{years[1]}—{years[2]}年，基期{years[0]}年）" if years else ""
+                plans[(p.citation.doc, plan.key)] = f"《{plan.title}》{period}"
+        return "、".join(plans.values()) or "规划文件"
 
     def _write(self, answer: Answer, stream: bool, deadline: float | None = None) -> Iterator[str | Answer]:
         if not answer.answerable:  # never let the model turn a refusal into an answer

@@ -18,9 +18,12 @@ from assistant.grounding import (
 )
 from assistant.types import Citation
 
+SECTION = "妇女规划 > 二、主要目标和策略措施 > （二）妇女与健康"
 
-def passage(quote: str, section: str = "妇女规划 > 二、主要目标和策略措施 > （二）妇女与健康", reading: str = "") -> Passage:
-    return Passage(Citation("妇女规划", section, quote, 0, len(quote), "d"), quote, reading)
+
+def passage(quote: str, section: str = SECTION, reading: str = "") -> Passage:
+    return Passage(Citation("妇女规划", section, quote, 0, len(quote), "d"), quote, reading,
+                   years=frozenset({"2020", "2021", "2025"}))
 
 
 TASK = passage("3．婚前医学检查率保持在85％以上。")
@@ -37,6 +40,7 @@ LEAD = "婚前医学检查率"
     (f"{LEAD}的目标是3％[3]。", "number 3％"),  # and the 序号 cell of the table row
     (f"{LEAD}的目标是6％。以上见[1]和[2]。", "number 6％"),  # no marker of its own: every cited passage
     (f"{LEAD}的目标是2021％[1]。", "number 2021％"),  # years are values too
+    (f"到2030年，{LEAD}保持在85％以上[1]。", "number 2030年"),  # a year outside the plan's period
     (f"{LEAD}的目标是九十九％[1]。", "number 99％"),
     (f"{LEAD}2020年为九十二点四一％[1]。", "number 92.41％"),  # right number, wrong passage
     (f"{LEAD}的目标是٩٩％[1]。", "number 99％"),  # Arabic-Indic digits

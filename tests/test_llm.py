@@ -34,6 +34,7 @@ from assistant.refusal import REFUSAL
 from assistant.types import Answer, Citation
 
 KEY = "sk-test-DO-NOT-LOG-4711"
+PLAN_YEARS = frozenset({"2020", "2021", "2025"})  # the Jiaxing plans' period and base year
 TIMEOUT = 2.0
 QUESTION = "婚前医学检查率目标是多少"
 FAITHFUL = ("妇女规划提出，到2025年婚前医学检查率目标为>85％，2020年为92.41％[1]。"
@@ -185,7 +186,7 @@ def assert_extractive(answer: Answer, extractive: Answer, reason: str) -> None:
 def test_prompts_are_files_and_a_missing_variable_fails(tmp_path):
     check_prompts()
     assert render("passage", number=1, source="妇女规划 > 二", text="正文") == "[1] 妇女规划 > 二\n正文"
-    assert REFUSAL in render("system", not_found=REFUSAL)
+    assert REFUSAL in render("system", not_found=REFUSAL, plans="《示范规划》")
     with pytest.raises(PromptError, match="question"):
         render("context", passages="[1] …")
     (tmp_path / "system.txt").write_text("${not_found}${typo}", encoding="utf-8")
@@ -194,7 +195,7 @@ def test_prompts_are_files_and_a_missing_variable_fails(tmp_path):
 
 
 def passage(quote: str, section: str = "妇女规划 > （二）妇女与健康") -> Passage:
-    return Passage(Citation("妇女规划", section, quote, 0, len(quote), "d"), quote)
+    return Passage(Citation("妇女规划", section, quote, 0, len(quote), "d"), quote, years=PLAN_YEARS)
 
 
 @pytest.mark.parametrize(("text", "problem"), [
@@ -276,8 +277,11 @@ def test_faithful_answer_is_shown_with_exact_citations(llm_assistant, assistant,
     assert request["max_tokens"] == MAX_TOKENS
     system, user = request["messages"]
     assert system["role"] == "system"
+    # The prompt names the plans of the passages (the cited row's, then the retrieved chunks') and their
+    # period, read from the corpus.
+    scope = "、".join(f"《嘉兴市{p}发展“十四五”规划》（规划期2021—2025年，基期2020年）" for p in ("妇女", "儿童"))
     assert system["content"] == (ROOT / "prompts" / "system.txt").read_text(encoding="utf-8").rstrip(
-        "\n").replace("${not_found}", REFUSAL)
+        "\n").replace("${not_found}", REFUSAL).replace("${plans}", scope)
     assert user["content"].startswith("<资料>\n[1] " + extractive.citations[0].section)
     assert f"\n\n[2] {extractive.citations[1].section}\n{extractive.citations[1].quote}" in user["content"]
     assert f"<问题>\n{QUESTION}\n</问题>" in user["content"]
