@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import unicodedata
 
 from assistant.config import Settings, env_table
 from assistant.errors import AssistantError, InputError
@@ -26,6 +27,22 @@ def _assistant():
     from assistant.core import Assistant
 
     return Assistant(Settings.from_env(), progress=_progress)
+
+
+def shown(text: str, keep: str = "") -> str:
+    """Text safe to print: control and format characters (ESC, CR, U+202E, ...) as escapes, except `keep`.
+
+    A file named "\x1b[31mred.txt" is printed as "\\x1b[31mred.txt", not as a colour change.
+    """
+    return "".join(ch if ch in keep or unicodedata.category(ch)[0] != "C"
+                   else ch.encode("unicode_escape", "backslashreplace").decode("ascii") for ch in text)
+
+
+def _json_shown(data) -> str:
+    """JSON with every control and format character written as a \\u escape (the same JSON value)."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return "".join(json.dumps(ch)[1:-1] if ch != "\n" and unicodedata.category(ch)[0] == "C" else ch
+                   for ch in text)
 
 
 def format_answer(answer) -> str:
@@ -186,7 +203,7 @@ def cmd_ingest(args) -> int:
 
     results, built = ingest(Settings.from_env(), args.paths, progress=_progress)
     for r in results:
-        print(f"{r.status}: {r.file} -> {r.stored} (doc {r.doc})")
+        print(shown(f"{r.status}: {r.file} -> {r.stored} (doc {r.doc})"))
     print("index rebuilt" if built else "index is up to date (nothing changed)")
     return 0
 
@@ -197,13 +214,13 @@ def cmd_list(args) -> int:
 
     docs = list_documents(Settings.from_env())
     if args.json:
-        print(json.dumps([d.to_dict() for d in docs], ensure_ascii=False, indent=2))
+        print(_json_shown([d.to_dict() for d in docs]))
         return 0
     for d in docs:
-        print(f"{d.doc}\n    file: {d.file}  sha256: {d.sha256[:12]}  plans: {len(d.plans)}  "
+        print(f"{shown(d.doc)}\n    file: {shown(d.file)}  sha256: {d.sha256[:12]}  plans: {len(d.plans)}  "
               f"indicator rows: {d.indicators}  chunks: {d.chunks}")
         for title in d.plans:
-            print(f"    - {title}")
+            print(f"    - {shown(title)}")
     return 0
 
 
@@ -211,7 +228,7 @@ def cmd_remove(args) -> int:
     from assistant.ingest import remove
 
     built = remove(Settings.from_env(), args.doc, progress=_progress)
-    print(f"removed {args.doc}; " + ("index rebuilt" if built else "index is up to date"))
+    print(f"removed {shown(args.doc)}; " + ("index rebuilt" if built else "index is up to date"))
     return 0
 
 
@@ -230,7 +247,8 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_build)
     a = sub.add_parser("ask", help="ask one question")
     a.add_argument("question")
-    a.add_argument("--plan", choices=["women", "children"], help="search one plan only")
+    a.add_argument("--plan", help="search one plan only: women / children (妇女规划 / 儿童规划), or a plan key or "
+                                  "title from `list`")
     a.add_argument("--doc", help="search one document only (an id from `list`)")
     a.add_argument("--json", action="store_true", help="print the answer as JSON")
     a.set_defaults(func=cmd_ask)
@@ -239,7 +257,7 @@ def parser() -> argparse.ArgumentParser:
     bt.add_argument("output")
     bt.set_defaults(func=cmd_batch)
     c = sub.add_parser("chat", help="chat in the terminal")
-    c.add_argument("--plan", choices=["women", "children"])
+    c.add_argument("--plan", help="search one plan only (as for ask)")
     c.add_argument("--doc", help="search one document only (an id from `list`)")
     c.set_defaults(func=cmd_chat)
     ev = sub.add_parser("eval", help="score the assistant and the baselines on the Q&A set")
@@ -282,11 +300,11 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except AssistantError as exc:  # messages name files: a hostile name must not drive the terminal
+        print(shown(f"error: {exc}", keep="\n"), file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}", file=sys.stderr)
+        print(shown(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}"), file=sys.stderr)
         return 2
 
 

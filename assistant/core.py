@@ -8,10 +8,11 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
+from assistant import lexicon
 from assistant.chunking import CHUNKER_VERSION, chunk_document
 from assistant.compose import Toolkit
 from assistant.config import Settings
-from assistant.corpus import Corpus, load_corpus
+from assistant.corpus import Corpus
 from assistant.dialogue import looks_like_followup, resolve
 from assistant.embeddings import Embedder, get_embedder
 from assistant.errors import IndexStateError, InputError
@@ -24,18 +25,19 @@ from assistant.index import (
     is_current,
     live_manifest,
     open_index,
+    writer_lock,
 )
+from assistant.ingest import read_corpus, reading_corpus
+from assistant.limits import OverBudget, check_deadline, within
 from assistant.llm import OpenAIChatAnswerer  # [ISSUE 5] imports no langchain_openai by itself
 from assistant.query import Query, normalize, parse_query
 from assistant.retrieve import Retriever
 from assistant.router import Router
 from assistant.targets import NameIndex
-from assistant.thresholds import MAX_REPLAY
-from assistant.types import Answer, Chunk, DialogueState, Hit, Intent
+from assistant.thresholds import MAX_REPLAY, MAX_REPLAY_CHARS
+from assistant.types import Answer, Chunk, DialogueState, Hit, Intent, Plan, plan_kind
 
 log = logging.getLogger(__name__)
-PLAN_KEYS = {"women": "women", "children": "children", "妇女": "women", "儿童": "children",
-             "妇女规划": "women", "儿童规划": "children"}
 POOL = 30  # fused hits the strategies see (the answer shows top_k of them)
 
 
@@ -55,8 +57,8 @@ def clean_question(question: object, max_chars: int) -> str:
 
 
 def load_chunks(settings: Settings) -> tuple[Corpus, list[Chunk]]:
-    """Parse the corpus and chunk it (pure work, no index)."""
-    corpus = load_corpus(settings.corpus_dir)
+    """Parse the corpus and chunk it (no index); an unfinished ingest is waited for or rolled back first."""
+    corpus = read_corpus(settings)
     chunks = [c for d in corpus.documents.values() for c in chunk_document(d, settings.chunk_max_tokens)]
     return corpus, chunks
 
@@ -69,10 +71,16 @@ def build(settings: Settings, force: bool = False, progress: Callable[[str, int,
     manifest = expected_manifest(corpus.sha256, CHUNKER_VERSION, embedder.id, settings)
     if not force and is_current(live_manifest(settings), manifest):  # [ISSUE 6] index_dir or Chroma server
         return False
-    log.info("building index: %d chunks with %s", len(chunks), embedder.id)
-    report = (lambda d, t: progress("embedding", d, t)) if progress else None
-    cached = {} if force else cached_vectors(settings)  # [ISSUE 6] embed only new or changed chunks
-    build_index(settings, chunks, embed_chunks(embedder, chunks, progress=report, cached=cached), manifest)
+    # Processes that find the index stale at once (eight `ask`s after an ingest) build one after
+    # another: under the lock, each one checks again and finds the build of the one before it.
+    with writer_lock(settings):
+        if not force and is_current(live_manifest(settings), manifest):
+            log.info("another process built this index meanwhile")
+            return False
+        log.info("building index: %d chunks with %s", len(chunks), embedder.id)
+        report = (lambda d, t: progress("embedding", d, t)) if progress else None
+        cached = {} if force else cached_vectors(settings)  # [ISSUE 6] embed only new or changed chunks
+        build_index(settings, chunks, embed_chunks(embedder, chunks, progress=report, cached=cached), manifest)
     return True
 
 
@@ -82,11 +90,14 @@ class Assistant:
     def __init__(self, settings: Settings | None = None, *, auto_build: bool = True,
                  progress: Callable[[str, int, int], None] | None = None) -> None:
         self.settings = settings or Settings.from_env()
-        self.corpus, self.chunks = load_chunks(self.settings)
-        if auto_build:
-            build(self.settings, progress=progress, prepared=(self.corpus, self.chunks))
-        # server mode: no second parse
-        self.index: ChromaIndex = open_index(self.settings, prepared=(self.corpus, self.chunks))
+        # An ingest that starts meanwhile waits until this index is open, so the index opened is the
+        # one of the corpus loaded (reading_corpus also rolls back an ingest that was killed).
+        with reading_corpus(self.settings):
+            self.corpus, self.chunks = load_chunks(self.settings)
+            if auto_build:
+                build(self.settings, progress=progress, prepared=(self.corpus, self.chunks))
+            # server mode: no second parse
+            self.index: ChromaIndex = open_index(self.settings, prepared=(self.corpus, self.chunks))
         if self.index.manifest.get("corpus_sha256") != self.corpus.sha256:
             raise IndexStateError("the index was built from another version of the corpus; "
                                   "run `python -m assistant build`")
@@ -106,12 +117,17 @@ class Assistant:
                  doc: str | None = None) -> list[Hit]:
         """Top hits for a question, optionally within one plan or one document."""
         k = k or self.settings.top_k
-        return self.retriever.retrieve(normalize(question), k, _plans(plan), docs=self._docs(doc))
+        plans = plan_filter(plan, self.kit.plan_by_key)
+        return self.retriever.retrieve(normalize(question), k, plans, docs=self._docs(doc))
 
     def ask(self, question: str, history: list | None = None, plan: str | None = None,
             doc: str | None = None) -> Answer:
-        """Answer a question (resolving follow-ups against `history`) with exact citations; `doc` limits the search."""
-        answer = self._ask_extractive(question, history, plan, doc)
+        """Answer a question (resolving follow-ups against `history`) with exact citations; `doc` limits the search.
+
+        The extractive work runs within settings.request_budget seconds (OverBudget past it); a
+        model's rewrite has its own deadline (settings.llm_timeout)."""
+        with within(self.settings.request_budget):
+            answer = self._ask_extractive(question, history, plan, doc)
         # [ISSUE 5] a configured model rewrites the answer; a failed grounding check keeps the extractive one.
         return self.llm.rewrite(answer) if self.llm else answer
 
@@ -119,7 +135,8 @@ class Assistant:
     def ask_stream(self, question: str, history: list | None = None,
                    plan: str | None = None, doc: str | None = None) -> Iterator[str | Answer]:
         """Yield partial answer texts while the model writes, then the final Answer (extractive: just it)."""
-        answer = self._ask_extractive(question, history, plan, doc)
+        with within(self.settings.request_budget):  # no yield inside: the deadline stays in this thread
+            answer = self._ask_extractive(question, history, plan, doc)
         if self.llm is None:
             yield answer
         else:
@@ -131,8 +148,9 @@ class Assistant:
         if history and len(history) > self.settings.max_history_turns:
             raise InputError(f"这段对话已超过{self.settings.max_history_turns}轮，请开始新的对话再提问。")
         docs = self._docs(doc)  # [ISSUE 6] an unknown document is an InputError before any work
-        plans = _plans(plan)
+        plans = plan_filter(plan, self.kit.plan_by_key)
         turns = self._history(history or [], plans, docs)
+        check_deadline()
         state = next((t.state for t in reversed(turns) if t.state is not None), None)
         query = resolve(parse_query(q, self.kit.plan_names, plans, docs, known=self.retriever.idf.keys(),
                                        title_words=self.kit.title_words), state)
@@ -154,11 +172,13 @@ class Assistant:
         return self.router.answer(query, state, hits, self.settings.top_k)
 
     def check_quote(self, passage: str, doc: str | None = None) -> Answer:
-        """Is this passage in the plan? exact / differs (and where) / not found."""
+        """Is this passage in the plan? exact / differs (and where) / not found (within settings.request_budget)."""
         passage = clean_question(passage, self.settings.max_question_chars)
         docs = self._docs(doc)
-        query = replace(parse_query(passage, self.kit.plan_names, docs=docs), intent=Intent.QUOTE, quote=passage)
-        return self._answer(query, None)
+        with within(self.settings.request_budget):
+            query = replace(parse_query(passage, self.kit.plan_names, docs=docs), intent=Intent.QUOTE,
+                            quote=passage)
+            return self._answer(query, None)
 
     # [ISSUE 6] documents to search: None = all; an unknown id is the user's mistake, said clearly.
     def _docs(self, doc: str | None) -> list[str] | None:
@@ -170,13 +190,18 @@ class Assistant:
 
     def _history(self, history: list, plans: list[str] | None, docs: list[str] | None) -> list[Answer]:
         """History as Answers. Plain strings (earlier user messages) are answered again, but only back to
-        the last self-contained question and at most MAX_REPLAY of them: the state needs no more."""
+        the last self-contained question, at most MAX_REPLAY of them and MAX_REPLAY_CHARS characters
+        in all: the state needs no more, and each one replayed is a question answered again."""
         answers = [h for h in history if isinstance(h, Answer)]
         if len(answers) == len(history):
             return answers
         strings = [h for h in history if isinstance(h, str) and h.strip()][-self.settings.max_history_turns:]
         replay: list[str] = []
+        chars = 0
         for text in reversed(strings):
+            chars += len(text)
+            if chars > MAX_REPLAY_CHARS:
+                break
             replay.insert(0, text)
             try:
                 parsed = parse_query(clean_question(text, self.settings.max_question_chars), self.kit.plan_names,
@@ -187,18 +212,35 @@ class Assistant:
                 break
         turns: list[Answer] = []
         for text in replay:
+            check_deadline()
             try:
                 turns.append(self._ask_extractive(text, turns, plans and list(plans), docs and docs[0]))
+            except OverBudget:
+                raise
             except InputError:
                 continue
         return turns
 
 
-def _plans(plan: object) -> list[str] | None:
-    """Plan filter keys from a name ("women", "儿童规划") or a list of names; None = every plan."""
+def plan_filter(plan: object, plans: dict[str, Plan]) -> list[str] | None:
+    """Plan keys from a filter: a key ("women", "women@doc"), a plan's name or title, or a kind's
+    name ("妇女规划", "儿童"), or a list of them; None = every plan. A kind that two documents hold
+    names neither: the user is asked to choose, never given both or the first one found."""
     if plan is None or (isinstance(plan, str) and plan in ("", "all", "全部")):
         return None
     names = [plan] if isinstance(plan, str) else list(plan) if isinstance(plan, list | tuple) else None
     if not names or not all(isinstance(p, str) and p for p in names):
         raise InputError("plan 只能是规划的名称，例如 women / children（妇女规划 / 儿童规划）。")
-    return [PLAN_KEYS.get(p, p) for p in names]
+    keys: list[str] = []
+    for name in names:
+        found = [k for k, p in plans.items() if name in (k, p.name, p.title)]
+        kind = lexicon.PLAN_KIND_NAMES.get(name)
+        found = found or [k for k in plans if kind and plan_kind(k) == kind]
+        if len(found) > 1:
+            choices = "、".join(f"{plans[k].title}（{k}）" for k in found)
+            raise InputError(f"“{name}”有{len(found)}份，请指定其中一份：{choices}")
+        if not found:
+            choices = "、".join(f"{p.name}（{k}）" for k, p in plans.items())
+            raise InputError(f"没有规划“{name}”；可选：{choices}")
+        keys += found
+    return list(dict.fromkeys(keys))

@@ -10,6 +10,9 @@ kill -9 mid-build leaves the previous index serving. Builds take .build.lock, so
 waits for the first, and a .partial-* found under the lock belongs to a build that died.
 Serving never writes here: Chroma rewrites its files when it opens them, so a server opens a
 private copy of the live build (a read-only mount works; two servers never share Chroma's files).
+While it copies, it holds a shared flock on the build's manifest.json (flock writes nothing, so
+this works on a read-only mount too); a build prunes only old builds it can lock exclusively,
+so an open never loses its build halfway through the copy.
 A build also keeps vectors.npy (rows aligned with chunks.json), so the next build embeds only
 chunks whose text changed (see embed_chunks / cached_vectors).
 
@@ -18,6 +21,7 @@ Server mode (ASSISTANT_CHROMA_HOST set): see the "server mode" section at the en
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -25,7 +29,9 @@ import logging
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 import time
 import uuid
 import weakref
@@ -49,6 +55,7 @@ BUILD_LOCK_TIMEOUT = 600.0  # seconds a build waits for another build of the sam
 BUILD_NAME = re.compile(r"build-[\w-]+")
 REBUILD = "run `python -m assistant build --force`"
 COPY_PREFIX = "assistant-index-"  # + "<pid>-<random>": a serving process's private copy of the live build
+OPEN_ATTEMPTS = 3  # an open that failed while a newer build replaced CURRENT tries the new live build
 
 
 def _chroma_settings():
@@ -170,23 +177,94 @@ def open_index(settings: Settings, prepared: tuple | None = None) -> ChromaIndex
     index_dir = Path(settings.index_dir)
     if not _has_pointer(index_dir):
         raise IndexStateError(f"no index in {index_dir}; run `python -m assistant build`")
-    path, manifest = _read_pointer(index_dir)
     _remove_stale_copies()
-    work = Path(tempfile.mkdtemp(prefix=f"{COPY_PREFIX}{os.getpid()}-"))
+    for _ in range(OPEN_ATTEMPTS - 1):
+        seen = _pointer_text(index_dir)
+        try:
+            return _open_build(settings, *_read_pointer(index_dir))
+        except IndexStateError:
+            # The build that was live when we read CURRENT can be pruned before we pin it (two newer
+            # builds finished meanwhile): no damage, the new live build is opened instead.
+            if _pointer_text(index_dir) == seen:
+                raise
+            log.info("the index in %s was replaced while opening it; opening the new live build", index_dir)
+    return _open_build(settings, *_read_pointer(index_dir))
+
+
+def _pointer_text(index_dir: Path) -> str | None:
     try:
-        chunks = [Chunk(**d) for d in json.loads((path / "chunks.json").read_text(encoding="utf-8"))]
-        collection = _open_copy(path / "chroma", work / "chroma", settings)
+        return (index_dir / "CURRENT").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _open_build(settings: Settings, path: Path, manifest: dict) -> ChromaIndex:
+    """A private copy of one build, made while the build is pinned so that no build prunes it meanwhile."""
+    work = Path(tempfile.mkdtemp(prefix=f"{COPY_PREFIX}{os.getpid()}-"))
+    _COPIES.add(work)
+    _remove_copies_on_sigterm()
+    try:
+        with _pinned(path):
+            chunks = [Chunk(**d) for d in json.loads((path / "chunks.json").read_text(encoding="utf-8"))]
+            collection = _open_copy(path / "chroma", work / "chroma", settings)
         if collection.count() != len(chunks):
             raise IndexStateError(f"the index at {path} has {collection.count()} vectors for {len(chunks)} chunks; "
                                   f"{REBUILD}")
     except BaseException as exc:
-        shutil.rmtree(work, ignore_errors=True)
+        _remove_copy(work)
         if isinstance(exc, IndexStateError) or not isinstance(exc, Exception):
             raise
         raise IndexStateError(f"the index at {path} cannot be opened ({exc}); {REBUILD}") from exc
     index = ChromaIndex(path, manifest, chunks, collection)
-    weakref.finalize(index, shutil.rmtree, work, ignore_errors=True)
+    weakref.finalize(index, _remove_copy, work)
     return index
+
+
+@contextmanager
+def _pinned(build: Path) -> Iterator[None]:
+    """Hold a shared flock on build/manifest.json: _prune leaves a pinned build alone.
+
+    FileNotFoundError when the build was pruned before the lock was taken (the pruner holds its
+    exclusive lock until every file is gone, so a lock taken on a still-linked file is safe).
+    """
+    fd = os.open(build / "manifest.json", os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        if os.fstat(fd).st_nlink == 0:
+            raise FileNotFoundError(errno.ENOENT, "pruned by a newer build", str(build))
+        yield
+    finally:
+        os.close(fd)
+
+
+# ---- private copies --------------------------------------------------------------------------
+# Each open makes /tmp/assistant-index-<pid>-*; weakref.finalize removes it when the index is
+# collected or at exit. SIGTERM's default action ends a process without running exit handlers, so
+# a process that has not set its own SIGTERM handler gets one that removes the copies first and
+# then dies of SIGTERM as before. Copies of processes that died anyway (kill -9) are removed by the
+# next open (_remove_stale_copies).
+
+_COPIES: set[Path] = set()  # this process's private copies that still exist
+
+
+def _remove_copy(work: Path) -> None:
+    _COPIES.discard(work)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _remove_copies_on_sigterm() -> None:
+    """Install _on_sigterm if SIGTERM still has its default action (a handler set by the app wins)."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal.signal works only in the main thread
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum: int, frame) -> None:
+    for work in list(_COPIES):
+        _remove_copy(work)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)  # die of SIGTERM, as without this handler
 
 
 def _remove_stale_copies() -> None:
@@ -237,9 +315,21 @@ def build_index(settings: Settings, chunks: list[Chunk], vectors, manifest: dict
     return final
 
 
+_held = threading.local()  # .held: the index_dirs whose build lock this thread holds
+
+
 @contextmanager
 def build_lock(index_dir: Path, timeout: float = BUILD_LOCK_TIMEOUT) -> Iterator[None]:
-    """Hold index_dir/.build.lock; a second build waits up to `timeout` seconds, then fails clearly."""
+    """Hold index_dir/.build.lock; a second build waits up to `timeout` seconds, then fails clearly.
+
+    The thread that holds it may take it again (core.build holds it from its up-to-date check to
+    build_index, so that builds started at once end in one build, not one each).
+    """
+    key = os.path.realpath(index_dir)
+    held: set[str] = _held.__dict__.setdefault("held", set())
+    if key in held:
+        yield
+        return
     with open(index_dir / ".build.lock", "a+", encoding="utf-8") as f:
         deadline = time.monotonic() + timeout
         if not _try_lock(f):
@@ -254,9 +344,23 @@ def build_lock(index_dir: Path, timeout: float = BUILD_LOCK_TIMEOUT) -> Iterator
             f.truncate()
             f.write(str(os.getpid()))
             f.flush()
+            held.add(key)
             yield
         finally:
+            held.discard(key)
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@contextmanager
+def writer_lock(settings: Settings) -> Iterator[None]:
+    """The build lock of an embedded index (server mode: none, builds there are not serialized)."""
+    if settings.chroma_host:
+        yield
+        return
+    index_dir = Path(settings.index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with build_lock(index_dir):
+        yield
 
 
 def _try_lock(f) -> bool:
@@ -350,9 +454,29 @@ def _remove_partials(index_dir: Path) -> None:
 
 
 def _prune(index_dir: Path, live: str) -> None:
+    """Remove builds but the live one and the one before it; a build being opened stays for a later build."""
     builds = sorted((p for p in index_dir.glob("build-*") if p.name != live), key=lambda p: p.name)
     for old in builds[: max(0, len(builds) - (KEEP_BUILDS - 1))]:
-        shutil.rmtree(old, ignore_errors=True)
+        if not _remove_unpinned(old):
+            log.info("%s is being opened by a server; a later build removes it", old.name)
+
+
+def _remove_unpinned(build: Path) -> bool:
+    """Remove a build unless a reader has it pinned (see _pinned); True when it is gone."""
+    try:
+        fd = os.open(build / "manifest.json", os.O_RDONLY)
+    except OSError:  # no manifest: nobody can open this build
+        shutil.rmtree(build, ignore_errors=True)
+        return True
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        shutil.rmtree(build, ignore_errors=True)  # under the lock: a reader waiting for it sees nlink 0
+        return True
+    finally:
+        os.close(fd)
 
 
 # ---- embedding cache -------------------------------------------------------------------------

@@ -11,22 +11,27 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant import Assistant
 from assistant.config import Settings
 from assistant.errors import IndexStateError
 from assistant.index import COPY_PREFIX, build_index, build_lock, open_index, read_current
+from assistant.types import Chunk
 
 pytestmark = pytest.mark.slow
 QUESTION = "婚前医学检查率目标是多少"
@@ -277,9 +282,29 @@ def test_a_build_waits_for_the_lock_and_only_then_clears_dead_partials(private, 
     assert serves(private)
 
 
+@contextmanager
+def lock_held_elsewhere(index: Path) -> Iterator[None]:
+    """The build lock held by another thread (the thread that holds it may take it again)."""
+    taken, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with build_lock(index):
+            taken.set()
+            done.wait(60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert taken.wait(60)
+    try:
+        yield
+    finally:
+        done.set()
+        holder.join()
+
+
 def test_a_build_that_cannot_get_the_lock_fails_clearly(private):
     index = Path(private.index_dir)
-    with build_lock(index):
+    with lock_held_elsewhere(index):
         with pytest.raises(IndexStateError, match=rf"another build .* still running \(pid {os.getpid()}\)"):
             build_index(private, [], [], {}, lock_timeout=0.3)
 
@@ -293,3 +318,169 @@ def test_two_builds_at_once_both_finish_with_one_valid_index(private, tmp_path):
     assert not list(index.glob(".partial-*"))
     assert len(list(index.glob("build-*"))) <= 2
     assert serves(private)
+
+
+# ---- kill -9 during ingest -------------------------------------------------------------------
+# The corpus is written before the index is built; the switch of CURRENT is the commit point. A
+# kill before it leaves a journal (corpus/.ingest-journal) that the next start rolls back.
+
+
+def corpus_state(settings: Settings) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in Path(settings.corpus_dir).iterdir() if p.is_file()
+            and p.name != ".ingest.lock"}
+
+
+def start_ingest(settings: Settings, path: Path, log: Path, *flags: str) -> subprocess.Popen:
+    with open(log, "w") as err:
+        return subprocess.Popen([sys.executable, "-m", "assistant", *flags, "ingest", str(path)],
+                                env=env_for(settings), stdout=subprocess.DEVNULL, stderr=err)
+
+
+def kill_mid_ingest(settings: Settings, tmp_path: Path) -> Path:
+    """Ingest plan.md in a subprocess and kill -9 it once corpus/plan.txt is written, before its index is live."""
+    from plan_files import write_md
+
+    index, stored = Path(settings.index_dir), Path(settings.corpus_dir) / "plan.txt"
+    before = live(index)
+    source = write_md(tmp_path / "plan.md")
+    proc = start_ingest(settings, source, tmp_path / "ingest.err")
+    assert wait_for(stored.exists, proc), (tmp_path / "ingest.err").read_text()
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    assert stored.exists() and live(index) == before  # the crash left the new document and the old index
+    return source
+
+
+@pytest.mark.parametrize("first", ["list", "assistant", "ingest"])
+def test_kill_9_mid_ingest_is_rolled_back_by_whatever_runs_next(private, tmp_path, first):
+    before = corpus_state(private)
+    source = kill_mid_ingest(private, tmp_path)
+    if first == "list":
+        out = cli(private, "list")
+        assert out.returncode == 0 and "plan.md" not in out.stdout, out.stderr
+    elif first == "assistant":
+        assert serves(private)
+    if first != "ingest":
+        assert corpus_state(private) == before  # byte for byte, .sources.json too
+        assert not (Path(private.corpus_dir) / ".ingest-journal").exists()
+        assert serves(private)
+    again = cli(private, "ingest", str(source))  # not "unchanged ... up to date"
+    assert again.returncode == 0 and "added: " in again.stdout and "index rebuilt" in again.stdout, again.stderr
+    a = Assistant(private, auto_build=False)
+    assert "plan" in a.corpus.documents and any(c.doc == "plan" for c in a.index.chunks)
+
+
+DIE_AFTER_SWITCH = """
+import os, sys
+import assistant.ingest as ingest
+from assistant.config import Settings
+ingest._Changes.close = lambda self: os._exit(9)  # die after the index went live, before the journal is gone
+ingest.ingest(Settings.from_env(), [sys.argv[1]])
+"""
+
+
+def test_kill_after_the_index_switched_keeps_the_ingest(private, tmp_path):
+    from plan_files import write_md
+
+    index = Path(private.index_dir)
+    before = live(index)
+    source = write_md(tmp_path / "plan.md")
+    out = subprocess.run([sys.executable, "-c", DIE_AFTER_SWITCH, str(source)], capture_output=True, text=True,
+                         env=env_for(private), timeout=300)
+    assert out.returncode == 9, out.stderr
+    assert live(index) != before and (Path(private.corpus_dir) / ".ingest-journal").exists()
+    listed = cli(private, "list")
+    assert listed.returncode == 0 and "file: plan.md" in listed.stdout, listed.stderr
+    assert not (Path(private.corpus_dir) / ".ingest-journal").exists()
+    assert "plan" in Assistant(private, auto_build=False).corpus.documents
+    again = cli(private, "ingest", str(source))
+    assert "unchanged: " in again.stdout and "up to date" in again.stdout, again.stderr
+
+
+def test_asks_during_an_ingest_wait_for_it_and_build_nothing(private, tmp_path):
+    from plan_files import write_md
+
+    stored = Path(private.corpus_dir) / "plan.txt"
+    ingesting = start_ingest(private, write_md(tmp_path / "plan.md"), tmp_path / "ingest.err", "-v")
+    assert wait_for(stored.exists, ingesting), (tmp_path / "ingest.err").read_text()
+    logs = [tmp_path / f"ask{k}.err" for k in range(8)]
+    asks = []
+    for log in logs:
+        with open(log, "w") as err:
+            asks.append(subprocess.Popen(
+                [sys.executable, "-m", "assistant", "-v", "ask", "--doc", "plan", "每千人口托位数是多少"],
+                env=env_for(private), stdout=subprocess.DEVNULL, stderr=err))
+    assert ingesting.wait(timeout=600) == 0, (tmp_path / "ingest.err").read_text()
+    for proc, log in zip(asks, logs):
+        assert proc.wait(timeout=600) == 0, log.read_text()  # --doc plan: they read the new corpus
+    assert (tmp_path / "ingest.err").read_text().count("building index") == 1
+    assert sum(log.read_text().count("building index") for log in logs) == 0
+
+
+# ---- an open racing the prune of newer builds ------------------------------------------------
+
+
+def _rebuild_twice(settings: Settings) -> None:
+    """Two complete builds from the live vectors (what other processes' builds would do)."""
+    path, manifest = read_current(Path(settings.index_dir))
+    chunks = [Chunk(**d) for d in json.loads((path / "chunks.json").read_text(encoding="utf-8"))]
+    vectors = np.load(path / "vectors.npy")
+    for _ in range(2):
+        build_index(settings, chunks, vectors, manifest)
+
+
+@pytest.mark.parametrize("moment", ["before the copy", "during the copy"])
+def test_an_open_survives_two_builds_that_prune_its_build(private, monkeypatch, moment):
+    import assistant.index as index_module
+
+    index = Path(private.index_dir)
+    first = live(index)
+    done: list[bool] = []
+
+    def racing(original):
+        def wrapper(*args, **kwargs):
+            if moment == "during the copy" and not done:
+                done.append(True)
+                _rebuild_twice(private)
+            result = original(*args, **kwargs)
+            if moment == "before the copy" and not done:  # CURRENT was read; nothing is pinned yet
+                done.append(True)
+                _rebuild_twice(private)
+            return result
+        return wrapper
+
+    target = "_read_pointer" if moment == "before the copy" else "_open_copy"
+    monkeypatch.setattr(index_module, target, racing(getattr(index_module, target)))
+    opened = open_index(private)
+    assert done and live(index) != first and opened.chunks
+    # before the copy: the first build is gone, the new live one is opened; during it: the copy's
+    # build was kept for it (a later build prunes it)
+    assert opened.path.name == (live(index) if moment == "before the copy" else first)
+    vector = np.load(opened.path / "vectors.npy")[0].tolist()
+    assert opened.search_vector(vector, 3)[0][1] > 0.99  # the copy is whole: its own vector is found
+
+
+# ---- SIGTERM ---------------------------------------------------------------------------------
+
+SERVER = """
+import time
+from assistant import Assistant
+from assistant.config import Settings
+assistant = Assistant(Settings.from_env(), auto_build=False)
+print("READY", flush=True)
+time.sleep(300)
+"""
+
+
+def test_sigterm_removes_the_private_copy(private):
+    proc = subprocess.Popen([sys.executable, "-c", SERVER], env=env_for(private), stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "READY"
+        pattern = f"{COPY_PREFIX}{proc.pid}-*"
+        assert list(Path(tempfile.gettempdir()).glob(pattern))
+        proc.terminate()
+        assert proc.wait(timeout=60) == -signal.SIGTERM  # it still ends as SIGTERM ends it
+        assert not list(Path(tempfile.gettempdir()).glob(pattern))
+    finally:
+        proc.kill()

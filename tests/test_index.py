@@ -82,3 +82,20 @@ def test_missing_index_without_autobuild(tmp_path, session_settings):
     with pytest.raises(IndexStateError, match="assistant build"):
         Assistant(Settings.from_env(env={}, corpus_dir=session_settings.corpus_dir,
                                     index_dir=str(tmp_path / "none")), auto_build=False)
+
+
+def test_builds_started_at_once_end_in_one_build(assistant, private):
+    import threading
+    from pathlib import Path
+
+    path = next(Path(private.corpus_dir).glob("*.txt"))
+    path.write_text(path.read_text(encoding="utf-8") + "\n附：本规划由市政府妇儿工委负责解释。\n", encoding="utf-8")
+    results: list[bool] = []
+    threads = [threading.Thread(target=lambda: results.append(build(private))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, False, True]  # the others waited and found it built
+    assert Assistant(private, auto_build=False).corpus.sha256 == read_current(Path(private.index_dir))[1][
+        "corpus_sha256"]

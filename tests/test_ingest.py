@@ -211,3 +211,49 @@ def test_unstructured_text_is_indexed_by_paragraphs(private, tmp_path, caplog):
     assert answer.citations and answer.citations[0].doc == "notes"
     assert "市财政统筹" in " ".join(c.quote for c in answer.citations)
     assert any("45 beds" in c.text for c in a.index.chunks if c.doc == "care")
+
+
+def plain(path: Path, sentence: str) -> Path:
+    path.write_text(f"一、总体要求\n（一）{sentence}坚持发展。\n", encoding="utf-8")
+    return path
+
+
+def test_names_that_map_to_one_id_get_distinct_ids(private, tmp_path):
+    bangs, hashes = plain(tmp_path / "!!!.txt", "甲文件。"), plain(tmp_path / "###.txt", "乙文件。")
+    [first], _ = ingest(private, [bangs])
+    [second], built = ingest(private, [hashes])
+    assert first.doc == "document" and second.doc.startswith("document-") and second.status == "added" and built
+    corpus = Path(private.corpus_dir)
+    assert "甲文件" in (corpus / "document.txt").read_text(encoding="utf-8")
+    assert "乙文件" in (corpus / f"{second.doc}.txt").read_text(encoding="utf-8")
+    files = {d.doc: d.file for d in list_documents(private)}
+    assert files["document"] == "!!!.txt" and files[second.doc] == "###.txt"
+    # the same file keeps its id: re-ingesting either one changes nothing
+    assert [(r.doc, r.status) for r in ingest(private, [hashes, bangs])[0]] == [
+        (second.doc, "unchanged"), ("document", "unchanged")]
+
+
+def test_a_long_cjk_name_is_stored_under_an_id_bounded_in_bytes(private, tmp_path):
+    source = plain(tmp_path / ("规" * 80 + ".txt"), "长文件名。")
+    [result], built = ingest(private, [source])
+    assert result.status == "added" and built
+    assert len(result.doc.encode("utf-8")) <= 200 and Path(result.stored).exists()
+    assert result.doc in Assistant(private, auto_build=False).corpus.documents
+
+
+def test_control_characters_in_names_are_escaped_in_cli_output(private, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", private.corpus_dir)
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", private.index_dir)
+    name = "\x1b[31mred\x1b[0m\u202egpj.txt"  # a colour change and a right-to-left override
+    source = plain(tmp_path / name, "丙文件。")
+    assert main(["ingest", str(source)]) == 0
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "\\x1b[31mred\\x1b[0m\\u202egpj.txt" in out
+    assert main(["list", "--json"]) == 0
+    text = capsys.readouterr().out
+    assert "\x1b" not in text and "\u202e" not in text
+    assert name in {d["file"] for d in json.loads(text)}  # the JSON value is the real name
+    assert main(["remove", "\x1b[2Jnope"]) == 2
+    assert "\x1b" not in capsys.readouterr().err
