@@ -7,10 +7,12 @@ Every feature is also a named API endpoint (/ask, /check_quote, /indicators, /ou
 """
 
 import argparse
+import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -18,13 +20,16 @@ from typing import TypeVar
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no usage reporting
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
+from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 
 from assistant import views  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
 from assistant.errors import AssistantError, InputError  # noqa: E402
 from assistant.feedback import FeedbackError, record_feedback  # noqa: E402
-from assistant.limits import TokenBucketLimiter  # noqa: E402
+from assistant.limits import InFlightLimiter, TokenBucketLimiter, client_key, parse_proxies, text_cost  # noqa: E402
+from assistant.thresholds import MAX_REPLAY_CHARS  # noqa: E402
 from assistant.types import Answer  # noqa: E402
 
 log = logging.getLogger("assistant.app")
@@ -34,13 +39,23 @@ TITLE = "嘉兴市妇女儿童发展“十四五”规划问答"
 INTRO = ("依据《嘉兴市妇女发展“十四五”规划》和《嘉兴市儿童发展“十四五”规划》原文回答，"
          "每个回答都标出处，可点开核对原文。规划没有写明的内容会如实说明。")
 UNEXPECTED = "抱歉，处理这个请求时出了问题，请稍后再试或换一种问法。"
+BUSY = "您的上一个请求还在处理中，请等它完成后再提问。"
+NO_UPLOADS = "此应用不接受文件上传。"
+FEEDBACK_BURST = 5  # ratings a client may send at once, before settings.feedback_per_minute applies
+# The largest request body accepted: a 2,000-character question with 20 history turns of 2,000
+# characters is ~130 KB of JSON. Also Gradio's max_file_size, should an upload ever get through.
+MAX_BODY_BYTES = 1_000_000
+# Gradio's delete_cache: every hour, delete the files this app stored that are over an hour old
+# (and all of them when the server stops). The app stores none of its own; this is a backstop.
+CACHE_CLEANUP = (3600, 3600)
+# Routes that store an uploaded file. No component of this app takes a file, so they are refused.
+UPLOAD_ROUTES = ("/gradio_api/upload", "/gradio_api/process_recording")
 EXAMPLES = {
     "市民常问": ["婚前医学检查率目标是多少", "婴儿死亡率要控制在多少", "普惠托育服务项目要做什么"],
     "新入职工作人员": ["妇女与健康领域有哪些任务", "儿童与安全领域有哪些任务", "规划的组织实施由谁负责"],
     "培训师核对引文": ["规划里是不是说“至少设有2家危重新生儿救治中心”？",
                 "规划里是不是说“婚前医学检查率保持在85％以上”？"],
 }
-BROWSER_PLANS = ["妇女规划", "儿童规划"]
 
 CSS = """
 .answer p { margin: 0 0 .6em; line-height: 1.7; }
@@ -138,6 +153,11 @@ def api_guard(fn: Callable[[], T]) -> T:
         raise gr.Error(fail_message(exc), print_exception=False) from None
 
 
+def replay_chars(history: list) -> int:
+    """Characters of an API history that answering may replay: its plain strings, at most MAX_REPLAY_CHARS."""
+    return min(MAX_REPLAY_CHARS, sum(len(h) for h in history if isinstance(h, str)))
+
+
 @dataclass
 class Turn:
     """One exchange of the chat: what the person typed and what the assistant answered."""
@@ -156,17 +176,53 @@ class Handlers:
         rate = self.settings.rate_limit_per_minute
         self.limiter = (TokenBucketLimiter(rate, per=60.0, burst=max(1, self.settings.rate_limit_burst))
                         if rate > 0 else None)
+        ratings = self.settings.feedback_per_minute
+        self.feedback_limiter = (TokenBucketLimiter(ratings, per=60.0, burst=min(FEEDBACK_BURST, ratings))
+                                 if ratings > 0 else None)
         # Events that call the Assistant share one queue slot group (settings.app_concurrency).
-        self.queue = {"concurrency_id": "assistant", "concurrency_limit": max(1, self.settings.app_concurrency)}
+        slots = max(1, self.settings.app_concurrency)
+        self.queue = {"concurrency_id": "assistant", "concurrency_limit": slots}
+        # One client may hold every answering slot but one: another client always finds one free.
+        # Like the rate, it is per client, so rate_limit_per_minute=0 (a load test) turns it off too.
+        self.in_flight = InFlightLimiter(max(1, slots - 1)) if rate > 0 else None
 
-    def admit(self, request: gr.Request | None) -> None:
-        """Count one question against the client's rate limit; InputError with a clear message when over it."""
-        if self.limiter is None or request is None:
+    @staticmethod
+    def client(request: gr.Request | None) -> str | None:
+        """Who is asking, by something the client does not choose: the peer address (its /64 for IPv6).
+
+        Never the session hash: a raw API call picks its own, or none (then Gradio makes one per
+        call). Uvicorn has already replaced the address by X-Forwarded-For's when, and only when,
+        the connection comes from a trusted proxy (launch() sets that from settings.trusted_proxies).
+        There is one shared login (ASSISTANT_APP_USER), so the username names no one person.
+        """
+        if request is None:
+            return None
+        return client_key(getattr(getattr(request, "client", None), "host", None))
+
+    @contextmanager
+    def admit(self, request: gr.Request | None, chars: int) -> Iterator[None]:
+        """Let one question in, charged by its length (`chars` of text to work on): InputError with a
+        clear message when the client already has its share of the slots busy or is over its rate."""
+        if self.limiter is None or self.in_flight is None or (client := self.client(request)) is None:
+            yield
             return
-        client = getattr(request, "session_hash", None) or getattr(getattr(request, "client", None), "host", "") or "?"
-        decision = self.limiter.check(str(client))
-        if not decision.allowed:
-            raise InputError(decision.message)
+        if not self.in_flight.enter(client):
+            raise InputError(BUSY)
+        try:
+            decision = self.limiter.check(client, text_cost(chars, self.limiter.capacity))
+            if not decision.allowed:
+                raise InputError(decision.message)
+            yield
+        finally:
+            self.in_flight.leave(client)
+
+    def admit_feedback(self, request: gr.Request | None) -> None:
+        """Count one rating against the client's feedback limit; InputError when over it."""
+        client = self.client(request)
+        if client is not None and self.feedback_limiter is not None:
+            decision = self.feedback_limiter.check(client)
+            if not decision.allowed:
+                raise InputError(decision.message)
 
     # ---- chat (UI) ---------------------------------------------------------------------------
 
@@ -178,8 +234,8 @@ class Handlers:
         """
         history = [t.answer for t in turns if t.answer.kind != "error"]
         try:
-            self.admit(request)
-            yield from self.assistant.ask_stream(question, history=history, plan=views.plan_key(plan_label))
+            with self.admit(request, len(str(question or ""))):
+                yield from self.assistant.ask_stream(question, history=history, plan=views.plan_key(plan_label))
         except Exception as exc:
             yield Answer(question=str(question or ""), answer=fail_message(exc), answerable=False, kind="error")
 
@@ -205,7 +261,7 @@ class Handlers:
             yield self.messages(turns + [Turn(q, growing)]), turns, ""
         yield self.messages(turns), turns, ""
 
-    def like(self, turns: list[Turn] | None, data: gr.LikeData) -> str:
+    def like(self, turns: list[Turn] | None, data: gr.LikeData, request: gr.Request = None) -> str:
         """Record a thumbs up/down on an answer in the chat (message 2n+1 is turn n's answer)."""
         index = data.index if isinstance(data.index, int) else data.index[0]
         turns = turns or []
@@ -215,6 +271,7 @@ class Handlers:
         if turn.answer.kind == "error":
             return "这条是提示信息，不是回答，无需评价。"
         try:
+            self.admit_feedback(request)
             self.record(turn.question, turn.answer.answer, "up" if data.liked else "down")
         except Exception as exc:
             return "⚠️ " + fail_message(exc)
@@ -224,8 +281,7 @@ class Handlers:
 
     def plan_view(self, plan_label: str) -> tuple[str, str]:
         """(outline, full text) of one plan."""
-        key = views.plan_key(plan_label) or "women"
-        found = next(views.iter_plans(self.corpus, key), None)
+        found = next(views.iter_plans(self.corpus, views.plan_key(plan_label)), None)
         if found is None:
             return "", "<p>没有这个规划。</p>"
         return views.outline_html(found[1]), views.plan_text_html(found[0], found[1])
@@ -250,8 +306,8 @@ class Handlers:
     def quote_result(self, passage: str, request: gr.Request = None) -> str:
         """The quote checker's verdict as HTML."""
         try:
-            self.admit(request)
-            answer = self.assistant.check_quote(passage)
+            with self.admit(request, len(str(passage or ""))):
+                answer = self.assistant.check_quote(passage)
         except Exception as exc:
             return views.error_html(fail_message(exc))
         return views.quote_check_html(answer, passage, self.corpus)
@@ -266,16 +322,16 @@ class Handlers:
                 request: gr.Request = None) -> dict:
         """Answer a question; `history` lists the earlier questions of the conversation (for follow-ups)."""
         def run() -> dict:
-            self.admit(request)
-            return views.answer_dict(self.assistant.ask(question, history=list(history or []),
-                                                        plan=views.plan_key(plan)))
+            turns = list(history or [])
+            with self.admit(request, len(str(question or "")) + replay_chars(turns)):
+                return views.answer_dict(self.assistant.ask(question, history=turns, plan=views.plan_key(plan)))
         return api_guard(run)
 
     def api_check_quote(self, passage: str, request: gr.Request = None) -> dict:
         """Check a passage against the plan text: 原文一致 / 与原文不一致 / 未找到, with the source wording."""
         def run() -> dict:
-            self.admit(request)
-            return views.quote_check_dict(self.assistant.check_quote(passage))
+            with self.admit(request, len(str(passage or ""))):
+                return views.quote_check_dict(self.assistant.check_quote(passage))
         return api_guard(run)
 
     def api_indicators(self, plan: str = "全部", query: str = "") -> list[dict]:
@@ -286,10 +342,12 @@ class Handlers:
         """The plan structure (plan > part > section > item) with each node's text."""
         return api_guard(lambda: views.outline(self.corpus, views.plan_key(plan)))
 
-    def api_feedback(self, question: str, answer: str, rating: str) -> dict:
+    def api_feedback(self, question: str, answer: str, rating: str, request: gr.Request = None) -> dict:
         """Record a rating ("up" or "down") of an answer."""
-        return api_guard(lambda: {"ok": True, "message": "已记录，谢谢！",
-                                  "record": self.record(question, answer, rating)})
+        def run() -> dict:
+            self.admit_feedback(request)
+            return {"ok": True, "message": "已记录，谢谢！", "record": self.record(question, answer, rating)}
+        return api_guard(run)
 
 
 # ---- layout ------------------------------------------------------------------------------------
@@ -297,7 +355,8 @@ class Handlers:
 
 def chat_tab(h: Handlers) -> None:
     """问答: plan filter, the conversation, the question box, examples and feedback status."""
-    plan = gr.Radio(list(views.PLAN_FILTERS), value="全部", label="检索范围", elem_id="chat-plan")
+    plan = gr.Radio([views.ALL_PLANS, *views.plan_labels(h.corpus)], value=views.ALL_PLANS, label="检索范围",
+                    elem_id="chat-plan")
     chatbot = gr.Chatbot(label="对话", height=560, elem_id="chatbot", render_markdown=True, sanitize_html=True,
                          latex_delimiters=[], feedback_options=("Like", "Dislike"),
                          placeholder="请输入问题，例如：婚前医学检查率目标是多少")
@@ -319,8 +378,9 @@ def chat_tab(h: Handlers) -> None:
 
 def browser_tab(h: Handlers, tabs: gr.Tabs, goto: gr.Textbox) -> None:
     """规划浏览: the outline beside the full text; citation links open it at the quoted passage."""
-    outline, text = h.plan_view(BROWSER_PLANS[0])
-    plan = gr.Radio(BROWSER_PLANS, value=BROWSER_PLANS[0], label="规划", elem_id="browser-plan")
+    labels = views.plan_labels(h.corpus)  # one entry per plan of the corpus, in corpus order
+    outline, text = h.plan_view(labels[0])
+    plan = gr.Radio(labels, value=labels[0], label="规划", elem_id="browser-plan")
     with gr.Row():
         with gr.Column(scale=1, elem_id="outline-panel"):
             outline_box = gr.HTML(outline, elem_id="outline")
@@ -334,7 +394,8 @@ def browser_tab(h: Handlers, tabs: gr.Tabs, goto: gr.Textbox) -> None:
 def indicators_tab(h: Handlers) -> None:
     """指标表: both target tables, filtered by plan and by text."""
     with gr.Row():
-        plan = gr.Radio(list(views.PLAN_FILTERS), value="全部", label="规划", elem_id="indicator-plan")
+        plan = gr.Radio([views.ALL_PLANS, *views.plan_labels(h.corpus)], value=views.ALL_PLANS, label="规划",
+                        elem_id="indicator-plan")
         query = gr.Textbox(label="筛选", placeholder="例如：健康、死亡率、托位", elem_id="indicator-query")
     table = gr.Dataframe(h.indicator_table("全部", ""), headers=views.INDICATOR_HEADERS, interactive=False,
                          wrap=True, elem_id="indicator-table", max_height=800)
@@ -355,7 +416,7 @@ def quote_tab(h: Handlers) -> None:
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The Blocks app for one Assistant: four tabs and the named API endpoints."""
     h = Handlers(assistant)
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(f"## {TITLE}\n{INTRO}")
         # Outside the tabs, so that it is in the page whichever tab is open (tabs render lazily).
         goto = gr.Textbox(visible="hidden", elem_id="goto")
@@ -373,10 +434,81 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         gr.api(h.api_indicators, api_name="indicators")
         gr.api(h.api_outline, api_name="outline")
         gr.api(h.api_feedback, api_name="feedback")
-    return demo
+    # Gradio opens POST /gradio_api/run/<api> off Spaces: a direct call that skips the queue, and
+    # with it app_concurrency. Every client goes through the queue.
+    return demo.queue(api_open=False)
 
 
 # ---- serving -----------------------------------------------------------------------------------
+
+
+class ApiGate:
+    """ASGI middleware in front of Gradio's routes: no file uploads, and no client-chosen session on /call.
+
+    - POST /gradio_api/upload (and /process_recording, and files sent to /component_server) store
+      what is sent under the Gradio temp dir, login or not. No component of this app takes a file,
+      so they are refused with 403 before a byte is stored.
+    - POST /gradio_api/call/<api> takes a session_hash from the body. Gradio 6 keeps one message
+      queue per session, and GET /call/<api>/<event_id> reads the session's queue, not the event's:
+      calls that share a hash take each other's results, then hang or end with a 404 (a KeyError
+      inside Gradio). The API endpoints keep no session state, so the field is dropped and each
+      call is a session of its own, as when a client sends none.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"].rstrip("/")
+        multipart = dict(scope["headers"]).get(b"content-type", b"").startswith(b"multipart/")
+        if path.endswith(UPLOAD_ROUTES) or (multipart and path.endswith("/gradio_api/component_server")):
+            await _respond(send, 403, NO_UPLOADS)
+            return
+        if "/gradio_api/call/" in path:
+            receive = await _without_session_hash(scope, receive)
+        await self.app(scope, receive, send)
+
+
+async def _respond(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}, ensure_ascii=False).encode("utf-8")
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _without_session_hash(scope: Scope, receive: Receive) -> Receive:
+    """Read the JSON body (its size is capped by MAX_BODY_BYTES outside) and drop "session_hash" from it."""
+    chunks, last = [], None
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            last = message  # the client went away: pass that on after what was read
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None  # not JSON: Gradio refuses it itself
+    if isinstance(data, dict) and "session_hash" in data:
+        del data["session_hash"]
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+        scope["headers"].append((b"content-length", str(len(body)).encode()))
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+    if last is not None:
+        pending.append(last)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
 
 
 def login_from_env(env: Mapping[str, str]) -> tuple[str, str] | None:
@@ -387,11 +519,20 @@ def login_from_env(env: Mapping[str, str]) -> tuple[str, str] | None:
     return (user, password) if user else None
 
 
-def launch(demo: gr.Blocks, host: str, port: int, auth: tuple[str, str] | None = None, block: bool = True):
-    """Serve the app locally: never a share link, no tracebacks to the browser."""
+def launch(demo: gr.Blocks, host: str, port: int, auth: tuple[str, str] | None = None, block: bool = True,
+           trusted_proxies: str = ""):
+    """Serve the app locally: never a share link, no tracebacks to the browser, no uploads, bodies capped.
+
+    `trusted_proxies` ("10.0.0.1, 10.1.0.0/16"): the only peers whose X-Forwarded-For is believed.
+    Uvicorn, which Gradio starts without saying, believes it from 127.0.0.1 by default, so anyone on
+    the machine could name any address and dodge the per-client limits; FORWARDED_ALLOW_IPS is the
+    one way to tell it otherwise through gr.Blocks.launch, and "" trusts no one.
+    """
+    os.environ["FORWARDED_ALLOW_IPS"] = ",".join(parse_proxies(trusted_proxies))
     return demo.launch(server_name=host, server_port=port, share=False, auth=auth, show_error=False,
                        auth_message="请输入账号和密码。" if auth else None, prevent_thread_lock=not block,
-                       ssr_mode=False, quiet=True, css=CSS, head=HEAD)
+                       ssr_mode=False, quiet=True, css=CSS, head=HEAD, max_file_size=MAX_BODY_BYTES,
+                       app_kwargs={"max_body_size": MAX_BODY_BYTES, "middleware": [Middleware(ApiGate)]})
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -408,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     try:
         auth = login_from_env(os.environ)
+        parse_proxies(settings.trusted_proxies)  # a mistyped proxy stops here, not after loading
         built = settings.chroma_host or (Path(settings.index_dir) / "CURRENT").exists()
         print("loading the assistant ..." if built else "building the index (first run, ~20 s) ...", file=sys.stderr)
         assistant = Assistant(settings)
@@ -416,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # Gradio's own start-up lines suggest share=True; this app never makes a share link.
     print(f"serving on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr, flush=True)
-    launch(build_app(assistant), args.host, args.port, auth)
+    launch(build_app(assistant), args.host, args.port, auth, trusted_proxies=settings.trusted_proxies)
     return 0
 
 

@@ -27,6 +27,9 @@ DEFAULTS: dict[str, object] = {
     "rate_limit_per_minute": 30,  # questions a client may ask per minute in the app; 0 = no limit
     "rate_limit_burst": 10,  # questions a client may ask at once before the rate applies
     "app_concurrency": 2,  # questions the app answers at the same time (the rest wait in the queue)
+    "request_budget": 10.0,  # seconds one question or quote check may take before it is stopped; 0 = none
+    "trusted_proxies": "",  # reverse proxies whose X-Forwarded-For names the client; "" = none (peer address)
+    "feedback_per_minute": 10,  # ratings a client may send per minute in the app; 0 = no limit
     "feedback_path": str(ROOT / "feedback" / "feedback.jsonl"),
     "feedback_max_bytes": 10_000_000,
     "max_file_bytes": 20_000_000,  # largest file `ingest` accepts
@@ -54,9 +57,14 @@ DESCRIPTIONS: dict[str, str] = {
     "chunk_max_tokens": "jieba-token budget of one chunk",
     "max_question_chars": "longest question accepted",
     "max_history_turns": "most conversation turns taken into account",
-    "rate_limit_per_minute": "questions one client may ask per minute in the app (0 = no limit)",
+    "rate_limit_per_minute": "questions one client (address) may ask per minute in the app; long texts cost more "
+                             "(0 = no per-client limits)",
     "rate_limit_burst": "questions one client may ask at once before the per-minute rate applies",
     "app_concurrency": "questions the app answers at the same time; the rest wait in Gradio's queue",
+    "request_budget": "seconds a question or quote check may take; past it, it stops with a message (0 = no limit)",
+    "trusted_proxies": "comma-separated addresses or networks of reverse proxies whose X-Forwarded-For header "
+                       "names the client (empty: clients are keyed by their own address)",
+    "feedback_per_minute": "ratings one client may send per minute in the app (0 = no limit)",
     "feedback_path": "JSONL file that feedback is appended to",
     "feedback_max_bytes": "feedback file size limit",
     "max_file_bytes": "largest file (bytes) that `ingest` accepts, and the most text it may extract from one",
@@ -102,6 +110,11 @@ class Settings:
     rate_limit_per_minute: int = int(DEFAULTS["rate_limit_per_minute"])  # type: ignore[arg-type]
     rate_limit_burst: int = int(DEFAULTS["rate_limit_burst"])  # type: ignore[arg-type]
     app_concurrency: int = int(DEFAULTS["app_concurrency"])  # type: ignore[arg-type]
+    # Normal questions take well under a second (2 s for a 2,000-character one); past 10 s a request
+    # is hostile or stuck, and it holds one of the app_concurrency answering slots.
+    request_budget: float = float(DEFAULTS["request_budget"])  # type: ignore[arg-type]
+    trusted_proxies: str = str(DEFAULTS["trusted_proxies"])
+    feedback_per_minute: int = int(DEFAULTS["feedback_per_minute"])  # type: ignore[arg-type]
     feedback_path: str = str(DEFAULTS["feedback_path"])
     feedback_max_bytes: int = int(DEFAULTS["feedback_max_bytes"])  # type: ignore[arg-type]
     max_file_bytes: int = int(DEFAULTS["max_file_bytes"])  # type: ignore[arg-type]

@@ -1,18 +1,33 @@
-"""Per-client rate limits: a token bucket per client, safe to share between threads. Pure (no I/O).
+"""Per-client limits and per-request budgets, safe to share between threads. Pure (no I/O).
 
 A client may make `burst` requests at once, then one every `per / rate` seconds: with
 rate=10, per=60, burst=5 a client asks 5 questions straight away, then one every 6 seconds.
-The app keys clients by whatever identifies them (a session hash, an address).
+The app keys clients by something they do not choose (`client_key`: the peer address), charges
+long texts more than one token (`text_cost`), and lets one client hold only some of the answering
+slots at once (`InFlightLimiter`). A request runs `within(seconds)`; the steps of answering call
+`check_deadline()` between them, so a request past its budget stops with a clear message.
 """
 
 from __future__ import annotations
 
+import contextvars
+import ipaddress
 import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+from assistant.errors import InputError
+
+# Characters of text one token pays for: a question of up to 500 characters costs 1, one of 1,990
+# characters with the most history a replay takes (1,000 characters) costs 6 (never more than the
+# burst). A request's work grows with its text (embedding, retrieval, the quote alignment, each
+# replayed turn), not with the number of requests; charging by measured time instead would charge
+# people for the load others put on the machine, and could only be charged once the work was done.
+COST_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -100,3 +115,123 @@ class TokenBucketLimiter:
         """
         while len(self._buckets) > self.max_clients:
             self._buckets.popitem(last=False)
+
+
+def text_cost(chars: int, capacity: float) -> float:
+    """Tokens a request over `chars` characters of text costs: 1 per COST_CHARS started, at most the burst."""
+    return float(min(max(1, math.ceil(max(0, chars) / COST_CHARS)), max(1, int(capacity))))
+
+
+def client_key(host: str | None) -> str:
+    """The rate-limit key of a peer address: the address itself, or its /64 for IPv6.
+
+    One IPv6 host is usually given a whole /64, so keying by the full address would let it take a
+    fresh address, and a fresh bucket, for every request.
+    """
+    if not host:
+        return "?"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host  # not an address (a unix socket, a test client): keyed as it is
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # "::ffff:10.0.0.1" is 10.0.0.1
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def parse_proxies(raw: str) -> list[str]:
+    """Addresses and networks from "10.0.0.1, 10.1.0.0/16"; ValueError naming an entry that is neither."""
+    out = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            parsed = ipaddress.ip_network(item, strict=False) if "/" in item else ipaddress.ip_address(item)
+        except ValueError:
+            raise ValueError(f"ASSISTANT_TRUSTED_PROXIES: “{item}” is not an IP address or network") from None
+        out.append(str(parsed))
+    return out
+
+
+class InFlightLimiter:
+    """At most `limit` requests of one client being answered at the same time."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.limit = limit
+        self._running: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def enter(self, client: str) -> bool:
+        """Count one more running request of the client; False (and nothing counted) when it has `limit`."""
+        with self._lock:
+            if self._running.get(client, 0) >= self.limit:
+                return False
+            self._running[client] = self._running.get(client, 0) + 1
+            return True
+
+    def leave(self, client: str) -> None:
+        """One of the client's requests has finished."""
+        with self._lock:
+            left = self._running.get(client, 0) - 1
+            if left > 0:
+                self._running[client] = left
+            else:
+                self._running.pop(client, None)
+
+    def running(self, client: str) -> int:
+        with self._lock:
+            return self._running.get(client, 0)
+
+
+class OverBudget(InputError):
+    """A request ran past its time budget and was stopped between two steps."""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The moment (on `clock`) a request must be finished by."""
+
+    seconds: float
+    at: float
+    clock: Callable[[], float] = time.monotonic
+
+    def expired(self) -> bool:
+        return self.clock() >= self.at
+
+    def check(self) -> None:
+        """OverBudget with a message a person understands when the deadline has passed."""
+        if self.expired():
+            raise OverBudget(f"这个请求的处理时间超过了{self.seconds:g}秒的上限，已停止。"
+                             "请把问题或引文缩短，或开始新的对话后再试。")
+
+
+_deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar("assistant_deadline", default=None)
+
+
+@contextmanager
+def within(seconds: float, clock: Callable[[], float] = time.monotonic) -> Iterator[Deadline | None]:
+    """Run the block under a deadline `seconds` from now (0 = none); an outer deadline is kept.
+
+    The deadline lives in a context variable, so it reaches every step of this request's thread
+    (a replayed turn, the quote alignment) and no other request.
+    """
+    outer = _deadline.get()
+    if outer is not None or seconds <= 0:
+        yield outer
+        return
+    token = _deadline.set(Deadline(seconds, clock() + seconds, clock))
+    try:
+        yield _deadline.get()
+    finally:
+        _deadline.reset(token)
+
+
+def check_deadline() -> None:
+    """Raise OverBudget when the running request is past its deadline; nothing without one."""
+    deadline = _deadline.get()
+    if deadline is not None:
+        deadline.check()

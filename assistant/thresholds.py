@@ -115,6 +115,10 @@ FOLLOWUP_MAX_GRAMS = 3
 # Earlier plain-string turns replayed to rebuild the dialogue state (the API may send history as
 # strings): only back to the last self-contained question, and never more than this many.
 MAX_REPLAY = 4
+# ... and never more than this many characters of them in all: a follow-up chain is a few short
+# questions ("婚前医学检查率目标是多少" → "那2020年呢"); replaying long strings only costs (each is answered
+# again, a pasted 2,000-character passage as a quote check). Strings beyond it, oldest first, are dropped.
+MAX_REPLAY_CHARS = 1000
 
 # ---- reflow (raw PDF text and web scrapes) ---------------------------------------------------------
 # A text is wrapped at a page width when this share of its lines is within WRAP_SLACK of one width:

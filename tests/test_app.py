@@ -306,15 +306,21 @@ def test_rate_limit_per_client_gives_a_clear_message(assistant, session_settings
     limited = Assistant(session_settings.with_(rate_limit_per_minute=2, rate_limit_burst=2), auto_build=False)
     demo = app.build_app(limited)
     port = free_port()
-    app.launch(demo, "127.0.0.1", port, block=False)
+    # behind a proxy on 127.0.0.1, which names each client in X-Forwarded-For
+    app.launch(demo, "127.0.0.1", port, block=False, trusted_proxies="127.0.0.1")
     try:
-        first, second = Client(f"http://127.0.0.1:{port}/", verbose=False), Client(f"http://127.0.0.1:{port}/",
-                                                                                   verbose=False)
+        url = f"http://127.0.0.1:{port}/"
+        first = Client(url, verbose=False, headers={"X-Forwarded-For": "10.0.0.1"})
         for _ in range(2):
             assert "85" in first.predict("婚前医学检查率目标是多少", api_name="/ask")["answer"]
         with pytest.raises(Exception, match="请求太频繁"):
             first.predict("婚前医学检查率目标是多少", api_name="/ask")
-        # another client (another session) is not held back by the first one's limit
+        # a new session from the same address is the same client (tests/test_hostile_app.py: raw HTTP)
+        with pytest.raises(Exception, match="请求太频繁"):
+            Client(url, verbose=False, headers={"X-Forwarded-For": "10.0.0.1"}).predict("婚前医学检查率目标是多少",
+                                                                                     api_name="/ask")
+        # another client is not held back by the first one's limit
+        second = Client(url, verbose=False, headers={"X-Forwarded-For": "10.0.0.2"})
         assert "85" in second.predict("婚前医学检查率目标是多少", api_name="/ask")["answer"]
     finally:
         demo.close()

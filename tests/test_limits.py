@@ -8,7 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.limits import TokenBucketLimiter
+from assistant.limits import (
+    COST_CHARS,
+    InFlightLimiter,
+    OverBudget,
+    TokenBucketLimiter,
+    check_deadline,
+    client_key,
+    parse_proxies,
+    text_cost,
+    within,
+)
 
 
 class FakeClock:
@@ -132,3 +142,84 @@ def test_no_client_ever_exceeds_burst_plus_rate_times_time(requests, burst, rate
         for i, first in enumerate(stamps):
             for j in range(i, len(stamps)):
                 assert j - i + 1 <= burst + (stamps[j] - first) * rate / 60 + 1e-9
+
+
+# ---- keys, costs, slots and deadlines ----------------------------------------------------------
+
+
+def test_a_client_is_its_address_and_an_ipv6_host_its_64():
+    assert client_key("10.0.0.7") == "10.0.0.7"
+    assert client_key("::ffff:10.0.0.7") == "10.0.0.7"
+    # one host's /64 is one client: a fresh address in it is no fresh bucket
+    assert client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key(None) == client_key("") == "?"
+    assert client_key("testclient") == "testclient"
+
+
+def test_trusted_proxies_are_addresses_or_networks():
+    assert parse_proxies("") == [] and parse_proxies(" , ") == []
+    assert parse_proxies("127.0.0.1, 10.1.0.0/16 ,::1") == ["127.0.0.1", "10.1.0.0/16", "::1"]
+    with pytest.raises(ValueError, match="nginx"):
+        parse_proxies("127.0.0.1, nginx")
+
+
+def test_long_texts_cost_more_tokens_up_to_the_burst():
+    assert text_cost(0, 10) == text_cost(20, 10) == text_cost(COST_CHARS, 10) == 1
+    assert text_cost(COST_CHARS + 1, 10) == 2
+    assert text_cost(1990 + 1000, 10) == 6  # a long question and the history a replay may use
+    assert text_cost(100_000, 10) == 10 and text_cost(100_000, 3) == 3  # never beyond what a bucket holds
+    lim, _ = limiter(burst=10)
+    assert lim.allow("a", text_cost(2990, lim.capacity)) and not lim.allow("a", text_cost(2990, lim.capacity))
+    assert lim.allow("a")  # the 4 tokens left still pay for short questions
+
+
+def test_in_flight_counts_each_clients_running_requests():
+    slots = InFlightLimiter(1)
+    assert slots.enter("a") and not slots.enter("a") and slots.enter("b")
+    slots.leave("a")
+    assert slots.running("a") == 0 and slots.enter("a")
+    slots.leave("x")  # leaving what never entered changes nothing
+    assert slots.running("x") == 0
+    with pytest.raises(ValueError):
+        InFlightLimiter(0)
+
+
+def test_a_deadline_stops_the_steps_after_it_with_a_chinese_message():
+    clock = FakeClock()
+    check_deadline()  # no deadline: nothing to check
+    with within(2.0, clock=clock) as deadline:
+        check_deadline()
+        clock.now += 1.9
+        check_deadline()
+        with within(60.0, clock=clock) as inner:  # a nested step keeps the request's deadline
+            assert inner is deadline
+        clock.now += 0.1
+        with pytest.raises(OverBudget, match="超过了2秒的上限"):
+            check_deadline()
+    check_deadline()  # the request is over: its deadline is gone
+    with within(0, clock=clock) as none:  # 0 = no budget
+        clock.now += 1e6
+        check_deadline()
+        assert none is None
+
+
+def test_deadlines_belong_to_their_own_thread():
+    clock = FakeClock()
+    seen: list[bool] = []
+
+    def other() -> None:
+        try:
+            check_deadline()
+            seen.append(True)
+        except OverBudget:
+            seen.append(False)
+
+    with within(1.0, clock=clock):
+        clock.now += 5
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        with pytest.raises(OverBudget):
+            check_deadline()
+    assert seen == [True]
