@@ -16,7 +16,7 @@ from assistant.retrieve import Retriever
 from assistant.structure import TITLE_NOTE
 from assistant.targets import NameIndex
 from assistant.text import char_bigrams, figures, numbers, sentence_spans
-from assistant.types import Chunk, Citation, Hit, Indicator, Intent
+from assistant.types import Chunk, Citation, Hit, Indicator, Intent, plan_kind
 
 
 @dataclass
@@ -48,7 +48,7 @@ def title_words(plans: dict[str, tuple]) -> dict[str, frozenset[str]]:
     texts = {k: d.text[p.start : p.end] for k, (d, p) in plans.items()}
     out = {}
     for key, mine in grams.items():
-        if key in lexicon.PLAN_SWITCH:
+        if plan_kind(key) in lexicon.PLAN_SWITCH:
             out[key] = frozenset()
             continue
         others = set().union(*(g for k, g in grams.items() if k != key)) if len(grams) > 1 else set()
@@ -79,6 +79,7 @@ class Toolkit:
                 for ind in plan.indicators:
                     self.indicators[f"{doc.doc}/{plan.key}/table/{ind.number}"] = ind
         self.plan_names = {key: plan.name for key, (_, plan) in self.plans.items()}
+        self.plan_by_key = {key: plan for key, (_, plan) in self.plans.items()}
         self.title_words = title_words(self.plans)
 
     # ---- citations -------------------------------------------------------------------------------
@@ -202,11 +203,13 @@ class Toolkit:
             for s, e in self.sentences(hit.chunk):
                 for cs, ce in clauses(text, s, e):
                     clause = text[cs:ce]
-                    if core in clause and numbers(clause.replace(core, "")):
+                    # "1．婚前医学检查率稳步提高" states no figure: an item number is not one.
+                    if core in clause and numbers(ITEM_LEAD.sub("", clause.replace(core, ""))):
                         return self.cite(hit.chunk, cs, ce)
         return None
 
 
+ITEM_LEAD = re.compile(r"^\s*(?:[（(]\d{1,3}[)）]|\d{1,3}[．.、](?!\d))")
 WHO_WORDS = re.compile(r"负责|牵头|主体责任|协调|组织|指导|督促|承担|报送")
 WHEN_WORDS = re.compile(r"\d{4}\s*年|\d+\s*月|\d+\s*日|每年|年底|年内|期间|中期|终期")
 DEFINES = re.compile(r"是指|所称|简称|以下简称|包括|即|指的是|含")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import CorpusError
-from assistant.structure import parse_document
+from assistant.structure import NAMED_KINDS, parse_document
 from assistant.types import Document
 
 CORPUS_SUFFIXES = (".txt",)
@@ -59,7 +60,14 @@ def load_corpus(corpus_dir: str | Path) -> Corpus:
     files = corpus_files(folder)
     if not files:
         raise CorpusError(f"corpus folder {folder} has no plan files ({', '.join(CORPUS_SUFFIXES)})")
-    docs = {}
-    for path in files:
-        docs[path.stem] = parse_document(read_text_file(path), doc=path.stem, path=str(path))
+    texts = {path.stem: (read_text_file(path), str(path)) for path in files}
+    docs = {doc: parse_document(text, doc=doc, path=path) for doc, (text, path) in texts.items()}
+    # A kind of plan (the women's plan) held by two documents is the plan of neither by name: each is
+    # known by its document and its own title ("women@doc", 嘉兴市妇女发展“十四五”规划).
+    holders = Counter(kind for d in docs.values() for kind in {p.key for p in d.plans if p.key in NAMED_KINDS})
+    shared = frozenset(kind for kind, n in holders.items() if n > 1)
+    for doc, d in docs.items():
+        if shared & {p.key for p in d.plans}:
+            text, path = texts[doc]
+            docs[doc] = parse_document(text, doc=doc, path=path, shared=shared)
     return Corpus(docs)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from assistant import lexicon
 from assistant.quotes import extract_quote
 from assistant.text import char_bigrams, search_terms
-from assistant.types import Intent
+from assistant.types import Intent, plan_kind
 
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 # Another city, county or province named in a question ("杭州市的…").
@@ -214,9 +214,10 @@ def plans_named(text: str, plan_names: dict[str, str],
     named = []
     for key, name in plan_names.items():
         # "儿童的呢" names the plan too; a bare English "children" does not (the children's plan does)
-        switch = (f for f in lexicon.PLAN_SWITCH.get(key, ()) if not f.isascii())
+        kind = plan_kind(key)
+        switch = (f for f in lexicon.PLAN_SWITCH.get(kind, ()) if not f.isascii())
         forms = {name, name.replace("规划", "发展规划"), *switch}
-        english = {f"{key}'s plan", f"{key} plan", f"{key}’s plan"}
+        english = {f"{kind}'s plan", f"{kind} plan", f"{kind}’s plan"}
         if any(f and f in text for f in forms) or any(e in low for e in english):
             named.append(key)
     if not named and title_words:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.errors import CorpusError
-from assistant.types import Document, Indicator, Node, Plan
+from assistant.types import KIND_SEPARATOR, Document, Indicator, Node, Plan
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,9 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+NAMED_KINDS = ("women", "children")  # plan kinds known by name (妇女规划, 儿童规划); others by their document
+
+
 def plan_names(title: str, index: int) -> tuple[str, str]:
     """(key, short name) of a plan: 嘉兴市妇女发展“十四五”规划 -> ("women", "妇女规划")."""
     if "妇女" in title:
@@ -98,8 +101,12 @@ def heading_title(rest: str) -> str:
     return head[:TITLE_MAX]
 
 
-def parse_document(text: str, doc: str = "plans", path: str = "") -> Document:
-    """Parse a corpus file into plans, parts, sections, items and indicator rows."""
+def parse_document(text: str, doc: str = "plans", path: str = "", shared: frozenset[str] = frozenset()) -> Document:
+    """Parse a corpus file into plans, parts, sections, items and indicator rows.
+
+    `shared` are the plan kinds ("women") that other documents of the corpus have too: a plan of such
+    a kind is keyed by its document ("women@doc") and named by its own title, so that no document
+    takes another's name by holding a word of it (load_corpus)."""
     if not text.strip():
         raise CorpusError(f"{path or doc}: the document is empty")
     lines = split_lines(text)
@@ -118,7 +125,9 @@ def parse_document(text: str, doc: str = "plans", path: str = "") -> Document:
                                   front[0].cstart, front[-1].end)
     for index, (first, last, title) in enumerate(titles_spans):
         key, name = plan_names(title, index)
-        if key.startswith("plan"):
+        if key in shared:
+            key, name = f"{key}{KIND_SEPARATOR}{doc}", title
+        elif key.startswith("plan"):
             # Any other plan is known by its document: keys stay unique across the corpus
             # (two documents of one plan each are two plans, not both "plan1").
             key = doc if len(titles_spans) == 1 else f"{doc}-{index + 1}"

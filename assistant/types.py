@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+KIND_SEPARATOR = "@"  # "women@provincial_plan": the women's plan of that document
+
+
+def plan_kind(key: str) -> str:
+    """The kind of plan a key stands for: "women@doc" -> "women"; "women" -> "women"; "plan2" -> "plan2"."""
+    return key.split(KIND_SEPARATOR, 1)[0]
+
 
 @dataclass
 class Node:
@@ -52,7 +59,7 @@ class Indicator:
 class Plan:
     """One plan in a document: title, parts, indicator table."""
 
-    key: str  # "women" | "children" | "plan2" ...
+    key: str  # "women" | "children" | "women@<doc>" when two documents hold one | "<doc>" ...
     name: str  # short name used in paths: "妇女规划"
     title: str  # "嘉兴市妇女发展“十四五”规划"
     start: int

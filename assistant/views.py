@@ -12,12 +12,13 @@ from difflib import SequenceMatcher
 from html import escape
 from urllib.parse import quote
 
+from assistant import lexicon
 from assistant.corpus import Corpus
 from assistant.quotes import extract_quote
 from assistant.refusal import REFUSAL
 from assistant.types import Answer, Citation, Document, Indicator, Node, Plan
 
-PLAN_FILTERS: dict[str, str | None] = {"全部": None, "妇女规划": "women", "儿童规划": "children"}
+ALL_PLANS = "全部"
 VERDICTS = {"exact": "原文一致", "differs": "与原文不一致", "not_found": "未找到"}
 INDICATOR_HEADERS = ["规划", "领域", "序号", "指标", "2020年", "2025年"]
 CONTEXT_CHARS = 160  # paragraph text kept on each side of a quote in a citation card
@@ -27,18 +28,29 @@ QUOTE_MARKS = "“”\"'‘’「」『』 \t\r\n。，；"
 Span = tuple[int, int]
 
 
+def plan_labels(corpus: Corpus) -> list[str]:
+    """One label per plan of the corpus, read from it: its name ("妇女规划"), or its title when two
+    documents hold a plan of one kind (then its name is its title: structure.parse_document)."""
+    return list(dict.fromkeys(p.name for _, p in iter_plans(corpus)))
+
+
 def plan_key(label: str | None) -> str | None:
-    """"妇女规划" -> "women"; "全部", "" or None -> None (both plans)."""
-    if not label:
-        return None
-    return PLAN_FILTERS.get(label, label if label in ("women", "children") else None)
+    """The plan filter a label stands for: "全部", "" or None -> None (every plan); any other label is
+    a plan's name, title or key, resolved against the corpus where it is used."""
+    return None if not label or label == ALL_PLANS else label
+
+
+def matches(plan: Plan, label: str) -> bool:
+    """Whether a filter label names this plan: its key, name or title, or its kind's name ("妇女规划")
+    when the plan is known by its kind alone."""
+    return label in (plan.key, plan.name, plan.title) or lexicon.PLAN_KIND_NAMES.get(label) == plan.key
 
 
 def iter_plans(corpus: Corpus, plan: str | None = None) -> Iterator[tuple[Document, Plan]]:
-    """(document, plan) pairs, optionally only one plan key."""
+    """(document, plan) pairs, optionally only the plans a label names."""
     for doc in corpus.documents.values():
         for p in doc.plans:
-            if plan is None or p.key == plan:
+            if plan is None or matches(p, plan):
                 yield doc, p
 
 

@@ -52,12 +52,13 @@ def cite(corpus: Corpus, doc: str, needle: str, section: str = "妇女规划 > �
     return Citation(plan="妇女规划", section=section, quote=needle, start=start, end=start + len(needle), doc=doc)
 
 
-def test_plan_filter_labels_map_to_plan_keys():
-    assert views.plan_key("全部") is None
-    assert views.plan_key("") is None
-    assert views.plan_key("妇女规划") == "women"
-    assert views.plan_key("儿童规划") == "children"
-    assert views.plan_key("children") == "children"
+def test_plan_filter_labels_name_the_corpus_plans(corpus):
+    assert views.plan_key("全部") is None and views.plan_key("") is None
+    assert views.plan_labels(corpus) == ["妇女规划", "儿童规划"]  # read from the corpus, one per plan
+    for label, key in [("妇女规划", "women"), ("儿童规划", "children"), ("children", "children"),
+                       ("嘉兴市儿童发展“十四五”规划", "children")]:
+        assert [p.key for _, p in views.iter_plans(corpus, views.plan_key(label))] == [key]
+    assert list(views.iter_plans(corpus, "养老规划")) == []
 
 
 def test_outline_is_plan_part_section_item_with_each_nodes_text(corpus):

@@ -11,7 +11,7 @@ from assistant.query import Query, unit_fits
 from assistant.strategies.base import Strategy
 from assistant.targets import row_name
 from assistant.text import char_bigrams, figures
-from assistant.types import Chunk, DialogueState, Hit, Intent
+from assistant.types import Chunk, DialogueState, Hit, Intent, plan_kind
 
 PLAN_GROUP_WORDS = re.compile("|".join(lexicon.GROUP_IN_NAMES))
 RATIO_WORDS = {"占比", "比例", "比重", "比率", "多少", "数"}
@@ -92,7 +92,7 @@ class IndicatorValueStrategy(Strategy):
         rows, named = self._rows(query, hits)
         groups = groups_named(query)
         if rows and len(groups) == 1 and not query.indicators:
-            rows = [c for c in rows if c.plan in groups] or rows
+            rows = [c for c in rows if plan_kind(c.plan) in groups] or rows
         return rows, named
 
     def _rows(self, query: Query, hits: list[Hit]) -> tuple[list[Chunk] | None, bool]:
