@@ -11,6 +11,8 @@ import json
 import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,12 +30,14 @@ from assistant.config import Settings  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
 from assistant.errors import AssistantError, InputError  # noqa: E402
 from assistant.feedback import FeedbackError, record_feedback  # noqa: E402
+from assistant.index import live_manifest  # noqa: E402
 from assistant.limits import InFlightLimiter, TokenBucketLimiter, client_key, parse_proxies, text_cost  # noqa: E402
 from assistant.thresholds import MAX_REPLAY_CHARS  # noqa: E402
 from assistant.types import Answer  # noqa: E402
 
 log = logging.getLogger("assistant.app")
 T = TypeVar("T")
+RELOAD_CHECK_SECONDS = 2.0  # how often a request compares the live index with the one it is served from
 
 TITLE = "嘉兴市妇女儿童发展“十四五”规划问答"
 INTRO = ("依据《嘉兴市妇女发展“十四五”规划》和《嘉兴市儿童发展“十四五”规划》原文回答，"
@@ -170,8 +174,9 @@ class Handlers:
     """What each UI event and API endpoint does, on top of one Assistant."""
 
     def __init__(self, assistant: Assistant) -> None:
-        self.assistant = assistant
-        self.corpus = assistant.corpus
+        self._assistant = assistant
+        self._reload_lock = threading.Lock()
+        self._checked = time.monotonic()  # when the live index was last compared with the one served
         self.settings = assistant.settings
         rate = self.settings.rate_limit_per_minute
         self.limiter = (TokenBucketLimiter(rate, per=60.0, burst=max(1, self.settings.rate_limit_burst))
@@ -185,6 +190,37 @@ class Handlers:
         # One client may hold every answering slot but one: another client always finds one free.
         # Like the rate, it is per client, so rate_limit_per_minute=0 (a load test) turns it off too.
         self.in_flight = InFlightLimiter(max(1, slots - 1)) if rate > 0 else None
+
+    @property
+    def assistant(self) -> Assistant:
+        """The assistant over the live index: after an `ingest` or `remove`, the next request is answered
+        from the new index (checked at most every RELOAD_CHECK_SECONDS)."""
+        self._reload()
+        return self._assistant
+
+    @property
+    def corpus(self):
+        return self.assistant.corpus
+
+    def _reload(self) -> None:
+        now = time.monotonic()
+        if now - self._checked < RELOAD_CHECK_SECONDS:
+            return
+        self._checked = now
+        served = self._assistant.corpus.sha256
+        if (live_manifest(self.settings) or {}).get("corpus_sha256", served) == served:
+            return
+        with self._reload_lock:  # one reload, however many requests notice the change at once
+            if self._assistant.corpus.sha256 != served:
+                return
+            try:
+                fresh = Assistant(self.settings, auto_build=False)
+            except AssistantError as exc:  # a build in progress, a broken index: keep serving the old one
+                log.warning("the corpus changed, but its index cannot be opened yet (%s); serving the old one", exc)
+                return
+            self._assistant = fresh
+            log.warning("the corpus changed: now answering from %d documents (the plan lists in the page "
+                        "stay as they were until the app restarts)", len(fresh.corpus.documents))
 
     @staticmethod
     def client(request: gr.Request | None) -> str | None:

@@ -331,3 +331,27 @@ def test_too_long_a_conversation_is_a_clear_message(handlers):
     turns *= handlers.settings.max_history_turns + 1
     messages, new_turns, _ = last(handlers.chat("那2020年是多少？", "全部", turns))
     assert "开始新的对话" in messages[-1]["content"] and new_turns[-1].answer.kind == "error"
+
+
+@pytest.mark.slow
+def test_a_running_app_answers_from_the_index_an_ingest_made(session_settings, assistant, tmp_path, monkeypatch):
+    # Issue 15 (low): after `ingest` the app kept answering from the old index until it was restarted.
+    import shutil
+
+    from assistant import Assistant
+    from assistant.ingest import ingest
+
+    shutil.copytree(session_settings.corpus_dir, tmp_path / "corpus")
+    shutil.copytree(session_settings.index_dir, tmp_path / "index")
+    settings = session_settings.with_(corpus_dir=str(tmp_path / "corpus"), index_dir=str(tmp_path / "index"))
+    h = app.Handlers(Assistant(settings))
+    monkeypatch.setattr(app, "RELOAD_CHECK_SECONDS", 0.0)
+    question = "每个社区要建几个护理驿站"
+    assert not h.api_ask(question)["answerable"]
+    source = tmp_path / "示范市护理规划.txt"
+    source.write_text("示范市社区护理服务规划\n一、主要任务\n1．建设社区护理驿站。每个社区建设2个护理驿站。\n",
+                      encoding="utf-8")
+    ingest(settings, [source])
+    after = h.api_ask(question)
+    assert after["answerable"] and "2个护理驿站" in after["answer"]
+    assert "示范市社区护理服务规划" in [p["title"] for p in h.api_outline()]
