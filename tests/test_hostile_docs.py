@@ -152,7 +152,7 @@ def load_bounded(path: Path, max_mb: int = 1500) -> tuple[str, float, int]:
     """load_file in a child capped at `max_mb` of address space: (its error or "accepted", seconds, peak RSS MB)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", CHILD, str(path), str(max_mb)], capture_output=True, text=True,
-                          timeout=60, cwd=ROOT, env=env)
+                          timeout=300, cwd=ROOT, env=env)  # a hang guard, not a speed bound
     assert done.returncode == 0, done.stderr[-2000:]
     numbers, outcome = done.stdout.split("\n", 1)
     seconds, rss = numbers.split()
@@ -166,12 +166,13 @@ def hostile(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("name, words", [(name, words) for name, _, words in ATTACKS], ids=[a[0] for a in ATTACKS])
-def test_hostile_file_is_refused_quickly_in_bounded_memory(hostile, name, words):
+def test_hostile_file_is_refused_in_bounded_memory(hostile, name, words):
+    # The time each one takes is a benchmark figure (scripts/bench_hostile.py, the closing note of
+    # issue 15), not an assertion: a loaded CI machine would fail a time bound. Memory is bounded hard.
     path = hostile[name]
     assert path.stat().st_size < 20 * MB  # under the file size limit: bytes alone do not stop it
-    outcome, seconds, rss = load_bounded(path)
+    outcome, _, rss = load_bounded(path)
     assert outcome.startswith(f"{path}: ") and words in outcome, outcome
-    assert seconds < 3, f"{name}: {seconds:.1f} s"
     assert rss < 400, f"{name}: {rss} MB"  # the interpreter and its imports are ~90 MB
 
 
