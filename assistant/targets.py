@@ -1,8 +1,8 @@
 """Target resolution by meaning: indicator names embedded once, matched to a question's vector.
 
 A citizen says "女的平均能活多少岁" for 妇女人均预期寿命: few of the name's characters are asked,
-but the multilingual embedder places the two close. The names are short, so embedding them all
-at start-up takes well under a second; the vectors are kept per embedder and corpus.
+but the multilingual embedder places the two close. The names are short and each distinct name is
+embedded once, so this takes well under a second at start-up; the vectors are kept per embedder and corpus.
 """
 
 from __future__ import annotations
@@ -20,8 +20,13 @@ class NameIndex:
         self.rows = rows
         self.names = [row_name(c) for c in rows]
         if rows:
-            vectors = np.asarray(embedder.embed_batch(self.names, "query"), dtype=np.float32)
-            self.vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+            # Each distinct name once: plans of one template repeat their names (100 cities' plans,
+            # 40 names), and a name's vector does not depend on the batch it is embedded in.
+            distinct = list(dict.fromkeys(self.names))
+            vectors = np.asarray(embedder.embed_batch(distinct, "query"), dtype=np.float32)
+            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+            at = {name: i for i, name in enumerate(distinct)}
+            self.vectors = vectors[[at[name] for name in self.names]]
         else:
             self.vectors = np.zeros((0, 1), dtype=np.float32)
 
