@@ -8,11 +8,10 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from assistant import lexicon
 from assistant.chunking import CHUNKER_VERSION, chunk_document
 from assistant.compose import Toolkit
 from assistant.config import Settings
-from assistant.corpus import Corpus
+from assistant.corpus import Corpus, plan_filter
 from assistant.dialogue import looks_like_followup, resolve
 from assistant.embeddings import Embedder, get_embedder
 from assistant.errors import IndexStateError, InputError
@@ -35,7 +34,7 @@ from assistant.retrieve import Retriever
 from assistant.router import Router
 from assistant.targets import NameIndex
 from assistant.thresholds import MAX_REPLAY, MAX_REPLAY_CHARS
-from assistant.types import Answer, Chunk, DialogueState, Hit, Intent, Plan, plan_kind
+from assistant.types import Answer, Chunk, DialogueState, Hit, Intent
 
 log = logging.getLogger(__name__)
 POOL = 30  # fused hits the strategies see (the answer shows top_k of them)
@@ -220,27 +219,3 @@ class Assistant:
             except InputError:
                 continue
         return turns
-
-
-def plan_filter(plan: object, plans: dict[str, Plan]) -> list[str] | None:
-    """Plan keys from a filter: a key ("women", "women@doc"), a plan's name or title, or a kind's
-    name ("妇女规划", "儿童"), or a list of them; None = every plan. A kind that two documents hold
-    names neither: the user is asked to choose, never given both or the first one found."""
-    if plan is None or (isinstance(plan, str) and plan in ("", "all", "全部")):
-        return None
-    names = [plan] if isinstance(plan, str) else list(plan) if isinstance(plan, list | tuple) else None
-    if not names or not all(isinstance(p, str) and p for p in names):
-        raise InputError("plan 只能是规划的名称，例如 women / children（妇女规划 / 儿童规划）。")
-    keys: list[str] = []
-    for name in names:
-        found = [k for k, p in plans.items() if name in (k, p.name, p.title)]
-        kind = lexicon.PLAN_KIND_NAMES.get(name)
-        found = found or [k for k in plans if kind and plan_kind(k) == kind]
-        if len(found) > 1:
-            choices = "、".join(f"{plans[k].title}（{k}）" for k in found)
-            raise InputError(f"“{name}”有{len(found)}份，请指定其中一份：{choices}")
-        if not found:
-            choices = "、".join(f"{p.name}（{k}）" for k, p in plans.items())
-            raise InputError(f"没有规划“{name}”；可选：{choices}")
-        keys += found
-    return list(dict.fromkeys(keys))

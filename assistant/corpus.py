@@ -7,9 +7,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import CorpusError
+from assistant import lexicon
+from assistant.errors import CorpusError, InputError
 from assistant.structure import NAMED_KINDS, parse_document
-from assistant.types import Document
+from assistant.types import Document, Plan, plan_kind
 
 CORPUS_SUFFIXES = (".txt",)
 
@@ -33,6 +34,17 @@ class Corpus:
 
     def quote(self, doc: str, start: int, end: int) -> str:
         return self.documents[doc].text[start:end]
+
+    def plans(self) -> dict[str, Plan]:
+        """Every plan by its key, in document order."""
+        return {p.key: p for d in self.documents.values() for p in d.plans}
+
+    def locate(self, doc: str, start: int) -> tuple[Document, Plan] | None:
+        """The document and plan a character offset falls in."""
+        d = self.documents.get(doc)
+        if d is None:
+            return None
+        return next(((d, p) for p in d.plans if p.start <= start <= p.end), (d, d.plans[0]) if d.plans else None)
 
 
 def read_text_file(path: Path) -> str:
@@ -71,3 +83,27 @@ def load_corpus(corpus_dir: str | Path) -> Corpus:
             text, path = texts[doc]
             docs[doc] = parse_document(text, doc=doc, path=path, shared=shared)
     return Corpus(docs)
+
+
+def plan_filter(plan: object, plans: dict[str, Plan]) -> list[str] | None:
+    """Plan keys from a filter: a key ("women", "women@doc"), a plan's name or title, or a kind's
+    name ("妇女规划", "儿童"), or a list of them; None = every plan. A kind that two documents hold
+    names neither: the user is asked to choose, never given both or the first one found."""
+    if plan is None or (isinstance(plan, str) and plan in ("", "all", "全部")):
+        return None
+    names = [plan] if isinstance(plan, str) else list(plan) if isinstance(plan, list | tuple) else None
+    if not names or not all(isinstance(p, str) and p for p in names):
+        raise InputError("plan 只能是规划的名称，例如 women / children（妇女规划 / 儿童规划）。")
+    keys: list[str] = []
+    for name in names:
+        found = [k for k, p in plans.items() if name in (k, p.name, p.title)]
+        kind = lexicon.PLAN_KIND_NAMES.get(name)
+        found = found or [k for k in plans if kind and plan_kind(k) == kind]
+        if len(found) > 1:
+            choices = "、".join(f"{plans[k].title}（{k}）" for k in found)
+            raise InputError(f"“{name}”有{len(found)}份，请指定其中一份：{choices}")
+        if not found:
+            choices = "、".join(f"{p.name}（{k}）" for k, p in plans.items())
+            raise InputError(f"没有规划“{name}”；可选：{choices}")
+        keys += found
+    return list(dict.fromkeys(keys))

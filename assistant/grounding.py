@@ -21,6 +21,7 @@ from functools import cached_property
 
 from assistant.lexicon import MODEL_ACTION_CUES, MODEL_ADDRESS_CUES
 from assistant.refusal import REFUSAL
+from assistant.text import NUMBER
 from assistant.types import Citation
 
 NO_CITATION = "no citation"
@@ -43,7 +44,6 @@ LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
             "九": 9}
 CN_UNIT = {"十": 10, "百": 100, "千": 1000}
-NUMBER = re.compile(r"\d+(?:\.\d+)?")
 CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千]+(?:点[零〇一二三四五六七八九]+)?")
 PERCENT_WORD = "百分之"
 MASK = "\x00"

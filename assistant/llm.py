@@ -178,7 +178,7 @@ class DeadlineTimeout(AssistantError):
 _END = object()
 
 
-def within(produce: Callable[[], Iterator[T]], deadline: float) -> Iterator[T]:
+def read_until(produce: Callable[[], Iterator[T]], deadline: float) -> Iterator[T]:
     """The items of produce(), read in a worker thread, until time.monotonic() reaches `deadline`.
 
     The HTTP client's timeout restarts with every byte, so a server that drips a token a second never
@@ -248,6 +248,8 @@ class OpenAIChatAnswerer:
         self.model = chat_model(settings)
         self.timeout = settings.llm_timeout  # the deadline of a whole reply, streamed or not
         self.rows = {(c.doc, c.start, c.end): c for c in chunks if c.kind == "indicator"}
+        # Each plan's period, read once: (base year, first year, last year), or None when it states none.
+        self.periods = {(d.doc, p.key): plan_years(p, d.text) for d in corpus.documents.values() for p in d.plans}
         log.info("LLM answers from %s (model %s)", settings.llm_base_url, settings.llm_model)
 
     def rewrite(self, answer: Answer) -> Answer:
@@ -270,7 +272,7 @@ class OpenAIChatAnswerer:
         history = "\n".join(f"用户：{a.question}\n助手：{a.answer[:300]}" for a in turns[-CONDENSE_TURNS:])
         prompt = render("condense", history=history, question=question)
         try:
-            reply = next(within(lambda: iter([self.model.invoke([("user", prompt)])]),
+            reply = next(read_until(lambda: iter([self.model.invoke([("user", prompt)])]),
                                 time.monotonic() + self.timeout))
             condensed = clean_condensed(reply.text)
         except Exception as exc:  # any model failure: the rule-based resolution stands
@@ -295,8 +297,7 @@ class OpenAIChatAnswerer:
                 log.warning("passage %s of %s addresses the model; not shown to it", c.section, c.doc)
                 continue
             row = self.rows.get((c.doc, c.start, c.end))
-            plan = self._plan(c)
-            years = frozenset(plan_years(plan, self.corpus.text(c.doc))) if plan else frozenset()
+            years = frozenset(self._period(c) or ())
             out.setdefault((c.doc, c.start, c.end), Passage(c, self._shown(c), row.text if row else "", years))
         return list(out.values())
 
@@ -308,18 +309,17 @@ class OpenAIChatAnswerer:
         return [("system", render("system", not_found=REFUSAL, plans=self._scope(passages))),
                 ("user", render("context", passages=body, question=question))]
 
-    def _plan(self, c: Citation) -> Plan | None:
-        document = self.corpus.documents.get(c.doc)
-        return next((p for p in document.plans if p.start <= c.start < max(p.end, p.start + 1)), None) \
-            if document else None
+    def _period(self, c: Citation) -> tuple[str, str, str] | None:
+        located = self.corpus.locate(c.doc, c.start)
+        return self.periods.get((c.doc, located[1].key)) if located else None
 
     def _scope(self, passages: list[Passage]) -> str:
         """"《嘉兴市妇女发展“十四五”规划》（规划期2021—2025年，基期2020年）…": the plans of the passages."""
         plans = {}
         for p in passages:
-            plan = self._plan(p.citation)
-            if plan is not None and (p.citation.doc, plan.key) not in plans:
-                years = plan_years(plan, self.corpus.text(p.citation.doc))
+            located = self.corpus.locate(p.citation.doc, p.citation.start)
+            if located is not None and (p.citation.doc, located[1].key) not in plans:
+                plan, years = located[1], self._period(p.citation)
                 period = f"（规划期{years[1]}—{years[2]}年，基期{years[0]}年）" if years else ""
                 plans[(p.citation.doc, plan.key)] = f"《{plan.title}》{period}"
         return "、".join(plans.values()) or "规划文件"
@@ -341,7 +341,7 @@ class OpenAIChatAnswerer:
         check = StreamCheck(passages)
         try:
             if stream:
-                for chunk in within(lambda: self.model.stream(messages), deadline):
+                for chunk in read_until(lambda: self.model.stream(messages), deadline):
                     text += chunk.text
                     prefix = check.feed(strip_think(text))
                     if check.failed:  # no need to wait for the rest: it will not be shown
@@ -351,7 +351,7 @@ class OpenAIChatAnswerer:
                         shown = prefix
                         yield renumber(shown, passages)[0]
             else:
-                text = next(within(lambda: iter([self.model.invoke(messages)]), deadline)).text
+                text = next(read_until(lambda: iter([self.model.invoke(messages)]), deadline)).text
         except Exception as exc:  # timeout, HTTP error, refused connection: the extractive answer
             if stream and not text and isinstance(exc, ValueError):
                 # LangChain's "No generation chunks were returned": the server ignores `stream`; ask once more.

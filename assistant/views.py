@@ -12,8 +12,7 @@ from difflib import SequenceMatcher
 from html import escape
 from urllib.parse import quote
 
-from assistant import lexicon
-from assistant.corpus import Corpus
+from assistant.corpus import Corpus, plan_filter
 from assistant.quotes import extract_quote
 from assistant.refusal import REFUSAL
 from assistant.types import Answer, Citation, Document, Indicator, Node, Plan
@@ -40,17 +39,13 @@ def plan_key(label: str | None) -> str | None:
     return None if not label or label == ALL_PLANS else label
 
 
-def matches(plan: Plan, label: str) -> bool:
-    """Whether a filter label names this plan: its key, name or title, or its kind's name ("妇女规划")
-    when the plan is known by its kind alone."""
-    return label in (plan.key, plan.name, plan.title) or lexicon.PLAN_KIND_NAMES.get(label) == plan.key
-
-
 def iter_plans(corpus: Corpus, plan: str | None = None) -> Iterator[tuple[Document, Plan]]:
-    """(document, plan) pairs, optionally only the plans a label names."""
+    """(document, plan) pairs, optionally only the plans a label names (as the assistant's filter
+    reads it: an unknown label, or a kind two documents hold, is an InputError that says so)."""
+    keys = plan_filter(plan, corpus.plans())
     for doc in corpus.documents.values():
         for p in doc.plans:
-            if plan is None or matches(p, plan):
+            if keys is None or p.key in keys:
                 yield doc, p
 
 
@@ -162,10 +157,7 @@ def plan_text_html(doc: Document, plan: Plan, mark: Span = (0, 0)) -> str:
 
 def locate(corpus: Corpus, doc: str, start: int) -> tuple[Document, Plan] | None:
     """The document and plan a character offset falls in."""
-    d = corpus.documents.get(doc)
-    if d is None:
-        return None
-    return next(((d, p) for p in d.plans if p.start <= start <= p.end), (d, d.plans[0]) if d.plans else None)
+    return corpus.locate(doc, start)
 
 
 def _mark(html: str) -> str:

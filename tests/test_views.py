@@ -9,6 +9,7 @@ import pytest
 
 from assistant import views
 from assistant.corpus import Corpus
+from assistant.errors import InputError
 from assistant.structure import parse_document
 from assistant.types import Answer, Citation
 
@@ -58,7 +59,8 @@ def test_plan_filter_labels_name_the_corpus_plans(corpus):
     for label, key in [("妇女规划", "women"), ("儿童规划", "children"), ("children", "children"),
                        ("嘉兴市儿童发展“十四五”规划", "children")]:
         assert [p.key for _, p in views.iter_plans(corpus, views.plan_key(label))] == [key]
-    assert list(views.iter_plans(corpus, "养老规划")) == []
+    with pytest.raises(InputError, match="没有规划“养老规划”"):  # said, as /ask says it: not an empty table
+        list(views.iter_plans(corpus, "养老规划"))
 
 
 def test_outline_is_plan_part_section_item_with_each_nodes_text(corpus):
