@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from assistant import lexicon
 from assistant import thresholds as T
 from assistant.corpus import Corpus
 from assistant.retrieve import Retriever
+from assistant.sentences import SentenceVectors
 from assistant.structure import TITLE_NOTE
 from assistant.targets import NameIndex
 from assistant.text import char_bigrams, figures, numbers, sentence_spans
@@ -65,10 +68,12 @@ def title_words(plans: dict[str, tuple]) -> dict[str, frozenset[str]]:
 class Toolkit:
     """Citations, sentences and support scores over one corpus and its chunks."""
 
-    def __init__(self, corpus: Corpus, retriever: Retriever, names: NameIndex | None = None) -> None:
+    def __init__(self, corpus: Corpus, retriever: Retriever, names: NameIndex | None = None,
+                 sentences: SentenceVectors | None = None) -> None:
         self.corpus = corpus
         self.retriever = retriever
         self.names = names
+        self.sentence_vectors = sentences
         self.chunks = retriever.chunks
         self.by_id = {c.id: c for c in self.chunks}
         self.indicators: dict[str, Indicator] = {}
@@ -131,6 +136,11 @@ class Toolkit:
     def dense_scaled(cosine: float) -> float:
         return min(1.0, max(0.0, (cosine - T.DENSE_FLOOR) / (T.DENSE_CEIL - T.DENSE_FLOOR)))
 
+    @staticmethod
+    def dense_scaled_english(cosine: float) -> float:
+        """The same for an English question: cross-lingual cosines sit lower (0.83-0.88 for the right passage)."""
+        return min(1.0, max(0.0, (cosine - T.DENSE_FLOOR_ENGLISH) / (T.DENSE_CEIL - T.DENSE_FLOOR_ENGLISH)))
+
     def known_coverage(self, grams: frozenset[str] | set[str], text: str) -> float:
         """Coverage over the bigrams the corpus has at all: "我女儿今年上高一" chatter that no passage
         could contain does not count against the passage that answers."""
@@ -140,8 +150,8 @@ class Toolkit:
     def support(self, grams: frozenset[str], evidence: str, dense: float, english: bool = False) -> float:
         """How well evidence answers a question: lexical coverage and dense similarity, combined.
         An English question's bigrams come from the glossary only, so its meaning weighs more."""
-        if english:  # cross-lingual cosines sit lower (0.83-0.88 for the right passage)
-            scaled = min(1.0, max(0.0, (dense - T.DENSE_FLOOR_ENGLISH) / (T.DENSE_CEIL - T.DENSE_FLOOR_ENGLISH)))
+        if english:
+            scaled = self.dense_scaled_english(dense)
             return T.LEXICAL_WEIGHT_ENGLISH * self.coverage(grams, evidence) + (1 - T.LEXICAL_WEIGHT_ENGLISH) * scaled
         lexical = self.known_coverage(grams, evidence)
         return T.LEXICAL_WEIGHT * lexical + (1 - T.LEXICAL_WEIGHT) * self.dense_scaled(dense)
@@ -177,6 +187,7 @@ class Toolkit:
                     score -= T.HEADING_PENALTY  # a heading alone ("（一）儿童近视防控项目。") rarely answers
                 score += sentence_bonus(query, sent, prefer)
                 scored.append((hit.chunk, s, e, score))
+        scored = self._with_meaning(query, scored)
         scored.sort(key=lambda x: -x[3])
         best = scored[:1]
         for cand in scored[1:]:
@@ -189,9 +200,31 @@ class Toolkit:
             # The same statement in the other plan ("市政府妇儿工委负责…" is in both): give both.
             top = max(b[3] for b in best)
             twin = next((c for c in scored if c[0].plan != best[0][0].plan and c[3] >= top - T.TWIN_MARGIN), None)
-            if twin is not None:
-                best.append(twin)
+            if twin is not None:  # and, as for the first plan, its chunk's next best sentences within the margin
+                more = [c for c in scored if c[0].id == twin[0].id and c is not twin and c[3] >= twin[3] - margin]
+                best += sorted([twin] + more[: max(0, limit - 1)], key=lambda x: x[1])
         return best
+
+    def quoted_meaning(self, query, citations: list[Citation]) -> float:
+        """The highest cosine of the question to a cited sentence (0 without sentence vectors)."""
+        if self.sentence_vectors is None or not query.vector or not citations:
+            return 0.0
+        q = np.asarray(query.vector, dtype=np.float32)
+        q /= max(float(np.linalg.norm(q)), 1e-9)
+        cosines = self.sentence_vectors.cosines(q, [(c.doc, c.start, c.end) for c in citations])
+        return max((x for x in cosines if x is not None), default=0.0)
+
+    def _with_meaning(self, query, scored: list[tuple[Chunk, int, int, float]]) -> list[tuple[Chunk, int, int, float]]:
+        """Each sentence's score plus how close it is in meaning to the question (its own vector's
+        cosine, when the sentence vectors and the question's vector are there)."""
+        if self.sentence_vectors is None or not query.vector or not scored:
+            return scored
+        q = np.asarray(query.vector, dtype=np.float32)
+        q /= max(float(np.linalg.norm(q)), 1e-9)
+        cosines = self.sentence_vectors.cosines(q, [(c.doc, s, e) for c, s, e, _ in scored])
+        scale = self.dense_scaled_english if query.english else self.dense_scaled
+        return [(c, s, e, score + (T.SENTENCE_MEANING * scale(cos) if cos is not None else 0.0))
+                for (c, s, e, score), cos in zip(scored, cosines)]
 
     def text_mention(self, ind: Indicator, hits: list[Hit]) -> Citation | None:
         """A clause of the running text that states this indicator with a number, if retrieved."""

@@ -1,0 +1,138 @@
+"""Sentence vectors: every sentence of the text chunks embedded once, so that the sentence quoted from
+a retrieved item is the one closest in meaning to the question, not only the one that shares the most
+characters with it ("学校招外教 要不要查有没有犯罪记录" -> 外籍教师无犯罪证明备案制度, not the sentence
+about 犯罪记录封存 that shares more of the question's words).
+
+A sentence's vector depends only on the model and its text, so vectors are cached by
+`vector_key(embedder, text)` in `<index_dir>/sentences/<embedder>.npz` (float16, written whole to a
+temporary file and renamed). `build` fills the cache; a process that opens the index embeds only the
+sentences the cache lacks (a new or edited document) and writes the cache back. The cache is only a
+speed-up: a missing, unreadable or read-only one costs embedding time, never an answer. Within one
+process the vectors are also kept in memory, so a second Assistant over the same text embeds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from assistant.corpus import Corpus
+from assistant.embeddings import Embedder
+from assistant.index import vector_key
+from assistant.text import sentence_spans
+from assistant.types import Chunk
+
+log = logging.getLogger(__name__)
+
+Span = tuple[str, int, int]  # (doc, start, end) of a sentence in the corpus text
+# Vectors kept in memory across Assistants of one process, by vector_key. Bounded: past this many the
+# memo is dropped and refilled from the cache file (a process that opens many corpora in turn).
+MEMO_MAX = 300_000
+_MEMO: dict[str, np.ndarray] = {}
+
+
+def chunk_sentences(corpus: Corpus, chunks: Iterable[Chunk]) -> dict[Span, str]:
+    """Every sentence of the text chunks (table rows are matched by name, not here), by its span."""
+    out: dict[Span, str] = {}
+    for chunk in chunks:
+        if chunk.kind == "indicator":
+            continue
+        text = corpus.text(chunk.doc)
+        for s, e in sentence_spans(text[chunk.start : chunk.end], chunk.start):
+            out[(chunk.doc, s, e)] = text[s:e]
+    return out
+
+
+class SentenceVectors:
+    """Unit vectors of sentences by span; `cosine` of a question's vector to one of them."""
+
+    def __init__(self, spans: dict[Span, int], matrix: np.ndarray) -> None:
+        self.rows = spans
+        self.matrix = matrix  # float16, one unit row per distinct sentence text
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def cosines(self, vector: np.ndarray, spans: list[Span]) -> list[float | None]:
+        """Cosine of a unit question vector to each span's sentence; None for a span not embedded."""
+        at = [self.rows.get(s) for s in spans]
+        known = [i for i in at if i is not None]
+        sims = iter(self.matrix[known].astype(np.float32) @ vector if known else ())
+        return [float(next(sims)) if i is not None else None for i in at]
+
+
+def cache_path(index_dir: str | Path, embedder_id: str) -> Path:
+    return Path(index_dir) / "sentences" / f"{hashlib.sha256(embedder_id.encode()).hexdigest()[:16]}.npz"
+
+
+def sentence_vectors(corpus: Corpus, chunks: list[Chunk], embedder: Embedder, index_dir: str | Path,
+                     progress: Callable[[int, int], None] | None = None,
+                     embed: Callable[[list[str]], np.ndarray] | None = None) -> SentenceVectors:
+    """The vectors of every sentence of `chunks`: from memory, then the cache file, then embedded.
+
+    `embed` replaces the embedder for the missing texts (the scale benchmark's random vectors)."""
+    texts = chunk_sentences(corpus, chunks)
+    keys = {span: vector_key(embedder.id, text) for span, text in texts.items()}
+    distinct = list(dict.fromkeys(keys.values()))
+    path = cache_path(index_dir, embedder.id)
+    if any(k not in _MEMO for k in distinct):
+        _remember(_read_cache(path))
+    missing = [k for k in distinct if k not in _MEMO]
+    if missing:
+        text_of = {keys[span]: text for span, text in texts.items()}
+        todo = [text_of[k] for k in missing]
+        log.info("embedding %d sentences (%d cached)", len(todo), len(distinct) - len(todo))
+        fresh = embed(todo) if embed else np.asarray(embedder.embed_passages(todo, progress=progress))
+        _remember(dict(zip(missing, _unit(np.asarray(fresh, dtype=np.float32)).astype(np.float16))))
+        _write_cache(path, {k: _MEMO[k] for k in distinct})
+    at = {k: i for i, k in enumerate(distinct)}
+    matrix = np.stack([_MEMO[k] for k in distinct]) if distinct else np.zeros((0, 1), dtype=np.float16)
+    return SentenceVectors({span: at[k] for span, k in keys.items()}, matrix)
+
+
+def _unit(m: np.ndarray) -> np.ndarray:
+    return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9) if m.size else m
+
+
+def _remember(vectors: dict[str, np.ndarray]) -> None:
+    if len(_MEMO) + len(vectors) > MEMO_MAX:
+        _MEMO.clear()
+    _MEMO.update(vectors)
+
+
+def _read_cache(path: Path) -> dict[str, np.ndarray]:
+    """The cached vectors by key; empty when there is no cache or it cannot be read."""
+    if not path.exists():
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            keys, matrix = data["keys"], data["vectors"]
+            if matrix.ndim != 2 or len(keys) != len(matrix) or matrix.dtype != np.float16:
+                raise ValueError(f"{len(keys)} keys for a {matrix.dtype} matrix of shape {matrix.shape}")
+            return {str(k): v for k, v in zip(keys, matrix)}
+    except Exception as exc:  # a speed-up only: embed again
+        log.warning("cannot read the sentence-vector cache %s (%s); embedding its sentences again", path, exc)
+        return {}
+
+
+def _write_cache(path: Path, vectors: dict[str, np.ndarray]) -> None:
+    """Replace the cache with these vectors (the current corpus's only: it never grows past the corpus)."""
+    tmp = path.with_name(f".{path.stem}-{uuid.uuid4().hex[:8]}.tmp.npz")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        keys = np.asarray(list(vectors), dtype="U64")
+        matrix = np.stack(list(vectors.values())) if vectors else np.zeros((0, 1), dtype=np.float16)
+        with open(tmp, "wb") as f:
+            np.savez(f, keys=keys, vectors=matrix)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        log.warning("cannot write the sentence-vector cache %s (%s); the next start embeds again", path, exc)
