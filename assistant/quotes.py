@@ -20,14 +20,18 @@ QUOTED = [re.compile(p) for p in (r"“([^“”]{4,})”", r"「([^「」]{4,})
 SAYS = re.compile(r"(?:是不是说|是否说|是否提到|有没有说|有没有提到|写着|原文是|是不是写)[：:，,]?\s*"
                   r"(.{6,}?)[？?吗呢。]*$")
 # A quotation is checked when the question asks whether the plan says it, or is mostly the quotation.
+# Words that ask whether a passage is right, wherever they stand (shared by the patterns below).
+CHECK_WORDS = (r"有出入|出入|依据|出处|出自|没说错|说错|写错|有误|核实|核对|确认|属实|可靠|靠谱|原文|原话|原句|"
+               r"confirm|verify|genuine|real quote|actually (?:in|from)|"
+               r"in the (?:\w+'s )?plan|from the (?:\w+'s )?plan")
 VERIFY = re.compile(r"是不是|是否|对吗|对不对|吗[？?]?$|原文|这么写|这样写|这句话|确实|真的|有没有|写了|写着|提到过|"
-                    r"说过|准确|"
+                    r"说过|准确|" + CHECK_WORDS + "|"
                     r"is it|\bsays?\b|\bsaid\b|\btrue\b|verbatim|correct|accurate", re.I)
 # A passage pasted after a verifying frame and a colon: "核对引文：…", "PPT上这句对不对：…".
 FRAMED = re.compile(r"^(?P<frame>[^：:]{1,60}?)[：:]\s*(?P<quote>.{6,}?)[。？?！!\s]*$")
 FRAME_CUE = re.compile(r"核对|原文|原话|是不是|对不对|对吗|在规划里|规划里有|引文|这句|这段|这话|准确|写着|写的|"
                        r"课件|PPT|ppt|幻灯片|材料|讲稿|check|verify|true|accurate|slide|"
-                       r"verbatim|quote|really", re.I)
+                       r"verbatim|quote|really|" + CHECK_WORDS, re.I)
 # A passage followed by the question whether it is the plan's: "…，是原文吗？".
 SUFFIXED = re.compile(r"^(?P<quote>.{8,}?)[，,。\s]*(?:这句话?|这段话?)?"
                       r"(?:是不是(?:规划)?(?:原文|原话)|是(?:规划)?(?:原文|原话)吗|"
@@ -38,7 +42,7 @@ ENGLISH_SAYS = re.compile(r"(?:is it (?:true|accurate|correct|right)(?: that)?|d
 # A passage, a comma, and a short tail asking whether it is the plan's: "…，这是规划里的原话吗？".
 TAILED = re.compile(r"^(?P<quote>.{8,})[，,。\s—-]+(?P<tail>[^，,。\s]{1,12})$")
 TAIL_CUE = re.compile(r"原文|原话|原句|对不对|对吗|没错吧|没问题吧|对吧|是吧|准确吗|这么写|这样写|有这句|有这个说法|"
-                      r"规划里有吗|"
+                      r"规划里有吗|规划里的吗|" + CHECK_WORDS + "|"
                       r"is (?:that|this|it) (?:right|correct|accurate|true)|verbatim|word for word", re.I)
 # Who says it, before the passage: "PPT上写的…", "培训材料里说…", "规划中提到…".
 LEAD_FRAME = re.compile(r"^.{0,14}?(?:上写的是|里写的是|上写的|里写的|中写的|写的是|写着|写了|说的是|里说|上说|中说|"
@@ -78,8 +82,34 @@ class QuoteCheck:
 
 def extract_quote(question: str) -> str | None:
     """The passage in a question that asks whether the plan says it: quoted, pasted after a
-    verifying frame ("核对引文：…"), or followed by one ("…，是原文吗？")."""
-    q = question.strip()
+    verifying frame ("核对引文：…"), or followed by one ("…，是原文吗？"); its frame trimmed off."""
+    found = _extract(question.strip())
+    return _trim(found) if found else None
+
+
+def _trim(passage: str) -> str:
+    """A passage without the frame words a pattern left at its ends: "确认一下，规划写的是…",
+    "规划里真有“…”这个说法", "…，规划是这么说的", "…——"."""
+    p = passage.strip().strip("—-－ ")
+    inner = [m.group(1) for pattern in QUOTED for m in pattern.finditer(p)]
+    if inner and len(longest := max(inner, key=len)) >= 0.6 * len(p):
+        return longest.strip()
+    while (m := re.match(r"^([^，,：:]{1,16})[，,：:]\s*", p)) and _is_frame(m.group(1)) \
+            and len(p) - m.end() >= STATEMENT_MIN:
+        p = p[m.end() :]
+    while (m := re.search(r"[，,。；;—]+\s*([^，,。；;—]{1,16})$", p)) and _is_frame(m.group(1)) \
+            and m.start() >= STATEMENT_MIN:
+        p = p[: m.start()]
+    return LEAD_FRAME.sub("", p, count=1) if len(LEAD_FRAME.sub("", p, count=1)) >= STATEMENT_MIN else p
+
+
+def _is_frame(segment: str) -> bool:
+    """A clause that talks about the passage ("规划是这么说的", "确认一下", "培训稿"), not part of it."""
+    return bool(FRAME_CUE.search(segment) or TAIL_CUE.search(segment) or VERIFY.search(segment)
+                or re.search(r"规划|稿|材料|课件|文件", segment) and len(segment) <= 8)
+
+
+def _extract(q: str) -> str | None:
     m = FRAMED.match(q)
     if m and FRAME_CUE.search(m.group("frame")) and _statement(m.group("quote")):
         quote = m.group("quote")
@@ -106,7 +136,50 @@ def extract_quote(question: str) -> str | None:
     m = BARE.match(q)  # a pasted statement with only a question mark: "所有助产机构实现…最多跑一次？"
     if m and _statement(m.group("quote")) and not ASKING.search(m.group("quote")):
         return m.group("quote")
-    return None
+    return _framed_statement(q)
+
+
+# The frame around a bare statement must ask about the passage itself; "有没有" or "是不是" alone
+# ask about the topic ("孩子在学校被同学欺负 学校是不是必须要上报").
+CHECKING = re.compile(CHECK_WORDS + r"|对不对|对吗|没错吧|对吧|是吧|这么说|这样说|这么写|这样写|说法|这句|这段|"
+                      r"引用|引文|准确|is (?:that|this|it) (?:right|correct|accurate|true)|\bquote\b|\bsays?\b", re.I)
+SEGMENT = re.compile(r"[：:，,。？?！!；;—\s]+")
+STATEMENT_MIN = 10  # characters: a passage worth checking, not a topic ("托育服务")
+
+
+def _framed_statement(q: str) -> str | None:
+    """The general form the patterns above miss: a statement (a run of clauses with no question
+    words, STATEMENT_MIN+ characters) and, around it, a frame that asks whether it is right
+    ("…，这个说法有依据吗", "我讲课时说…，没说错吧", "Can you confirm the plan says …?")."""
+    cuts = [(m.start(), m.end()) for m in SEGMENT.finditer(q)]
+    bounds = [0] + [e for _, e in cuts]
+    ends = [s for s, _ in cuts] + [len(q)]
+    parts = [(b, e) for b, e in zip(bounds, ends) if e > b]
+    best: tuple[int, int] | None = None
+    i = 0
+    while i < len(parts):
+        if not _plain(q[parts[i][0] : parts[i][1]]):
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(parts) and _plain(q[parts[j + 1][0] : parts[j + 1][1]]):
+            j += 1
+        span = (parts[i][0], parts[j][1])
+        if best is None or span[1] - span[0] > best[1] - best[0]:
+            best = span
+        i = j + 1
+    if best is None:
+        return None
+    passage = q[best[0] : best[1]]
+    frame = q[: best[0]] + "|" + q[best[1] :]
+    if len(re.sub(r"\W", "", passage)) < STATEMENT_MIN or not CHECKING.search(frame):
+        return None
+    return _unquote(LEAD_FRAME.sub("", passage, count=1))
+
+
+def _plain(segment: str) -> bool:
+    """A clause that states, in Chinese: no question word, no English frame ("the plan says")."""
+    return bool(re.search(r"[\u4e00-\u9fff]", segment)) and not ASKING.search(re.sub(r"[\d%％.]", "", segment))
 
 
 def _statement(text: str) -> bool:

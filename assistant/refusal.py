@@ -141,6 +141,25 @@ def facet_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
     return None
 
 
+# "肥胖率", "近视率": a rate named by the two characters before 率 ("多少比例", "死亡的比例" name none).
+RATE_ASKED = re.compile(r"((?:(?![的多少几是])[\u4e00-\u9fff]){2})率")
+
+
+def quantity_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """A number asked of a named rate ("肥胖率要控制在多少") that the quoted text does not name: the
+    figures there are of other rates (贫血患病率、龋齿患病率). A table row answers by its name, so this
+    reads only text answers; the rate's head is its two characters before 率 ("肥胖", "近视")."""
+    if not query.wants_number or draft.exact or draft.kind == "indicator":
+        return None
+    asked = [m.group(1) for m in RATE_ASKED.finditer(query.text)]
+    if not asked:
+        return None
+    evidence = evidence_text(draft)
+    if any(name[-2:] in evidence for name in asked):
+        return None
+    return f"规划没有给出“{asked[0][-2:]}”方面的数字。"
+
+
 def number_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
     """A number asked for when the evidence states none: "要到多少岁" of a row whose 2025 cell is
     "延长". With no year asked, either cell answers ("有多少人参加": the 2020 count)."""
@@ -223,7 +242,7 @@ def support_score(query: Query, draft: Draft, kit: Toolkit, hits: list[Hit]) -> 
         return kit.support(query.grams, evidence, kit.name_dense(cosine), query.english)
     evidence = evidence_text(draft) + "".join(c.text for c in draft.chunks)
     dense = max((h.dense for h in hits if any(h.chunk.id == c.id for c in draft.chunks)), default=0.0)
-    return kit.support(query.grams, evidence, dense, query.english)
+    return kit.support(query.grams, evidence, max(dense, kit.quoted_meaning(query, draft.citations)), query.english)
 
 
 # support_low comes first and is "soft": a draft that is not about the question lets the next
@@ -236,6 +255,7 @@ CHECKS: list[Check] = [
     unit_mismatch,
     facet_missing,
     number_missing,
+    quantity_missing,
     count_unit_missing,
     time_missing,
 ]

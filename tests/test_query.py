@@ -92,3 +92,32 @@ def test_homophone_typos_are_repaired_only_against_the_corpus():
 def test_words_that_name_both_plans():
     assert q("妇女和儿童规划的总体目标").plans is None
     assert q("两个规划的规划期限").named_plans == ("women", "children")
+
+
+PASSAGE = "婴幼儿家长科学育儿知识普及率达到90％以上"
+
+
+@pytest.mark.parametrize("text", [
+    f"{PASSAGE}，这个说法有依据吗",
+    f"我讲课时说{PASSAGE}，没说错吧",
+    f"{PASSAGE}——出处是规划吗",
+    f"确认一下，规划写的是{PASSAGE}？",
+    f"规划里真有“{PASSAGE}”这个说法？",
+    f"我PPT里引用了这句：{PASSAGE}，有出入吗",
+    f"培训稿：{PASSAGE}。请核实",
+    f"Can you confirm the plan says {PASSAGE}?",
+    f'Is the sentence "{PASSAGE}" in the children\'s plan?',
+])
+def test_a_passage_in_any_checking_frame_is_a_quote_check_without_its_frame(text):
+    parsed = q(text)
+    assert parsed.intent == Intent.QUOTE
+    assert parsed.quote == PASSAGE
+
+
+@pytest.mark.parametrize("text", [
+    "孩子在学校被同学欺负 学校是不是必须要上报",
+    "暑假小孩老偷偷去河里游泳 太危险了 规划有没有措施",
+    "我想核实一下，婚前医学检查率目标",
+])
+def test_a_citizen_question_with_a_statement_in_it_is_not_a_quote_check(text):
+    assert q(text).intent != Intent.QUOTE

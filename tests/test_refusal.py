@@ -121,3 +121,12 @@ def test_amount_of_money_and_unmentioned_groups(kit, facts):
     draft = text_draft(kit, "各县（市、区）至少设有1家危重新生儿救治中心")
     assert "金额" in refusal.count_unit_missing(q(kit, "救治中心的收费标准是多少"), draft, kit, facts, [])
     assert "留守" in refusal.facet_missing(q(kit, "留守儿童有什么关爱措施"), draft, kit, facts, [])
+
+
+def test_quantity_missing(kit, facts):
+    other_rates = text_draft(kit, "儿童青少年总体近视率每年降低1个百分点以上")
+    assert "肥胖" in refusal.quantity_missing(q(kit, "小孩肥胖率要控制在多少"), other_rates, kit, facts, [])
+    assert refusal.quantity_missing(q(kit, "儿童近视率每年要降多少"), other_rates, kit, facts, []) is None
+    # "多少比例", "死亡的比例" name no rate; a table row answers by its name (another check's work)
+    assert refusal.quantity_missing(q(kit, "多少比例的儿童近视"), other_rates, kit, facts, []) is None
+    assert refusal.quantity_missing(q(kit, "肥胖率目标是多少"), row_draft(kit, "婴儿死亡率"), kit, facts, []) is None
