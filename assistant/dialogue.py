@@ -23,6 +23,8 @@ TOPIC_LEADS = ("那", "那么", "what about", "how about", "and ")
 ASK_PHRASE = {Intent.VALUE: "目标是多少", Intent.COUNT: "有多少", Intent.WHO: "由谁负责", Intent.WHEN: "什么时候",
               Intent.MEASURES: "有哪些措施", Intent.LIST: "有哪些", Intent.DEFINITION: "指什么"}
 YEAR_WORDS = re.compile(r"(?:19|20)\d\d\s*年?")
+# An age band kept whole as a focus ("5岁以下的呢": not the bare "以下", which every band has).
+AGE_BAND = re.compile(r"\d+\s*(?:[-－~～至到]\s*\d+\s*)?(?:个月|周?岁)(?:以下|以上|以内)?")
 
 
 def own_grams(query: Query) -> frozenset[str]:
@@ -91,13 +93,15 @@ def resolve(query: Query, state: DialogueState | None) -> Query:
         topic = PLAN_NAME_WORDS.sub("", topic).strip() or topic
         plans = query.named_plans
     rest = _rest(query)
-    focus = key_terms(PLAN_NAME_WORDS.sub("", rest)) if own_grams(query) else ()
-    focus = tuple(t for t in focus if t not in lexicon.ANAPHORA)
+    focus = _focus(rest) if own_grams(query) else ()
+    swapped = _swap_population(topic, focus)
+    if swapped is not None:  # "婴儿的呢" after 孕产妇死亡率: the topic with the other people, no narrowing
+        topic, focus, rest = swapped, (), ""
     text = f"{topic} {rest}".strip() if rest else topic
     aspect = query.aspect or (state.aspect if not query.years else None)
     if query.years and not query.aspect:
         aspect = "baseline" if "2020" in query.years else "target" if "2025" in query.years else None
-    keeps_rows = intent in (Intent.VALUE, Intent.COUNT, Intent.STATEMENT) and not focus
+    keeps_rows = intent in (Intent.VALUE, Intent.COUNT, Intent.STATEMENT) and not focus and swapped is None
     return with_text(
         query,
         text,
@@ -109,6 +113,24 @@ def resolve(query: Query, state: DialogueState | None) -> Query:
         indicators=state.indicators if keeps_rows else (),
         wants_number=query.wants_number or (keeps_rows and bool(state.indicators)),
     )
+
+
+def _focus(rest: str) -> tuple[str, ...]:
+    """The words a follow-up narrows the topic by: its age bands whole, then its content words."""
+    bands = tuple(m.group().replace(" ", "") for m in AGE_BAND.finditer(rest))
+    words = key_terms(PLAN_NAME_WORDS.sub("", AGE_BAND.sub("|", rest)))
+    return bands + tuple(t for t in words if t not in lexicon.ANAPHORA)
+
+
+def _swap_population(topic: str, focus: tuple[str, ...]) -> str | None:
+    """The topic with the follow-up's people in place of its own, when the follow-up names only
+    people and the topic names other people; None otherwise ("女生的呢" narrows 高中阶段毛入学率)."""
+    if len(focus) != 1 or focus[0] not in lexicon.POPULATIONS:
+        return None
+    new = focus[0]
+    old = next((p for p in sorted(lexicon.POPULATIONS, key=len, reverse=True)
+                if p in topic and p not in new and new not in p), None)
+    return topic.replace(old, new) if old else None
 
 
 def _rest(query: Query) -> str:

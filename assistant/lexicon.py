@@ -367,6 +367,10 @@ PLAN_NAMING = ("妇女发展规划", "儿童发展规划", "妇女规划", "儿�
 # Group words cut from indicator names to find the same row in the other plan's table
 # (建立妇女活动中心的… / 建立儿童活动中心的…).
 GROUP_IN_NAMES = ("妇女", "女性", "女生", "儿童", "未成年人")
+# The people an indicator or a measure is about. A follow-up that names another of them swaps it
+# into the topic and keeps the rest: "孕产妇死亡率要控制在多少" -> "婴儿的呢" -> 婴儿死亡率要控制在多少.
+POPULATIONS = ("孕产妇", "新生儿", "婴幼儿", "婴儿", "儿童", "未成年人", "学生", "妇女", "女性", "女职工", "女干部",
+               "女生", "男生", "老年妇女", "残疾儿童", "流动儿童", "困境儿童")
 # Words that frame a question about the document itself ("这个通知是谁发的"), cut before asking
 # whether anything else is left; place names come from PLACES.
 DOCUMENT_WORDS = (

@@ -76,3 +76,17 @@ def test_a_plans_group_word_with_de_switches_the_plan():
     state = DialogueState(topic="建立妇女活动中心的县比例", indicators=("d/women/table/21",), intent=Intent.VALUE)
     r = resolve(q("儿童的呢"), state)
     assert r.plans == ("children",) and r.indicators == state.indicators
+
+
+def test_other_people_swap_into_the_topic_and_the_rows_are_not_carried():
+    state = DialogueState(topic="孕产妇死亡率要控制在多少", indicators=("d/women/table/2",), intent=Intent.VALUE)
+    r = resolve(q("婴儿的呢"), state)
+    assert r.text == "婴儿死亡率要控制在多少" and r.indicators == () and r.focus == ()
+    narrowed = resolve(q("女生的呢"), ROW_STATE)  # no people in the topic: it narrows instead
+    assert narrowed.focus == ("女生",) and "高中阶段毛入学率" in narrowed.text
+
+
+def test_an_age_band_is_one_focus():
+    state = DialogueState(topic="婴儿死亡率目标是多少", indicators=("d/children/table/4",), intent=Intent.VALUE)
+    r = resolve(q("5岁以下的呢"), state)
+    assert r.focus == ("5岁以下",) and r.indicators == ()

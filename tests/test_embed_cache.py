@@ -11,6 +11,7 @@ from assistant import Assistant
 from assistant.core import build, load_chunks
 from assistant.embeddings import EMBEDDERS, Embedder, get_embedder
 from assistant.index import cached_vectors, embed_chunks, read_current, vector_key
+from assistant.sentences import chunk_sentences
 
 OLD = "产前筛查率达到90％以上"
 NEW = "产前筛查率达到95％以上"
@@ -58,6 +59,7 @@ def test_small_change_embeds_only_changed_chunks(private, counting):
     _, old_chunks = load_chunks(private)
     old_ids, old_vectors = live_vectors(private)
     path = next(Path(private.corpus_dir).glob("*.txt"))
+    shutil.copytree(private.corpus_dir, Path(private.corpus_dir).parent / "old")
     text = path.read_text(encoding="utf-8")
     assert text.count(OLD) == 1
     path.write_text(text.replace(OLD, NEW), encoding="utf-8")
@@ -65,8 +67,15 @@ def test_small_change_embeds_only_changed_chunks(private, counting):
     changed = {c.embed_text for c in new_chunks} - {c.embed_text for c in old_chunks}
     assert 1 <= len(changed) <= 3
 
+    old_corpus, _ = load_chunks(private.with_(corpus_dir=str(Path(private.corpus_dir).parent / "old")))
+    new_corpus, _ = load_chunks(private)
+    sentences = set(chunk_sentences(new_corpus, new_chunks).values())
+    changed_sentences = sentences - set(chunk_sentences(old_corpus, old_chunks).values())
+    assert changed_sentences and all(NEW in t for t in changed_sentences)
+
     assert build(private) is True
-    assert sorted(embedder.passages) == sorted(changed)  # nothing else was embedded
+    # nothing else was embedded: the changed chunks, then the changed sentences (sentence vectors)
+    assert sorted(embedder.passages) == sorted(changed | changed_sentences)
 
     ids, vectors = live_vectors(private)
     assert len(vectors) == len(new_chunks) and ids == old_ids  # same chunk ids, one vector each

@@ -178,3 +178,16 @@ def test_a_named_section_without_items_is_quoted_per_plan(kit):
 
     draft = run(kit, SectionTextStrategy, "两个规划的总体目标分别是什么")
     assert {c.plan for c in draft.chunks} == {"women", "children"} and "全省前列" in draft.text
+
+
+def test_a_followup_about_people_no_row_covers_is_left_to_the_text(kit):
+    """"婴儿死亡率目标是多少" -> "5岁以下的呢": the table has no such row; answering 婴儿死亡率 again is wrong."""
+    from assistant.dialogue import resolve
+    from assistant.types import DialogueState, Intent
+
+    state = DialogueState(topic="婴儿死亡率目标是多少", intent=Intent.VALUE)
+    query = resolve(q(kit, "5岁以下的呢"), state)
+    assert IndicatorValueStrategy(kit).answer(query, hits(kit, query)) is None
+    narrowed = resolve(q(kit, "女生的呢"), DialogueState(topic="高中阶段毛入学率是多少", intent=Intent.VALUE))
+    draft = IndicatorValueStrategy(kit).answer(narrowed, hits(kit, narrowed))
+    assert draft is not None and "女生" in draft.citations[0].section

@@ -7,6 +7,7 @@ import re
 from assistant import lexicon
 from assistant import thresholds as T
 from assistant.compose import Draft, clauses, fmt_value
+from assistant.dialogue import AGE_BAND
 from assistant.query import Query, unit_fits
 from assistant.strategies.base import Strategy
 from assistant.targets import row_name
@@ -76,7 +77,9 @@ class IndicatorValueStrategy(Strategy):
         rows, named = self.rows(query, hits)
         if rows is None:
             return None
-        if rows and not query.indicators and self.text_covers_more(query, rows, hits):
+        # A follow-up's focus chose the rows ("义务教育呢"): the earlier topic's words in the text do not count.
+        narrowed = any(w not in RATIO_WORDS for w in query.focus)  # "有具体比例吗" narrows nothing
+        if rows and not query.indicators and not narrowed and self.text_covers_more(query, rows, hits):
             return None  # "等级幼儿园覆盖率": the text states it; 普惠性幼儿园覆盖率 is another indicator
         if not rows:  # carried to a plan whose table lacks the indicator
             names = "、".join(f"“{self._name(self.kit.by_id[i])}”" for i in query.indicators if i in self.kit.by_id)
@@ -114,6 +117,8 @@ class IndicatorValueStrategy(Strategy):
             sims = kit.name_similarities(query)
             fits.sort(key=lambda c: -(sims.get(c.id, 0.0) or kit.coverage(query.grams, self._name(c))))
             named = [c for c in named if has_focus(self._name(c), query.focus)] or fits[:1]
+            if not named and any(w in lexicon.POPULATIONS or AGE_BAND.fullmatch(w) for w in query.focus):
+                return None, False  # "5岁以下的呢": no row is about these people; the text may be
         if named:
             return named, True
         if query.intent not in (Intent.VALUE, Intent.COUNT) and not query.aspect and not asks_column(query):
