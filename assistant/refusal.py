@@ -112,6 +112,28 @@ def baseline_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hit
     return None
 
 
+def baseline_not_in_text(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """The 2020 value asked ("2020年的数有吗") of a sentence that states only a target: the text gives
+    no base-year figure (a table row answers with its 2020 cell; baseline_missing reads that)."""
+    if query.aspect != "baseline" or draft.kind == "indicator" or draft.exact:
+        return None
+    base = sorted({y for p in _plans_of(draft, facts) for y in facts.columns.get(p, set())})[:1]
+    # the year named outright: "原来村里承包的地" says "originally", not "in 2020"
+    if not base or base[0] not in query.years or base[0] in quoted_text(draft):
+        return None
+    return f"规划正文没有给出{base[0]}年的数字。"
+
+
+def money_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """Fees or money asked about ("托儿所收费有没有上限") when the evidence says nothing about money."""
+    if draft.exact or not MONEY.search(query.raw):
+        return None
+    evidence = evidence_text(draft) + "".join(c.text for c in draft.chunks)
+    if MONEY.search(evidence) or re.search(r"\d+\s*万?亿?元|免费|买单", evidence):
+        return None
+    return f"相关段落没有关于{MONEY.search(query.raw).group()}的内容。"
+
+
 def unit_mismatch(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
     """"多少人" of a row that is a rate (％): the table gives no count of people."""
     if draft.kind != "indicator" or not draft.rows:
@@ -252,6 +274,8 @@ CHECKS: list[Check] = [
     year_outside,
     other_place,
     baseline_missing,
+    baseline_not_in_text,
+    money_missing,
     unit_mismatch,
     facet_missing,
     number_missing,
@@ -259,7 +283,7 @@ CHECKS: list[Check] = [
     count_unit_missing,
     time_missing,
 ]
-SOFT = {support_low}
+SOFT = {support_low, money_missing}  # money: another strategy may quote the 经费 sentence
 
 
 @dataclass

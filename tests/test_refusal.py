@@ -130,3 +130,21 @@ def test_quantity_missing(kit, facts):
     # "多少比例", "死亡的比例" name no rate; a table row answers by its name (another check's work)
     assert refusal.quantity_missing(q(kit, "多少比例的儿童近视"), other_rates, kit, facts, []) is None
     assert refusal.quantity_missing(q(kit, "肥胖率目标是多少"), row_draft(kit, "婴儿死亡率"), kit, facts, []) is None
+
+
+def test_baseline_year_asked_of_a_target_sentence(kit, facts):
+    target_only = text_draft(kit, "就业人员中的女性比例保持在44％左右")
+    asked = q(kit, "就业人员中的女性比例2020年是多少")
+    assert "2020" in refusal.baseline_not_in_text(asked, target_only, kit, facts, [])
+    assert refusal.baseline_not_in_text(q(kit, "就业人员中的女性比例要保持在多少"), target_only, kit, facts, []) is None
+    assert refusal.baseline_not_in_text(q(kit, "2020年妇女体质合格率"), row_draft(kit, "妇女体质合格率"),
+                                        kit, facts, []) is None  # a row: its 2020 cell answers
+
+
+def test_money_asked_of_evidence_without_money(kit, facts):
+    standards = text_draft(kit, "发展普惠托育服务体系，制定托育服务标准。")
+    assert "收费" in refusal.money_missing(q(kit, "托育机构收费有没有上限"), standards, kit, facts, [])
+    assert refusal.money_missing(q(kit, "托育服务有什么标准"), standards, kit, facts, []) is None
+    subsidy = text_draft(kit, "落实创业补贴政策，就业人员中的女性比例保持在44％左右")
+    assert refusal.money_missing(q(kit, "创业补贴有没有"), subsidy, kit, facts, []) is None
+    assert refusal.money_missing in refusal.SOFT  # another strategy may still quote the money sentence
