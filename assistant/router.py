@@ -105,7 +105,8 @@ class Router:
         support = None
         if found is not None and not (found.named or found.exact):
             support = round(support_score(query, found, self.kit, hits), 4)
-        hard = found is None or (verdict is not None and not verdict.soft)
+        # a soft check with a reason of its own (fees the evidence never mentions) is not the support floor
+        hard = found is None or (verdict is not None and (not verdict.soft or bool(verdict.reason)))
         return {"support": support, "support_floor": support_floor(query), "hard_refusal": hard}
 
     def refuse(
