@@ -261,6 +261,8 @@ def sentence_bonus(query, sent: str, prefer: re.Pattern | None = None) -> float:
         bonus += T.BONUS_DEFINES
     if prefer is not None and prefer.search(sent):
         bonus += T.BONUS_PREFERRED
+    if getattr(query, "head", "") and query.head in sent:
+        bonus += T.BONUS_HEAD
     return bonus
 
 

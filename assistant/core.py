@@ -32,7 +32,7 @@ from assistant.llm import OpenAIChatAnswerer  # [ISSUE 5] imports no langchain_o
 from assistant.query import Query, normalize, parse_query
 from assistant.retrieve import Retriever
 from assistant.router import Router
-from assistant.sentences import sentence_vectors
+from assistant.sentences import sentence_store, sentence_vectors
 from assistant.targets import NameIndex
 from assistant.thresholds import MAX_REPLAY, MAX_REPLAY_CHARS
 from assistant.types import Answer, Chunk, DialogueState, Hit, Intent
@@ -82,7 +82,7 @@ def build(settings: Settings, force: bool = False, progress: Callable[[str, int,
         cached = {} if force else cached_vectors(settings)  # [ISSUE 6] embed only new or changed chunks
         build_index(settings, chunks, embed_chunks(embedder, chunks, progress=report, cached=cached), manifest)
         # the sentences' vectors too, so that the first start after a build embeds nothing
-        sentence_vectors(corpus, chunks, embedder, settings.index_dir,
+        sentence_vectors(corpus, chunks, embedder, sentence_store(settings, embedder.id),
                          progress=(lambda d, t: progress("sentences", d, t)) if progress else None)
     return True
 
@@ -107,7 +107,8 @@ class Assistant:
         self.embedder: Embedder = get_embedder(self.settings)
         self.retriever = Retriever(self.index.chunks, self.index, self.embedder,
                                    rrf_k=self.settings.rrf_k, candidates=self.settings.candidates)
-        sentences = sentence_vectors(self.corpus, self.index.chunks, self.embedder, self.settings.index_dir,
+        sentences = sentence_vectors(self.corpus, self.index.chunks, self.embedder,
+                                     sentence_store(self.settings, self.embedder.id),
                                      progress=(lambda d, t: progress("sentences", d, t)) if progress else None)
         self.kit = Toolkit(self.corpus, self.retriever, NameIndex(self.embedder, self.retriever.indicators),
                            sentences)

@@ -692,9 +692,9 @@ def _prune_server(client, settings: Settings, live: str, previous: str) -> None:
 
 
 def drop_server_index(settings: Settings) -> list[str]:
-    """Delete every collection of this prefix (its builds and its pointer) from the Chroma server."""
+    """Delete every collection of this prefix (its builds, its pointer, its sentence vectors) from the Chroma server."""
     client = _http_client(settings)
-    build = re.compile(re.escape(settings.collection) + "-(" + SERVER_BUILD + "|current)")
+    build = re.compile(re.escape(settings.collection) + "-(" + SERVER_BUILD + "|current|sentences-[0-9a-f]{16})")
     names = [n for n in (getattr(c, "name", c) for c in client.list_collections()) if build.fullmatch(n)]
     for name in names:
         client.delete_collection(name)

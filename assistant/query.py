@@ -79,6 +79,7 @@ class Query:
     named_grams: frozenset[str] = frozenset()  # bigrams of the named plans' names: words that name, not ask
     asks: tuple[Intent, ...] = ()  # every intent the cue words point to, the intent first
     wants_figure: bool = False  # a figure demanded, not only asked: "具体要到百分之几", "确切数字"
+    head: str = ""  # the thing a "what X" question asks for: "打造啥高地" -> 高地, "哪些学科合作" -> 学科
     vector: tuple[float, ...] | None = field(default=None, repr=False, compare=False)  # embedded once
 
 
@@ -296,6 +297,7 @@ def parse_query(
         aspect=aspect_of(raw),
         wants_number=any(c in low.replace("哪几", "") for c in NUMBER_CUES),  # "哪几项" lists, it does not count
         wants_figure=bool(FIGURE_CUES.search(low)),
+        head=asked_head(text),
         english=not CJK.search(raw),
         quote=quote,
         ordinal=ordinal,
@@ -306,5 +308,17 @@ def parse_query(
 
 
 def with_text(query: Query, text: str, **changes) -> Query:
-    """The same query about another (composed) text: grams and terms follow the text."""
-    return replace(query, text=text, grams=key_grams(text), terms=key_terms(text), **changes)
+    """The same query about another (composed) text: grams, terms and head follow the text."""
+    return replace(query, text=text, grams=key_grams(text), terms=key_terms(text), head=asked_head(text), **changes)
+
+
+HEAD = re.compile(r"(?:啥|什么|哪些|哪几[个项种类条]?|哪种|哪类|何种)([\u4e00-\u9fff]{2})")
+
+
+def asked_head(text: str) -> str:
+    """The word right after a "what" word, when it is a word of substance: "要打造啥高地" -> 高地;
+    "有什么措施" -> "" (措施 is every measures question's cue word, not a thing asked for)."""
+    m = HEAD.search(text)
+    if not m or m.group(1) in lexicon.GENERIC or lexicon.STOP_CHARS & set(m.group(1)):
+        return ""
+    return m.group(1)

@@ -4,9 +4,11 @@ characters with it ("学校招外教 要不要查有没有犯罪记录" -> 外�
 about 犯罪记录封存 that shares more of the question's words).
 
 A sentence's vector depends only on the model and its text, so vectors are cached by
-`vector_key(embedder, text)` in `<index_dir>/sentences/<embedder>.npz` (float16, written whole to a
-temporary file and renamed). `build` fills the cache; a process that opens the index embeds only the
-sentences the cache lacks (a new or edited document) and writes the cache back. The cache is only a
+`vector_key(embedder, text)`: in `<index_dir>/sentences/<embedder>.npz` (float16, written whole to a
+temporary file and renamed), or, in server mode, in a collection of the Chroma server beside the
+builds (`<collection>-sentences-<embedder>`), so that server mode keeps nothing under index_dir and
+every app process shares them. `build` fills the cache; a process that opens the index embeds only
+the sentences the cache lacks (a new or edited document) and writes them back. The cache is only a
 speed-up: a missing, unreadable or read-only one costs embedding time, never an answer. Within one
 process the vectors are also kept in memory, so a second Assistant over the same text embeds nothing.
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.config import Settings
 from assistant.corpus import Corpus
 from assistant.embeddings import Embedder
 from assistant.index import vector_key
@@ -67,30 +70,93 @@ class SentenceVectors:
         return [float(next(sims)) if i is not None else None for i in at]
 
 
+def _embedder_tag(embedder_id: str) -> str:
+    return hashlib.sha256(embedder_id.encode()).hexdigest()[:16]
+
+
 def cache_path(index_dir: str | Path, embedder_id: str) -> Path:
-    return Path(index_dir) / "sentences" / f"{hashlib.sha256(embedder_id.encode()).hexdigest()[:16]}.npz"
+    return Path(index_dir) / "sentences" / f"{_embedder_tag(embedder_id)}.npz"
 
 
-def sentence_vectors(corpus: Corpus, chunks: list[Chunk], embedder: Embedder, index_dir: str | Path,
+class FileStore:
+    """The cache as one file: read whole, rewritten whole with the current corpus's vectors only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self, keys: list[str]) -> dict[str, np.ndarray]:
+        return _read_cache(self.path)
+
+    def write(self, fresh: dict[str, np.ndarray], current: dict[str, np.ndarray]) -> None:
+        _write_cache(self.path, current)
+
+
+class ServerStore:
+    """The cache as a collection of the Chroma server: read by id, new vectors added (upsert)."""
+
+    PAGE = 1000
+
+    def __init__(self, settings: Settings, embedder_id: str) -> None:
+        self.settings = settings
+        self.name = f"{settings.collection}-sentences-{_embedder_tag(embedder_id)}"
+
+    def _collection(self):
+        from assistant.index import _http_client
+
+        return _http_client(self.settings).get_or_create_collection(self.name, embedding_function=None)
+
+    def read(self, keys: list[str]) -> dict[str, np.ndarray]:
+        try:
+            collection, out = self._collection(), {}
+            for i in range(0, len(keys), self.PAGE):
+                got = collection.get(ids=keys[i : i + self.PAGE], include=["embeddings"])
+                for key, vector in zip(got["ids"], got["embeddings"]):
+                    out[key] = np.asarray(vector, dtype=np.float16)
+            return out
+        except Exception as exc:  # a speed-up only: embed again
+            log.warning("cannot read the sentence vectors from %s (%s); embedding them again", self.name, exc)
+            return {}
+
+    def write(self, fresh: dict[str, np.ndarray], current: dict[str, np.ndarray]) -> None:
+        try:
+            collection, keys = self._collection(), list(fresh)
+            for i in range(0, len(keys), self.PAGE):
+                batch = keys[i : i + self.PAGE]
+                collection.upsert(ids=batch, embeddings=[fresh[k].astype(np.float32).tolist() for k in batch])
+        except Exception as exc:
+            log.warning("cannot write the sentence vectors to %s (%s); the next start embeds again", self.name, exc)
+
+
+def sentence_store(settings: Settings, embedder_id: str) -> FileStore | ServerStore:
+    """Where this deployment keeps sentence vectors: the Chroma server in server mode, else index_dir."""
+    if settings.chroma_host:
+        return ServerStore(settings, embedder_id)
+    return FileStore(cache_path(settings.index_dir, embedder_id))
+
+
+def sentence_vectors(corpus: Corpus, chunks: list[Chunk], embedder: Embedder,
+                     where: str | Path | FileStore | ServerStore,
                      progress: Callable[[int, int], None] | None = None,
                      embed: Callable[[list[str]], np.ndarray] | None = None) -> SentenceVectors:
-    """The vectors of every sentence of `chunks`: from memory, then the cache file, then embedded.
+    """The vectors of every sentence of `chunks`: from memory, then the store, then embedded.
+    `where` is a store, or a folder for a FileStore.
 
     `embed` replaces the embedder for the missing texts (the scale benchmark's random vectors)."""
+    store = where if isinstance(where, (FileStore, ServerStore)) else FileStore(cache_path(where, embedder.id))
     texts = chunk_sentences(corpus, chunks)
     keys = {span: vector_key(embedder.id, text) for span, text in texts.items()}
     distinct = list(dict.fromkeys(keys.values()))
-    path = cache_path(index_dir, embedder.id)
     if any(k not in _MEMO for k in distinct):
-        _remember(_read_cache(path))
+        _remember(store.read([k for k in distinct if k not in _MEMO]))
     missing = [k for k in distinct if k not in _MEMO]
     if missing:
         text_of = {keys[span]: text for span, text in texts.items()}
         todo = [text_of[k] for k in missing]
         log.info("embedding %d sentences (%d cached)", len(todo), len(distinct) - len(todo))
         fresh = embed(todo) if embed else np.asarray(embedder.embed_passages(todo, progress=progress))
-        _remember(dict(zip(missing, _unit(np.asarray(fresh, dtype=np.float32)).astype(np.float16))))
-        _write_cache(path, {k: _MEMO[k] for k in distinct})
+        new = dict(zip(missing, _unit(np.asarray(fresh, dtype=np.float32)).astype(np.float16)))
+        _remember(new)
+        store.write(new, {k: _MEMO[k] for k in distinct})
     at = {k: i for i, k in enumerate(distinct)}
     matrix = np.stack([_MEMO[k] for k in distinct]) if distinct else np.zeros((0, 1), dtype=np.float16)
     return SentenceVectors({span: at[k] for span, k in keys.items()}, matrix)

@@ -105,7 +105,7 @@ def build_both(settings: Settings, server: Settings | None, random_vectors: bool
     from assistant.core import load_chunks
     from assistant.embeddings import get_embedder
     from assistant.index import build_index, embed_chunks, expected_manifest
-    from assistant.sentences import sentence_vectors
+    from assistant.sentences import sentence_store, sentence_vectors
 
     t0 = time.perf_counter()
     corpus, chunks = load_chunks(settings)
@@ -123,8 +123,8 @@ def build_both(settings: Settings, server: Settings | None, random_vectors: bool
     # The sentences' vectors (answering picks sentences by them); random ones with random vectors.
     rng = np.random.default_rng(1)
     fake = (lambda texts: rng.standard_normal((len(texts), 384)).astype(np.float32)) if random_vectors else None
-    for where in {settings.index_dir, (server or settings).index_dir}:
-        sentence_vectors(corpus, chunks, embedder, where, embed=fake)
+    for where in [settings] + ([server] if server is not None else []):
+        sentence_vectors(corpus, chunks, embedder, sentence_store(where, embedder.id), embed=fake)
     t4 = time.perf_counter()
     row = {"docs": len(corpus.documents), "chunks": len(chunks), "texts": len({c.embed_text for c in chunks}),
            "parse": t1 - t0, "embed": float("nan") if random_vectors else t2 - t1, "write_embedded": t3 - t2,

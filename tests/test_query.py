@@ -121,3 +121,10 @@ def test_a_passage_in_any_checking_frame_is_a_quote_check_without_its_frame(text
 ])
 def test_a_citizen_question_with_a_statement_in_it_is_not_a_quote_check(text):
     assert q(text).intent != Intent.QUOTE
+
+
+def test_the_thing_a_what_question_asks_for():
+    assert q("跟上海杭州那些大医院合作 是要打造啥高地").head == "高地"
+    assert q("市儿童医院建设项目重点加强哪些学科合作").head == "学科"
+    assert q("托育服务有什么措施").head == ""  # a cue word, not a thing
+    assert q("婚前医学检查率目标是多少").head == ""

@@ -127,7 +127,8 @@ def test_two_processes_answer_from_the_server(served):
     theirs = json.loads(out.stdout)
     assert_indicator_answer(theirs, local.corpus)
     assert theirs["citations"] == mine["citations"]
-    assert not Path(served.index_dir).exists()  # server mode keeps nothing under index_dir
+    assert not Path(served.index_dir).exists()  # server mode keeps nothing under index_dir:
+    assert any("-sentences-" in n for n in collections(served))  # the sentence vectors are on the server too
 
 
 def test_embedder_mismatch_is_a_clear_error(served):
@@ -175,7 +176,9 @@ def test_rebuild_swaps_the_pointer_and_open_assistants_keep_working(served, tmp_
     plan.write_text(text.replace("产前筛查率达到90％", "产前筛查率达到95％"), encoding="utf-8")
     changed = served.with_(corpus_dir=str(tmp_path / "corpus"), embedder=name)
     assert build(changed) is True
-    assert len(counting.passages) == 1  # vectors of unchanged chunks were read back from the server
+    # vectors of unchanged chunks and sentences were read back from the server: the changed chunk and
+    # its changed sentence are embedded, nothing else
+    assert len(counting.passages) == 2 and all("95％" in t for t in counting.passages)
     second = read_server_current(served)[0]
     assert second != first and live_manifest(served)["corpus_sha256"] != opened.corpus.sha256
 
@@ -188,7 +191,8 @@ def test_rebuild_swaps_the_pointer_and_open_assistants_keep_working(served, tmp_
     assert build(served.with_(embedder=name)) is True  # back to the original corpus
     assert len(counting.passages) == 1
     third = read_server_current(served)[0]
-    builds = {n for n in collections(served) if n.startswith(PREFIX + "-") and n != f"{PREFIX}-current"}
+    builds = {n for n in collections(served)
+              if n.startswith(PREFIX + "-") and n != f"{PREFIX}-current" and "-sentences-" not in n}
     assert builds == {second, third}  # the first build was dropped, the previous one kept
     assert all(re.fullmatch(f"{PREFIX}-{SERVER_BUILD}", n) for n in builds)
     # `opened` queried the dropped first build: it reopens the live one, built from the same chunks.
@@ -212,3 +216,14 @@ def test_headers_are_parsed_and_tokens_never_echoed():
     settings = Settings.from_env(env={"ASSISTANT_CHROMA_HEADERS": raw})
     assert parse_headers(settings.chroma_headers)["Authorization"] == "Bearer s3cret"
     assert "s3cret" not in repr(settings)
+
+
+def test_sentence_vectors_are_read_back_from_the_server(served, monkeypatch):
+    from assistant import sentences as S
+    from assistant.core import load_chunks
+
+    monkeypatch.setattr(S, "_MEMO", {})  # as a new process: nothing in memory
+    counting = CountingEmbedder(get_embedder(served))
+    corpus, chunks = load_chunks(served)
+    vectors = S.sentence_vectors(corpus, chunks, counting, S.sentence_store(served, counting.id))
+    assert len(vectors) == len(S.chunk_sentences(corpus, chunks)) and counting.passages == []
