@@ -191,3 +191,11 @@ def test_a_followup_about_people_no_row_covers_is_left_to_the_text(kit):
     narrowed = resolve(q(kit, "女生的呢"), DialogueState(topic="高中阶段毛入学率是多少", intent=Intent.VALUE))
     draft = IndicatorValueStrategy(kit).answer(narrowed, hits(kit, narrowed))
     assert draft is not None and "女生" in draft.citations[0].section
+
+
+def test_a_question_naming_an_item_is_not_given_a_row_by_meaning(kit):
+    strategy = IndicatorValueStrategy(kit)
+    named = q(kit, "妇女心理健康促进项目对各县有什么要求")
+    assert strategy.heading_named(named, hits(kit, named))
+    value = q(kit, "孕产妇死亡率目标是多少")
+    assert not strategy.heading_named(value, hits(kit, value))

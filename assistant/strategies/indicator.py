@@ -15,6 +15,7 @@ from assistant.text import char_bigrams, figures
 from assistant.types import Chunk, DialogueState, Hit, Intent, plan_kind
 
 PLAN_GROUP_WORDS = re.compile("|".join(lexicon.GROUP_IN_NAMES))
+HEADING_NUMBER = re.compile(r"^\s*(?:[（(][一二三四五六七八九十\d]+[)）]|\d+[．.、]|[一二三四五六七八九十]+、)")
 RATIO_WORDS = {"占比", "比例", "比重", "比率", "多少", "数"}
 GROUP_STEMS = {"女生": ("女",), "女性": ("女",), "妇女": ("女",), "男生": ("男",)}
 ASKS = (Intent.VALUE, Intent.COUNT, Intent.STATEMENT, Intent.WHEN)
@@ -123,6 +124,8 @@ class IndicatorValueStrategy(Strategy):
             return named, True
         if query.intent not in (Intent.VALUE, Intent.COUNT) and not query.aspect and not asks_column(query):
             return None, False
+        if self.heading_named(query, hits):
+            return None, False  # "妇女心理健康促进项目对各县有什么要求": an item is named, no row is
         best = self.meant(query, self._all_rows(plans, docs))
         if best is None:
             return None, False
@@ -134,6 +137,18 @@ class IndicatorValueStrategy(Strategy):
         twins = [c for c in self._all_rows(plans, docs) if self._twins(best, c)]
         # Found by the embedded names under a calibrated bar: as resolved as a row named outright.
         return [best] + twins[:1], True
+
+    def heading_named(self, query: Query, hits: list[Hit]) -> bool:
+        """Does the question name the heading of a retrieved item or project (most of its bigrams)?
+        Then a row found only by meaning is not what is asked."""
+        asked = char_bigrams(query.text)
+        for h in hits[: T.SENTENCE_HITS]:
+            if h.chunk.kind == "indicator":
+                continue
+            heading = char_bigrams(HEADING_NUMBER.sub("", h.chunk.section.rsplit(" > ", 1)[-1]))
+            if len(heading) >= 3 and len(heading & asked) >= T.HEADING_NAMED * len(heading):
+                return True
+        return False
 
     def _named_better(self, query: Query, other: Chunk, mine: Chunk) -> bool:
         """Does another plan's row hold clearly more of the question than the one in scope?"""
