@@ -38,7 +38,10 @@ SUFFIXED = re.compile(r"^(?P<quote>.{8,}?)[，,。\s]*(?:这句话?|这段话?)?
                       r"对不对|对吗|是这么写的吗|原文是这样吗|规划里有这句吗|在规划里吗|有这句话吗)[？?。！!]*$")
 ENGLISH_SAYS = re.compile(r"(?:is it (?:true|accurate|correct|right)(?: that)?|does|did)\s+the\s+"
                           r"(?:\w+'s\s+)?plan\s+(?:really\s+)?"
-                          r"(?:say|state|write|contain)s?(?: that)?[:,]?\s*(?P<quote>.{6,}?)[?？.]*$", re.I)
+                          r"(?:say|state|write|contain)s?(?: that)?[:,]?"
+                          # "does the plan say anything about …" asks about a topic, not a passage
+                          r"(?!\s*(?:anything|something|much|a lot|about|what|how|whether|if)\b)"
+                          r"\s*(?P<quote>.{6,}?)[?？.]*$", re.I)
 # A passage, a comma, and a short tail asking whether it is the plan's: "…，这是规划里的原话吗？".
 TAILED = re.compile(r"^(?P<quote>.{8,})[，,。\s—-]+(?P<tail>[^，,。\s]{1,12})$")
 TAIL_CUE = re.compile(r"原文|原话|原句|对不对|对吗|没错吧|没问题吧|对吧|是吧|准确吗|这么写|这样写|有这句|有这个说法|"
