@@ -54,7 +54,10 @@ def live_vectors(settings) -> tuple[list[str], np.ndarray]:
     return [c.id for c in load_chunks(settings)[1]], np.load(path / "vectors.npy")
 
 
-def test_small_change_embeds_only_changed_chunks(private, counting):
+def test_small_change_embeds_only_changed_chunks(private, counting, monkeypatch):
+    from assistant import sentences as S
+
+    monkeypatch.setattr(S, "_MEMO", {})  # sentence vectors come from the index's cache, not an earlier test's memory
     _, embedder = counting
     _, old_chunks = load_chunks(private)
     old_ids, old_vectors = live_vectors(private)

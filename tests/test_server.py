@@ -164,6 +164,9 @@ class CountingEmbedder(Embedder):
 
 
 def test_rebuild_swaps_the_pointer_and_open_assistants_keep_working(served, tmp_path, monkeypatch):
+    from assistant import sentences as S
+
+    monkeypatch.setattr(S, "_MEMO", {})  # sentence vectors come from the server, not an earlier test's memory
     counting = CountingEmbedder(get_embedder(served))
     name = f"counting-{uuid.uuid4().hex[:8]}"  # get_embedder keeps one instance per backend name
     monkeypatch.setitem(EMBEDDERS, name, lambda s: counting)
