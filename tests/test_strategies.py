@@ -199,3 +199,11 @@ def test_a_question_naming_an_item_is_not_given_a_row_by_meaning(kit):
     assert strategy.heading_named(named, hits(kit, named))
     value = q(kit, "孕产妇死亡率目标是多少")
     assert not strategy.heading_named(value, hits(kit, value))
+
+
+def test_a_defined_term_inside_a_longer_phrase_is_not_what_is_asked(kit):
+    from assistant.strategies.definition import DefinitionStrategy
+
+    assert "儿童" in run(kit, DefinitionStrategy, "儿童规划说的儿童 刚满18岁的算不算是什么意思").citations[0].quote
+    longer = q(kit, "儿童青少年是什么意思")  # the plan's own longer phrase, which it does not define
+    assert DefinitionStrategy(kit).answer(longer, hits(kit, longer)) is None

@@ -20,6 +20,9 @@ ABBREVIATION = re.compile(r"([^，。；：（）]{2,40}?)[（(]以下简称[“
 DEFINED_AS = re.compile(
     r"(?:本[\u4e00-\u9fff]{0,3}?所称|所称|所说的?)?([\u4e00-\u9fff“”]{1,12}?)(?:是指|指的是|系指)([^。；]{2,80})"
 )
+# Names of a plan as a document ("儿童规划", "妇女发展规划"), not its group of people ("儿童").
+_TITLES = [w for w in lexicon.PLAN_NAMING if "规划" in w or "plan" in w.lower()]
+PLAN_TITLES = re.compile("|".join(re.escape(w) for w in sorted(_TITLES, key=len, reverse=True)) or "(?!)", re.I)
 FRAME = re.compile(r"规划里说的|规划里|里说的|说的|所说|什么人|哪些人|什么|啥|意思|是")
 
 
@@ -33,6 +36,13 @@ class DefinitionStrategy(Strategy):
     def match(self, query: Query, state: DialogueState | None) -> bool:
         return query.intent == Intent.DEFINITION and bool(self.terms)
 
+    def _standalone(self, term: str, raw: str) -> bool:
+        """The term is asked by itself somewhere in the question, not as the start of a longer phrase
+        the plan uses: "规划说的儿童 刚满18岁的算不算" asks about 儿童; "儿童友好城市是什么意思" does not."""
+        text = PLAN_TITLES.sub("|", raw)  # "儿童规划说的儿童": the plan's name is not the term
+        in_corpus = lambda phrase: any(phrase in self.kit.corpus.text(d) for d in self.kit.corpus.documents)  # noqa: E731
+        return any(not _continues(text, term, m.start(), in_corpus) for m in re.finditer(re.escape(term), text))
+
     def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
         asked = asked_grams(query) | char_bigrams(_quoted(query.raw))
         found = []
@@ -40,12 +50,14 @@ class DefinitionStrategy(Strategy):
             if (query.plans and chunk.plan not in query.plans) or (query.docs and chunk.doc not in query.docs):
                 continue
             grams = char_bigrams(term) or {term}
-            if term in query.raw or term in query.text:
+            said = query.raw if term in query.raw else query.text
+            if term in said and self._standalone(term, said):
                 covers = len(grams & asked) / len(asked) if asked else 1.0
                 if covers >= T.TERM_COVERS or set(grams) <= asked or term in _quoted(query.raw):
                     found.append((chunk, start, end))
         if not found:
-            present = [t for t in self.terms if t[0] in query.raw and (not query.plans or t[1].plan in query.plans)]
+            present = [t for t in self.terms if self._standalone(t[0], query.raw)
+                       and (not query.plans or t[1].plan in query.plans)]
             if len({t[0] for t in present}) == 1:  # "儿童规划说的儿童 刚满18岁的算不算": the one term it names
                 found = [(chunk, start, end) for _, chunk, start, end in present]
         if not found:
@@ -63,6 +75,12 @@ class DefinitionStrategy(Strategy):
             chunks=[c for c, *_ in found[:2]],
             plans=tuple(dict.fromkeys(c.plan for c, *_ in found[:2])),
         )
+
+
+def _continues(text: str, term: str, at: int, corpus_text) -> bool:
+    """Does the term at `at` run on into a longer phrase of the plan ("儿童" in "儿童友好城市")?"""
+    after = text[at + len(term) : at + len(term) + 2]
+    return len(after) == 2 and bool(re.fullmatch(r"[\u4e00-\u9fff]{2}", after)) and corpus_text(term + after)
 
 
 def asked_grams(query: Query) -> frozenset[str]:
