@@ -207,3 +207,12 @@ def test_a_defined_term_inside_a_longer_phrase_is_not_what_is_asked(kit):
     assert "儿童" in run(kit, DefinitionStrategy, "儿童规划说的儿童 刚满18岁的算不算是什么意思").citations[0].quote
     longer = q(kit, "儿童青少年是什么意思")  # the plan's own longer phrase, which it does not define
     assert DefinitionStrategy(kit).answer(longer, hits(kit, longer)) is None
+
+
+def test_a_part_or_domain_by_its_ordinal(kit):
+    third = run(kit, TreeFactsStrategy, "妇女规划第三部分讲什么")
+    assert "第3部分是三、重点实事项目" in third.text and "妇女心理健康促进项目" in third.text
+    last = run(kit, TreeFactsStrategy, "妇女规划倒数第一个领域是什么")
+    assert "（二）妇女与经济" in last.text and "推动妇女参与企业管理" in last.text
+    beyond = run(kit, TreeFactsStrategy, "妇女规划第九部分讲什么")  # out of range: how many there are
+    assert "分4个部分" in beyond.text

@@ -219,10 +219,24 @@ class TreeFactsStrategy(Strategy):
                     return [part, sec]
         return [node]
 
+    def _picked(self, doc: str, plan: Plan, nodes: list[Node], what: str, cites: list[Citation], query: Query):
+        """ "第三部分讲什么", "倒数第二个领域": the node at the question's ordinal, with what it holds."""
+        node = nth(nodes, query.ordinal)
+        if node is None:
+            return None
+        where = f"倒数第{-query.ordinal}" if query.ordinal < 0 else f"第{query.ordinal}"
+        line = f"{plan.name}{where}{what}是{self._heads(doc, plan, [node], cites)}"
+        if node.children:
+            line += f"，含{len(node.children)}项：{self._heads(doc, plan, node.children, cites)}"
+        chunks = [first_chunk(self.kit.chunks, doc, n) for n in (node.children or [node])]
+        return line + "。", [c.id for c in chunks if c]
+
     def _domain(self, doc: str, plan: Plan, cites: list[Citation], query: Query):
         part = domain_part(plan)
         if part is None:
             return None
+        if picked := self._picked(doc, plan, part.children, "个领域", cites, query):
+            return picked  # out of range: the list below says how many there are
         return (
             f"{plan.name}的“{part.heading}”分{len(part.children)}个领域："
             f"{self._heads(doc, plan, part.children, cites)}。",
@@ -256,6 +270,8 @@ class TreeFactsStrategy(Strategy):
     def _part(self, doc: str, plan: Plan, cites: list[Citation], query: Query):
         if not plan.parts:
             return None
+        if picked := self._picked(doc, plan, plan.parts, "部分", cites, query):
+            return picked
         return f"{plan.name}正文分{len(plan.parts)}个部分：{self._heads(doc, plan, plan.parts, cites, '；')}。", []
 
     def _indicator(self, doc: str, plan: Plan, cites: list[Citation], query: Query):
@@ -318,6 +334,13 @@ class TreeFactsStrategy(Strategy):
                 names.append(f"{ind.number}．{ind.name}[{len(cites)}]")
             line += "：" + "；".join(names)
         return line + "。", [c.id for c in rows]
+
+
+def nth(nodes: list, ordinal: int | None):
+    """The node at a 1-based ordinal (negative: from the end); None when out of range or none asked."""
+    if ordinal is None or not 1 <= abs(ordinal) <= len(nodes):
+        return None
+    return nodes[ordinal - 1] if ordinal > 0 else nodes[ordinal]
 
 
 def only_about(query: Query, title: str) -> bool:
