@@ -131,3 +131,10 @@ def test_quote_check_across_table_line_breaks(assistant):
 def test_bad_questions_are_clear_errors(assistant, bad):
     with pytest.raises(InputError):
         assistant.ask(bad)
+
+
+def test_a_question_about_a_plan_as_a_whole_gets_no_table_row(assistant):
+    """"妇女规划的目标有哪些" shares only the plan's own group word with the row names: no row is meant."""
+    for question in ("妇女规划的目标有哪些", "妇女规划里的主要目标有哪些"):
+        assert assistant.ask(question).kind != "indicator", question
+    assert assistant.ask("妇女规划里女的平均能活多少岁").kind == "indicator"  # a row meant by its meaning

@@ -216,3 +216,4 @@ def test_a_part_or_domain_by_its_ordinal(kit):
     assert "（二）妇女与经济" in last.text and "推动妇女参与企业管理" in last.text
     beyond = run(kit, TreeFactsStrategy, "妇女规划第九部分讲什么")  # out of range: how many there are
     assert "分4个部分" in beyond.text
+

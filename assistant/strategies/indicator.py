@@ -168,7 +168,11 @@ class IndicatorValueStrategy(Strategy):
         # the same row in the other plan's table is no rival: "活动中心" names both
         rivals = [(s, c) for s, c in scored[1:] if not self._twins(best, c)]
         margin = cosine - (rivals[0][0] if rivals else 0.0)
-        lexical = self.kit.coverage(query.grams, self._name(best))
+        # the words that name the plan ("妇女规划的目标有哪些": 妇女) say nothing about which row
+        grams = query.grams - query.named_grams
+        if not grams:
+            return None
+        lexical = self.kit.coverage(grams, self._name(best))
         if cosine >= T.NAME_SURE or (margin >= T.NAME_MARGIN and lexical > 0) or lexical >= T.NAME_LEXICAL:
             return best
         return None
