@@ -404,6 +404,16 @@ def _recover(settings: Settings, folder: Path) -> None:
     if not _settle(settings, folder, changes):
         raise CorpusError(f"the files of an ingest or remove that did not finish could not be put back in {folder} "
                           "(see the log); the journal in .ingest-journal is kept")
+    _remove_stray_temps(folder)
+
+
+def _remove_stray_temps(folder: Path) -> None:
+    """Temp files of write_atomic (".<name>.<random>.tmp") that a killed writer left. Every writer holds
+    the lock exclusively while it writes, and so does the caller: no such file is anyone's live write."""
+    for tmp in folder.glob(".*.tmp"):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            log.warning("removed %s, left by an ingest or remove that was killed mid-write", tmp.name)
 
 
 @contextmanager
