@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from assistant import lexicon
 from assistant import thresholds as T
 from assistant.corpus import Corpus
@@ -133,13 +131,13 @@ class Toolkit:
         return cosine - (T.NAME_MEANT_MIN - T.DENSE_FLOOR)
 
     @staticmethod
-    def dense_scaled(cosine: float) -> float:
-        return min(1.0, max(0.0, (cosine - T.DENSE_FLOOR) / (T.DENSE_CEIL - T.DENSE_FLOOR)))
+    def dense_scaled(cosine: float, floor: float = T.DENSE_FLOOR) -> float:
+        return min(1.0, max(0.0, (cosine - floor) / (T.DENSE_CEIL - floor)))
 
     @staticmethod
     def dense_scaled_english(cosine: float) -> float:
         """The same for an English question: cross-lingual cosines sit lower (0.83-0.88 for the right passage)."""
-        return min(1.0, max(0.0, (cosine - T.DENSE_FLOOR_ENGLISH) / (T.DENSE_CEIL - T.DENSE_FLOOR_ENGLISH)))
+        return Toolkit.dense_scaled(cosine, T.DENSE_FLOOR_ENGLISH)
 
     def known_coverage(self, grams: frozenset[str] | set[str], text: str) -> float:
         """Coverage over the bigrams the corpus has at all: "我女儿今年上高一" chatter that no passage
@@ -209,9 +207,7 @@ class Toolkit:
         """The highest cosine of the question to a cited sentence (0 without sentence vectors)."""
         if self.sentence_vectors is None or not query.vector or not citations:
             return 0.0
-        q = np.asarray(query.vector, dtype=np.float32)
-        q /= max(float(np.linalg.norm(q)), 1e-9)
-        cosines = self.sentence_vectors.cosines(q, [(c.doc, c.start, c.end) for c in citations])
+        cosines = self.sentence_vectors.cosines(query.vector, [(c.doc, c.start, c.end) for c in citations])
         return max((x for x in cosines if x is not None), default=0.0)
 
     def _with_meaning(self, query, scored: list[tuple[Chunk, int, int, float]]) -> list[tuple[Chunk, int, int, float]]:
@@ -219,9 +215,7 @@ class Toolkit:
         cosine, when the sentence vectors and the question's vector are there)."""
         if self.sentence_vectors is None or not query.vector or not scored:
             return scored
-        q = np.asarray(query.vector, dtype=np.float32)
-        q /= max(float(np.linalg.norm(q)), 1e-9)
-        cosines = self.sentence_vectors.cosines(q, [(c.doc, s, e) for c, s, e, _ in scored])
+        cosines = self.sentence_vectors.cosines(query.vector, [(c.doc, s, e) for c, s, e, _ in scored])
         scale = self.dense_scaled_english if query.english else self.dense_scaled
         return [(c, s, e, score + (T.SENTENCE_MEANING * scale(cos) if cos is not None else 0.0))
                 for (c, s, e, score), cos in zip(scored, cosines)]
@@ -261,7 +255,7 @@ def sentence_bonus(query, sent: str, prefer: re.Pattern | None = None) -> float:
         bonus += T.BONUS_DEFINES
     if prefer is not None and prefer.search(sent):
         bonus += T.BONUS_PREFERRED
-    if getattr(query, "head", "") and query.head in sent:
+    if query.head and query.head in sent:
         bonus += T.BONUS_HEAD
     return bonus
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from assistant import lexicon
 from assistant import thresholds as T
-from assistant.query import Query, key_grams, key_terms, with_text
+from assistant.query import Query, at_ordinal, key_grams, key_terms, with_text
 from assistant.types import DialogueState, Intent
 
 PLAN_NAME_WORDS = re.compile("|".join(map(re.escape, lexicon.PLAN_NAMING)), re.I)
@@ -72,18 +72,11 @@ def resolve(query: Query, state: DialogueState | None) -> Query:
         text = query.text if own_ask else f"{_rest(query)} {ASK_PHRASE.get(intent, '')}".strip()
         return with_text(query, text, followup=True, intent=intent, plans=query.plans or state.plans,
                          aspect=query.aspect or state.aspect)
-    if query.ordinal is not None and state.items:
-        n = query.ordinal
-        items = state.items
-        if 1 <= abs(n) <= len(items):
-            item = items[n - 1] if n > 0 else items[n]
-            wanted = (
-                query.intent if query.intent in (Intent.WHO, Intent.VALUE, Intent.COUNT, Intent.WHEN) else Intent.DETAIL
-            )
-            return replace(query, followup=True, item=item, intent=wanted, plans=query.plans or state.plans)
-    if query.ordinal is not None and state.indicators and 1 <= abs(query.ordinal) <= len(state.indicators):
-        n = query.ordinal
-        picked = state.indicators[n - 1] if n > 0 else state.indicators[n]
+    if (item := at_ordinal(state.items, query.ordinal)) is not None:
+        asked = query.intent in (Intent.WHO, Intent.VALUE, Intent.COUNT, Intent.WHEN)
+        wanted = query.intent if asked else Intent.DETAIL
+        return replace(query, followup=True, item=item, intent=wanted, plans=query.plans or state.plans)
+    if (picked := at_ordinal(state.indicators, query.ordinal)) is not None:
         return replace(
             query, followup=True, indicators=(picked,), intent=Intent.VALUE, aspect=query.aspect or state.aspect
         )

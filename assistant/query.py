@@ -190,6 +190,19 @@ def aspect_of(text: str) -> str | None:
     return None
 
 
+def at_ordinal(items, ordinal: int | None):
+    """The item at a 1-based ordinal (negative counts from the end: -1 is the last); None when no
+    ordinal is asked or it is out of range."""
+    if ordinal is None or not 1 <= abs(ordinal) <= len(items):
+        return None
+    return items[ordinal - 1] if ordinal > 0 else items[ordinal]
+
+
+def ordinal_words(ordinal: int) -> str:
+    """3 -> "第3", -2 -> "倒数第2"."""
+    return f"倒数第{-ordinal}" if ordinal < 0 else f"第{ordinal}"
+
+
 def ordinal_of(text: str) -> int | None:
     """第2个 -> 2, 倒数第二个 -> -2, 最后一个 -> -1, "the third one" -> 3."""
     if m := ORDINAL.search(text):

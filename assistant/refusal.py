@@ -30,6 +30,7 @@ HORIZON = re.compile(r"(?:到|至|截至|截止)\s*((?:19|20)\d\d)\s*年")
 AGE_ASKED = re.compile(r"(?:几|多少)\s*周?岁|多大")
 AGE = re.compile(r"\d+\s*(?:[-－~～]\s*\d+\s*)?周?岁")
 MONEY = re.compile(r"收费|费用|补贴|津贴|工资|价格|预算|金额|资金|经费|多少钱|花多少|奖励|报销")
+AMOUNT = re.compile(r"\d+\s*万?亿?元")  # an amount of money stated
 CITY = re.compile(r"^([\u4e00-\u9fff]{2,4}?)[市省县区]")
 
 
@@ -129,7 +130,7 @@ def money_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
     if draft.exact or not MONEY.search(query.raw):
         return None
     evidence = evidence_text(draft) + "".join(c.text for c in draft.chunks)
-    if MONEY.search(evidence) or re.search(r"\d+\s*万?亿?元|免费|买单", evidence):
+    if MONEY.search(evidence) or AMOUNT.search(evidence) or re.search(r"免费|买单", evidence):
         return None
     return f"相关段落没有关于{MONEY.search(query.raw).group()}的内容。"
 
@@ -177,9 +178,9 @@ def quantity_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hit
     if not asked:
         return None
     evidence = evidence_text(draft)
-    if any(name[-2:] in evidence for name in asked):
+    if any(head in evidence for head in asked):
         return None
-    return f"规划没有给出“{asked[0][-2:]}”方面的数字。"
+    return f"规划没有给出“{asked[0]}”方面的数字。"
 
 
 def number_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
@@ -216,7 +217,7 @@ def count_unit_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, h
     """ "多少张床位", "多少天": the evidence must state a number with that unit."""
     if draft.exact or draft.kind == "indicator":
         return None
-    if query.wants_number and MONEY.search(query.raw) and not re.search(r"\d+\s*万?亿?元", quoted_text(draft)):
+    if query.wants_number and MONEY.search(query.raw) and not AMOUNT.search(quoted_text(draft)):
         return "相关段落没有给出金额。"  # "收费标准是多少", "补贴多少": an amount of money, in 元
     m = re.search(rf"(?<!哪)(?:多少|几)\s*([{COUNT_UNITS}]|钱)", query.raw)  # "哪几项" lists, it does not count
     if not m:

@@ -62,8 +62,10 @@ class SentenceVectors:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def cosines(self, vector: np.ndarray, spans: list[Span]) -> list[float | None]:
-        """Cosine of a unit question vector to each span's sentence; None for a span not embedded."""
+    def cosines(self, vector, spans: list[Span]) -> list[float | None]:
+        """Cosine of a question's vector to each span's sentence; None for a span not embedded."""
+        vector = np.asarray(vector, dtype=np.float32)
+        vector = vector / max(float(np.linalg.norm(vector)), 1e-9)
         at = [self.rows.get(s) for s in spans]
         known = [i for i in at if i is not None]
         sims = iter(self.matrix[known].astype(np.float32) @ vector if known else ())

@@ -46,6 +46,14 @@ HEADER_WORD = re.compile(r"^[\u4e00-\u9fff（）()/]{2,10}$")  # a column name: 
 TARGET_COLUMN = r"评分标准|目标值|目标|考核标准|评价标准|标准值"
 HEADER_COLUMNS = {"领域": r"领域|类别|分类", "序号": r"序号|编号", "指标": r"指标(?!属性|类别|性质)", "单位": r"单位"}
 TITLE_MAX = 60
+
+
+def unnumbered(heading: str) -> str:
+    """A heading without its number, in any numbering style: "（四）妇女心理健康促进项目" -> 妇女心理健康促进项目."""
+    for pattern in STYLES.values():
+        if m := pattern.match(heading.strip()):
+            return m.group(2).strip() or heading
+    return heading
 SENTENCE_MARK = re.compile(r"[。；！？，,;!?：:]")
 
 

@@ -30,13 +30,13 @@ NAME_MEANT_MIN = 0.90
 # with this share of the
 # question's bigrams in the name. Unrelated value questions ("收费标准是多少", "女高管比例") reach
 # 0.90-0.92 but tie with several names (margin 0.001-0.005) and share few characters.
+NAME_SURE = 0.935
+NAME_MARGIN = 0.015
+NAME_LEXICAL = 0.5
 # A question that holds this share of a retrieved item's heading bigrams names that item
 # ("妇女心理健康促进项目对各县有什么要求"): a row is then answered only when named outright. Dev:
 # 0.6 and 0.7 fix the same item; 0.5 also took two indicator questions (未成年人犯罪占比) from their row.
 HEADING_NAMED = 0.7
-NAME_SURE = 0.935
-NAME_MARGIN = 0.015
-NAME_LEXICAL = 0.5
 
 # ---- support: does the cited evidence answer the question? ---------------------------------------
 # support = LEXICAL_WEIGHT * coverage + (1 - LEXICAL_WEIGHT) * dense_scaled, where coverage is the

@@ -40,8 +40,8 @@ class DefinitionStrategy(Strategy):
         """The term is asked by itself somewhere in the question, not as the start of a longer phrase
         the plan uses: "规划说的儿童 刚满18岁的算不算" asks about 儿童; "儿童友好城市是什么意思" does not."""
         text = PLAN_TITLES.sub("|", raw)  # "儿童规划说的儿童": the plan's name is not the term
-        in_corpus = lambda phrase: any(phrase in self.kit.corpus.text(d) for d in self.kit.corpus.documents)  # noqa: E731
-        return any(not _continues(text, term, m.start(), in_corpus) for m in re.finditer(re.escape(term), text))
+        known = self.kit.retriever.idf  # the corpus's bigrams: no scan of the corpus per question
+        return any(not _continues(text, term, m.start(), known) for m in re.finditer(re.escape(term), text))
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
         asked = asked_grams(query) | char_bigrams(_quoted(query.raw))
@@ -77,10 +77,12 @@ class DefinitionStrategy(Strategy):
         )
 
 
-def _continues(text: str, term: str, at: int, corpus_text) -> bool:
-    """Does the term at `at` run on into a longer phrase of the plan ("儿童" in "儿童友好城市")?"""
+def _continues(text: str, term: str, at: int, known) -> bool:
+    """Does the term at `at` run on into a longer phrase of the plan ("儿童" in "儿童友好城市")? Its
+    last character and the next, and the next two, are both bigrams the corpus has (童友, 友好)."""
     after = text[at + len(term) : at + len(term) + 2]
-    return len(after) == 2 and bool(re.fullmatch(r"[\u4e00-\u9fff]{2}", after)) and corpus_text(term + after)
+    return (len(after) == 2 and bool(re.fullmatch(r"[\u4e00-\u9fff]{2}", after))
+            and term[-1] + after[0] in known and after in known)
 
 
 def asked_grams(query: Query) -> frozenset[str]:

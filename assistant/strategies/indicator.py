@@ -10,12 +10,12 @@ from assistant.compose import Draft, clauses, fmt_value
 from assistant.dialogue import AGE_BAND
 from assistant.query import Query, unit_fits
 from assistant.strategies.base import Strategy
+from assistant.structure import unnumbered
 from assistant.targets import row_name
 from assistant.text import char_bigrams, figures
 from assistant.types import Chunk, DialogueState, Hit, Intent, plan_kind
 
 PLAN_GROUP_WORDS = re.compile("|".join(lexicon.GROUP_IN_NAMES))
-HEADING_NUMBER = re.compile(r"^\s*(?:[（(][一二三四五六七八九十\d]+[)）]|\d+[．.、]|[一二三四五六七八九十]+、)")
 RATIO_WORDS = {"占比", "比例", "比重", "比率", "多少", "数"}
 GROUP_STEMS = {"女生": ("女",), "女性": ("女",), "妇女": ("女",), "男生": ("男",)}
 ASKS = (Intent.VALUE, Intent.COUNT, Intent.STATEMENT, Intent.WHEN)
@@ -145,7 +145,7 @@ class IndicatorValueStrategy(Strategy):
         for h in hits[: T.SENTENCE_HITS]:
             if h.chunk.kind == "indicator":
                 continue
-            heading = char_bigrams(HEADING_NUMBER.sub("", h.chunk.section.rsplit(" > ", 1)[-1]))
+            heading = char_bigrams(unnumbered(h.chunk.section.rsplit(" > ", 1)[-1]))
             if len(heading) >= 3 and len(heading & asked) >= T.HEADING_NAMED * len(heading):
                 return True
         return False

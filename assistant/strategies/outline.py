@@ -8,7 +8,7 @@ import re
 from assistant import lexicon
 from assistant import thresholds as T
 from assistant.compose import Draft, flat
-from assistant.query import Query, key_grams
+from assistant.query import Query, at_ordinal, key_grams, ordinal_words
 from assistant.strategies.base import Strategy
 from assistant.structure import iter_nodes, section_path
 from assistant.text import char_bigrams
@@ -221,11 +221,10 @@ class TreeFactsStrategy(Strategy):
 
     def _picked(self, doc: str, plan: Plan, nodes: list[Node], what: str, cites: list[Citation], query: Query):
         """ "第三部分讲什么", "倒数第二个领域": the node at the question's ordinal, with what it holds."""
-        node = nth(nodes, query.ordinal)
+        node = at_ordinal(nodes, query.ordinal)
         if node is None:
             return None
-        where = f"倒数第{-query.ordinal}" if query.ordinal < 0 else f"第{query.ordinal}"
-        line = f"{plan.name}{where}{what}是{self._heads(doc, plan, [node], cites)}"
+        line = f"{plan.name}{ordinal_words(query.ordinal)}{what}是{self._heads(doc, plan, [node], cites)}"
         if node.children:
             line += f"，含{len(node.children)}项：{self._heads(doc, plan, node.children, cites)}"
         chunks = [first_chunk(self.kit.chunks, doc, n) for n in (node.children or [node])]
@@ -278,13 +277,11 @@ class TreeFactsStrategy(Strategy):
         if not plan.indicators:
             return None
         rows = [c for c in self.kit.retriever.indicators if c.doc == doc and c.plan == plan.key]
-        if query.ordinal is not None and 1 <= abs(query.ordinal) <= len(rows):  # "指标表里最后一个指标是啥"
-            row = rows[query.ordinal - 1] if query.ordinal > 0 else rows[query.ordinal]
+        if (row := at_ordinal(rows, query.ordinal)) is not None:  # "指标表里最后一个指标是啥"
             ind = self.kit.indicators[row.id]
             cites.append(self.kit.cite(row, ind.start, ind.end))
-            where = f"倒数第{-query.ordinal}" if query.ordinal < 0 else f"第{query.ordinal}"
             values = row.text.split("：", 1)[-1].rstrip("。")
-            line = f"{plan.name}重点指标表{where}项是“{ind.name}”：{values}[{len(cites)}]。"
+            line = f"{plan.name}重点指标表{ordinal_words(query.ordinal)}项是“{ind.name}”：{values}[{len(cites)}]。"
             return line, [c.id for c in rows], [row.id]
         named = [
             d
@@ -334,13 +331,6 @@ class TreeFactsStrategy(Strategy):
                 names.append(f"{ind.number}．{ind.name}[{len(cites)}]")
             line += "：" + "；".join(names)
         return line + "。", [c.id for c in rows]
-
-
-def nth(nodes: list, ordinal: int | None):
-    """The node at a 1-based ordinal (negative: from the end); None when out of range or none asked."""
-    if ordinal is None or not 1 <= abs(ordinal) <= len(nodes):
-        return None
-    return nodes[ordinal - 1] if ordinal > 0 else nodes[ordinal]
 
 
 def only_about(query: Query, title: str) -> bool:
