@@ -168,8 +168,10 @@ class IndicatorValueStrategy(Strategy):
         # the same row in the other plan's table is no rival: "活动中心" names both
         rivals = [(s, c) for s, c in scored[1:] if not self._twins(best, c)]
         margin = cosine - (rivals[0][0] if rivals else 0.0)
-        # the words that name the plan ("妇女规划的目标有哪些": 妇女) say nothing about which row
-        grams = query.grams - query.named_grams
+        # A plan named by its people ("妇女规划的目标有哪些": 妇女) says nothing about which row: every
+        # row is about them. A document named by its topic (乳腺癌筛查工作方案) keeps those words.
+        by_people = any(plan_kind(k) in lexicon.PLAN_SWITCH for k in query.named_plans)
+        grams = query.grams - query.named_grams if by_people else query.grams
         if not grams:
             return None
         lexical = self.kit.coverage(grams, self._name(best))
