@@ -66,7 +66,7 @@ def build_naive_index(assistant: Assistant, workdir: Path) -> ChromaIndex:
     chunks = naive_chunks(assistant.corpus)
     manifest = expected_manifest(assistant.corpus.sha256, NAIVE_VERSION, assistant.embedder.id, settings)
     build_index(settings, chunks, embed_chunks(assistant.embedder, chunks), manifest)
-    return open_index(settings)
+    return open_index(settings, assistant.corpus)
 
 
 def naive_baseline(assistant: Assistant, workdir: Path) -> TopChunkBaseline:

@@ -55,13 +55,13 @@ def format_answer(answer) -> str:
 
 
 def cmd_build(args) -> int:
-    from assistant.core import build, load_chunks
+    from assistant.index import live_manifest
+    from assistant.indexing import build
 
     settings = Settings.from_env()
-    prepared = load_chunks(settings)
-    built = build(settings, force=args.force, progress=_progress, prepared=prepared)
+    built = build(settings, force=args.force, progress=_progress)
     state = "index built" if built else "index is up to date (nothing changed)"
-    print(f"{state}: {len(prepared[1])} chunks in {settings.index_dir}")
+    print(f"{state}: {(live_manifest(settings) or {}).get('count', 0)} chunks in {settings.index_dir}")
     return 0
 
 

@@ -8,34 +8,24 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from assistant.chunking import CHUNKER_VERSION, chunk_document
 from assistant.compose import Toolkit
 from assistant.config import Settings
-from assistant.corpus import Corpus, plan_filter
+from assistant.corpus import plan_filter
+from assistant.corpusdir import read_corpus, reading_corpus
 from assistant.dialogue import looks_like_followup, resolve
 from assistant.embeddings import Embedder, get_embedder
 from assistant.errors import IndexStateError, InputError
-from assistant.index import (
-    ChromaIndex,
-    build_index,
-    cached_vectors,
-    embed_chunks,
-    expected_manifest,
-    is_current,
-    live_manifest,
-    open_index,
-    writer_lock,
-)
-from assistant.ingest import read_corpus, reading_corpus
+from assistant.index import ChromaIndex, open_index
+from assistant.indexing import build
 from assistant.limits import OverBudget, check_deadline, within
 from assistant.llm import OpenAIChatAnswerer  # [ISSUE 5] imports no langchain_openai by itself
 from assistant.query import Query, normalize, parse_query
 from assistant.retrieve import Retriever
 from assistant.router import Router
-from assistant.sentences import sentence_store, sentence_vectors
+from assistant.sentences import name_vectors, sentence_store, sentence_vectors
 from assistant.targets import NameIndex
 from assistant.thresholds import MAX_REPLAY, MAX_REPLAY_CHARS
-from assistant.types import Answer, Chunk, DialogueState, Hit, Intent
+from assistant.types import Answer, DialogueState, Hit, Intent
 
 log = logging.getLogger(__name__)
 POOL = 30  # fused hits the strategies see (the answer shows top_k of them)
@@ -56,37 +46,6 @@ def clean_question(question: object, max_chars: int) -> str:
     return text
 
 
-def load_chunks(settings: Settings) -> tuple[Corpus, list[Chunk]]:
-    """Parse the corpus and chunk it (no index); an unfinished ingest is waited for or rolled back first."""
-    corpus = read_corpus(settings)
-    chunks = [c for d in corpus.documents.values() for c in chunk_document(d, settings.chunk_max_tokens)]
-    return corpus, chunks
-
-
-def build(settings: Settings, force: bool = False, progress: Callable[[str, int, int], None] | None = None,
-          prepared: tuple[Corpus, list[Chunk]] | None = None) -> bool:
-    """Build the index if the corpus, chunker or embedder changed; True when it built."""
-    corpus, chunks = prepared or load_chunks(settings)
-    embedder = get_embedder(settings)
-    manifest = expected_manifest(corpus.sha256, CHUNKER_VERSION, embedder.id, settings)
-    if not force and is_current(live_manifest(settings), manifest):  # [ISSUE 6] index_dir or Chroma server
-        return False
-    # Processes that find the index stale at once (eight `ask`s after an ingest) build one after
-    # another: under the lock, each one checks again and finds the build of the one before it.
-    with writer_lock(settings):
-        if not force and is_current(live_manifest(settings), manifest):
-            log.info("another process built this index meanwhile")
-            return False
-        log.info("building index: %d chunks with %s", len(chunks), embedder.id)
-        report = (lambda d, t: progress("embedding", d, t)) if progress else None
-        cached = {} if force else cached_vectors(settings)  # [ISSUE 6] embed only new or changed chunks
-        build_index(settings, chunks, embed_chunks(embedder, chunks, progress=report, cached=cached), manifest)
-        # the sentences' vectors too, so that the first start after a build embeds nothing
-        sentence_vectors(corpus, chunks, embedder, sentence_store(settings, embedder.id),
-                         progress=(lambda d, t: progress("sentences", d, t)) if progress else None)
-    return True
-
-
 class Assistant:
     """Ask questions about the plans; every answer cites the plan text exactly."""
 
@@ -96,22 +55,24 @@ class Assistant:
         # An ingest that starts meanwhile waits until this index is open, so the index opened is the
         # one of the corpus loaded (reading_corpus also rolls back an ingest that was killed).
         with reading_corpus(self.settings):
-            self.corpus, self.chunks = load_chunks(self.settings)
+            self.corpus = read_corpus(self.settings)
             if auto_build:
-                build(self.settings, progress=progress, prepared=(self.corpus, self.chunks))
-            # server mode: no second parse
-            self.index: ChromaIndex = open_index(self.settings, prepared=(self.corpus, self.chunks))
+                build(self.settings, progress=progress, corpus=self.corpus)
+            # the build's chunks and keyword index: nothing is chunked or tokenized here
+            self.index: ChromaIndex = open_index(self.settings, corpus=self.corpus)
+        self.chunks = self.index.chunks
         if self.index.manifest.get("corpus_sha256") != self.corpus.sha256:
             raise IndexStateError("the index was built from another version of the corpus; "
                                   "run `python -m assistant build`")
         self.embedder: Embedder = get_embedder(self.settings)
-        self.retriever = Retriever(self.index.chunks, self.index, self.embedder,
-                                   rrf_k=self.settings.rrf_k, candidates=self.settings.candidates)
+        self.retriever = Retriever(self.index.chunks, self.index, self.embedder, rrf_k=self.settings.rrf_k,
+                                   candidates=self.settings.candidates, keywords=self.index.keywords)
         sentences = sentence_vectors(self.corpus, self.index.chunks, self.embedder,
                                      sentence_store(self.settings, self.embedder.id),
                                      progress=(lambda d, t: progress("sentences", d, t)) if progress else None)
-        self.kit = Toolkit(self.corpus, self.retriever, NameIndex(self.embedder, self.retriever.indicators),
-                           sentences)
+        names = NameIndex(self.embedder, self.retriever.indicators,
+                          name_vectors(self.index.chunks, self.embedder, self.settings))
+        self.kit = Toolkit(self.corpus, self.retriever, names, sentences)
         self.router = Router(self.kit)
         # [ISSUE 5] optional LLM answers: None without a base URL (no network, no langchain_openai).
         self.llm: OpenAIChatAnswerer | None = None

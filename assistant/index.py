@@ -2,7 +2,7 @@
 
 Layout under index_dir (embedded mode):
     CURRENT                      name of the live build, replaced atomically
-    build-<stamp>-<id>/          one complete build: chroma/ + chunks.json + manifest.json
+    build-<stamp>-<id>/          one complete build: chroma/ + chunks.json + keywords/ + manifest.json
     .partial-<uuid>/             a build in progress; never read, removed on the next build
     .build.lock                  flock held by the one build that is writing
 A build is written aside and only becomes live when CURRENT points at it, so a crash or a
@@ -14,7 +14,8 @@ While it copies, it holds a shared flock on the build's manifest.json (flock wri
 this works on a read-only mount too); a build prunes only old builds it can lock exclusively,
 so an open never loses its build halfway through the copy.
 A build also keeps vectors.npy (rows aligned with chunks.json), so the next build embeds only
-chunks whose text changed (see embed_chunks / cached_vectors).
+chunks whose text changed (see embed_chunks / cached_vectors), and the keyword index (keywords/,
+keywords.KeywordIndex), so that opening an index chunks and tokenizes nothing.
 
 Server mode (ASSISTANT_CHROMA_HOST set): see the "server mode" section at the end of this file.
 """
@@ -44,11 +45,12 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import IndexStateError
+from assistant.keywords import KeywordIndex
 from assistant.types import Chunk
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the build holds its keyword index (folder) or each chunk's terms (server)
 MANIFEST_KEYS = ("schema", "corpus_sha256", "chunker_version", "embedder_id", "chunk_max_tokens")
 KEEP_BUILDS = 2  # the live build and the one before it
 BUILD_LOCK_TIMEOUT = 600.0  # seconds a build waits for another build of the same index_dir
@@ -72,10 +74,11 @@ class ChromaIndex:
     """A built index: Chroma vectors plus the chunks and the manifest that describe them."""
 
     def __init__(self, path: Path | str, manifest: dict, chunks: list[Chunk], collection,
-                 reopen: Callable[[], object] | None = None) -> None:
+                 reopen: Callable[[], object] | None = None, keywords: KeywordIndex | None = None) -> None:
         self.path = path  # the build folder, or "http://host:port/<collection>" in server mode
         self.manifest = manifest
         self.chunks = chunks
+        self.keywords = keywords  # the build's keyword index; None: the Retriever builds one
         self.by_id = {c.id: c for c in chunks}
         self._collection = collection
         self._reopen = reopen  # server mode: the live collection again, after a rebuild dropped ours
@@ -88,7 +91,9 @@ class ChromaIndex:
         try:
             res = self._query(vector, n, where)
         except Exception as exc:
-            if self._reopen is None or type(exc).__name__ != "NotFoundError":
+            from chromadb.errors import NotFoundError
+
+            if self._reopen is None or not isinstance(exc, NotFoundError):
                 raise
             log.info("the collection this process opened was dropped by a newer build; reopening the live one")
             self._collection = self._reopen()
@@ -167,13 +172,14 @@ def is_current(manifest: dict | None, expected: dict) -> bool:
     return manifest is not None and all(manifest.get(k) == expected[k] for k in MANIFEST_KEYS)
 
 
-def open_index(settings: Settings, prepared: tuple | None = None) -> ChromaIndex:
+def open_index(settings: Settings, corpus=None) -> ChromaIndex:
     """Open the live build of index_dir (from a private copy: serving never writes to index_dir).
 
-    In server mode, open the server's live collection; `prepared` = (corpus, chunks) saves parsing again.
+    In server mode, open the server's live collection; its chunks are checked against `corpus`
+    (read here when not given).
     """
     if settings.chroma_host:
-        return _open_server_index(settings, prepared)
+        return _open_server_index(settings, corpus)
     index_dir = Path(settings.index_dir)
     if not _has_pointer(index_dir):
         raise IndexStateError(f"no index in {index_dir}; run `python -m assistant build`")
@@ -206,6 +212,7 @@ def _open_build(settings: Settings, path: Path, manifest: dict) -> ChromaIndex:
     try:
         with _pinned(path):
             chunks = [Chunk(**d) for d in json.loads((path / "chunks.json").read_text(encoding="utf-8"))]
+            keywords = KeywordIndex.load(path / KEYWORDS_DIR, chunks)
             collection = _open_copy(path / "chroma", work / "chroma", settings)
         if collection.count() != len(chunks):
             raise IndexStateError(f"the index at {path} has {collection.count()} vectors for {len(chunks)} chunks; "
@@ -215,7 +222,9 @@ def _open_build(settings: Settings, path: Path, manifest: dict) -> ChromaIndex:
         if isinstance(exc, IndexStateError) or not isinstance(exc, Exception):
             raise
         raise IndexStateError(f"the index at {path} cannot be opened ({exc}); {REBUILD}") from exc
-    index = ChromaIndex(path, manifest, chunks, collection)
+    if keywords is None:
+        log.warning("the keyword index of %s is missing or stale; building it in memory", path)
+    index = ChromaIndex(path, manifest, chunks, collection, keywords=keywords)
     weakref.finalize(index, _remove_copy, work)
     return index
 
@@ -295,22 +304,24 @@ def _open_copy(chroma_dir: Path, copy: Path, settings: Settings):
 
 
 def build_index(settings: Settings, chunks: list[Chunk], vectors, manifest: dict,
-                lock_timeout: float = BUILD_LOCK_TIMEOUT) -> Path | str:
+                lock_timeout: float = BUILD_LOCK_TIMEOUT, keywords: KeywordIndex | None = None) -> Path | str:
     """Write a complete build aside, then make it live by replacing CURRENT atomically.
 
+    `keywords`: the chunks' keyword index, stored with the build (built here when not given).
     In server mode: write a new collection, then switch the server's pointer to it (returns its name).
     """
     if len(vectors) != len(chunks):
         raise ValueError(f"{len(vectors)} vectors for {len(chunks)} chunks")
     manifest = {**manifest, "ids_sha256": ids_sha256(c.id for c in chunks)}
+    keywords = keywords if keywords is not None and keywords.terms is not None else KeywordIndex.build(chunks)
     if settings.chroma_host:
         return _write_server_build(settings, chunks, vectors, {**manifest, "count": len(chunks),
-                                                               "built_at": time.time()})
+                                                               "built_at": time.time()}, keywords)
     index_dir = Path(settings.index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with build_lock(index_dir, lock_timeout):
         _remove_partials(index_dir)  # safe: a partial's live writer would hold the lock
-        final = _write_build(settings, index_dir, chunks, vectors, manifest)
+        final = _write_build(settings, index_dir, chunks, vectors, manifest, keywords)
         _prune(index_dir, final.name)
     return final
 
@@ -322,7 +333,7 @@ _held = threading.local()  # .held: the index_dirs whose build lock this thread 
 def build_lock(index_dir: Path, timeout: float = BUILD_LOCK_TIMEOUT) -> Iterator[None]:
     """Hold index_dir/.build.lock; a second build waits up to `timeout` seconds, then fails clearly.
 
-    The thread that holds it may take it again (core.build holds it from its up-to-date check to
+    The thread that holds it may take it again (indexing.build holds it from its up-to-date check to
     build_index, so that builds started at once end in one build, not one each).
     """
     key = os.path.realpath(index_dir)
@@ -377,8 +388,9 @@ def _holder(f) -> str:
     return f.read().strip() or "unknown"
 
 
-def _write_build(settings: Settings, index_dir: Path, chunks: list[Chunk], vectors, manifest: dict) -> Path:
-    """Write chroma/, chunks.json and manifest.json into a partial folder, then swap it live."""
+def _write_build(settings: Settings, index_dir: Path, chunks: list[Chunk], vectors, manifest: dict,
+                 keywords: KeywordIndex) -> Path:
+    """Write chroma/, chunks.json, keywords/ and manifest.json into a partial folder, then swap it live."""
     import chromadb
 
     partial = index_dir / f".partial-{uuid.uuid4().hex[:12]}"
@@ -389,6 +401,7 @@ def _write_build(settings: Settings, index_dir: Path, chunks: list[Chunk], vecto
                                               metadata={"hnsw:space": "cosine", **_flat(manifest)})
         _add_chunks(collection, chunks, vectors)
         _write_json(partial / "chunks.json", [asdict(c) for c in chunks])
+        keywords.save(partial / KEYWORDS_DIR)
         np.save(partial / VECTORS_FILE, np.asarray(vectors, dtype=np.float32))  # the next build's cache
         _write_json(partial / "manifest.json", {**manifest, "count": len(chunks), "built_at": time.time()})
         del collection, client
@@ -402,12 +415,16 @@ def _write_build(settings: Settings, index_dir: Path, chunks: list[Chunk], vecto
     return final
 
 
-def _add_chunks(collection, chunks: list[Chunk], vectors, step: int = 256) -> None:
-    """Add chunks with their vectors, embed_text as the document and flat metadata, in batches."""
+def _add_chunks(collection, chunks: list[Chunk], vectors, step: int = 256,
+                records: Callable[[int, Chunk], dict] | None = None) -> None:
+    """Add chunks with their vectors, embed_text as the document and flat metadata, in batches.
+
+    `records(position, chunk)`: extra metadata of each chunk (server mode stores the whole chunk)."""
     for i in range(0, len(chunks), step):
         batch = chunks[i : i + step]
+        metadatas = [{**c.metadata(), **(records(i + j, c) if records else {})} for j, c in enumerate(batch)]
         collection.add(ids=[c.id for c in batch], embeddings=vectors[i : i + step],
-                       documents=[c.embed_text for c in batch], metadatas=[c.metadata() for c in batch])
+                       documents=[c.embed_text for c in batch], metadatas=metadatas)
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -484,6 +501,7 @@ def _remove_unpinned(build: Path) -> bool:
 # the live index's vectors for every unchanged embed_text and embeds only new or changed chunks.
 
 VECTORS_FILE = "vectors.npy"  # float32, one row per entry of chunks.json
+KEYWORDS_DIR = "keywords"  # KeywordIndex.save of the build's chunks
 
 
 def vector_key(embedder_id: str, embed_text: str) -> str:
@@ -536,11 +554,15 @@ def embed_chunks(embedder, chunks: list[Chunk], progress: Callable[[int, int], N
 #     <collection>-current        pointer: its metadata names the live build and holds the manifest
 # A build writes a new collection, then switches the pointer with one modify(), then drops older
 # builds but the previous one (an open process may still query it). A crash mid-build leaves the
-# pointer on the old, complete collection. Chunks are not on the server: each process derives them
-# from its own corpus (chunk ids are stable) and checks the manifest and the ids' hash against them.
+# pointer on the old, complete collection. Each record holds its whole chunk (an indicator row's
+# sentence too; a text chunk's text is its span of the corpus) with its position and its keyword
+# terms, so a process that opens the index reads the chunks and rebuilds the keyword matrix from
+# them without chunking or tokenizing; it checks the manifest and every span against its corpus.
 
 SERVER_BUILD = r"\d{8}-\d{6}-[0-9a-f]{6}"
-SERVER_PAGE = 1000  # rows per get() when reading vectors back
+SERVER_PAGE = 1000  # rows per get() when reading vectors or chunks back
+POSITION, TERMS, ROW_TEXT = "assistant_position", "assistant_terms", "assistant_text"  # a record's extras
+TERM_SEP = "\n"  # between a record's terms (a jieba term is stripped: it holds no newline)
 
 
 def parse_headers(raw: str) -> dict[str, str]:
@@ -561,7 +583,7 @@ def server_address(settings: Settings) -> str:
     return f"{'https' if settings.chroma_ssl else 'http'}://{settings.chroma_host}:{settings.chroma_port}"
 
 
-def _http_client(settings: Settings):
+def http_client(settings: Settings):
     """A client of the Chroma server (telemetry off); headers carry auth and are never logged."""
     import chromadb
 
@@ -581,7 +603,7 @@ def read_server_current(settings: Settings, client=None) -> tuple[str, dict] | N
     """(live collection, manifest) named by the server's pointer; None before the first build or if damaged."""
     from chromadb.errors import NotFoundError
 
-    client = client or _http_client(settings)
+    client = client or http_client(settings)
     try:
         meta = client.get_collection(_pointer_name(settings), embedding_function=None).metadata or {}
     except NotFoundError:
@@ -602,31 +624,65 @@ def live_manifest(settings: Settings) -> dict | None:
     return found[1] if found else None
 
 
-def _open_server_index(settings: Settings, prepared: tuple | None = None) -> ChromaIndex:
-    """The server's live collection, with the chunks derived from the local corpus and checked against it."""
-    from assistant.core import load_chunks  # a module-level import would be a cycle (core imports index)
-
-    corpus, chunks = prepared or load_chunks(settings)
-    client = _http_client(settings)
-
-    def live_collection():
-        name, _ = _checked_live(settings, client, corpus.sha256, chunks)
-        return client.get_collection(name, embedding_function=None)
-
-    name, manifest = _checked_live(settings, client, corpus.sha256, chunks)
+def _open_server_index(settings: Settings, corpus) -> ChromaIndex:
+    """The server's live collection, with its chunks and keyword terms read back and checked against `corpus`."""
+    if corpus is None:
+        raise ValueError("opening a server index needs the corpus it is checked against")
+    client = http_client(settings)
+    name, manifest = _checked_live(settings, client, corpus.sha256)
     try:
         collection = client.get_collection(name, embedding_function=None)
-        count = collection.count()
+        chunks, terms = _server_chunks(collection, corpus)
+    except IndexStateError:
+        raise
     except Exception as exc:  # say, the live collection was deleted by hand
         raise IndexStateError(f"{name} at {server_address(settings)} cannot be opened ({exc}); {REBUILD}") from exc
-    if count != len(chunks):
-        raise IndexStateError(f"{name} at {server_address(settings)} has {count} vectors for "
-                              f"{len(chunks)} chunks; {REBUILD}")
-    return ChromaIndex(f"{server_address(settings)}/{name}", manifest, chunks, collection, reopen=live_collection)
+    ids = [c.id for c in chunks]
+    if manifest.get("count") != len(ids) or manifest.get("ids_sha256") != ids_sha256(ids):
+        raise IndexStateError(f"the chunks of {name} at {server_address(settings)} ({len(ids)}) are not those its "
+                              f"manifest names ({manifest.get('count')}); {REBUILD}")
+
+    def live_collection():
+        again, now = _checked_live(settings, client, corpus.sha256)
+        if now.get("ids_sha256") != manifest.get("ids_sha256"):
+            raise IndexStateError(f"the live index at {server_address(settings)} changed its chunks; restart to "
+                                  "open it")
+        return client.get_collection(again, embedding_function=None)
+
+    return ChromaIndex(f"{server_address(settings)}/{name}", manifest, chunks, collection, reopen=live_collection,
+                       keywords=KeywordIndex.from_terms(chunks, terms))
 
 
-def _checked_live(settings: Settings, client, corpus_sha256: str, chunks: list[Chunk]) -> tuple[str, dict]:
-    """The live collection and its manifest, when it was built from exactly these chunks; else IndexStateError."""
+def _server_chunks(collection, corpus) -> tuple[list[Chunk], list[list[str]]]:
+    """The chunks of a server build in build order, and each one's keyword terms.
+
+    A text chunk's text is its span of the local corpus; a span outside it, or a record without
+    its position or terms, is a damaged index (IndexStateError), not a citation of wrong text."""
+    rows = []
+    for offset in range(0, collection.count(), SERVER_PAGE):
+        got = collection.get(include=["documents", "metadatas"], limit=SERVER_PAGE, offset=offset)
+        rows += zip(got["ids"], got["documents"], got["metadatas"])
+    chunks, terms = [None] * len(rows), [None] * len(rows)
+    fields = ("doc", "plan", "plan_name", "kind", "section", "item", "start", "end")
+    try:
+        for cid, document, meta in rows:
+            at = int(meta[POSITION])
+            doc, start, end = meta["doc"], int(meta["start"]), int(meta["end"])
+            text = meta[ROW_TEXT] if meta["kind"] == "indicator" else corpus.text(doc)[start:end]
+            if meta["kind"] != "indicator" and not (0 <= start < end <= len(corpus.text(doc))):
+                raise ValueError(f"chunk {cid} spans {start}-{end} of {doc}, outside the document")
+            chunks[at] = Chunk(cid, *(meta[f] for f in fields), text=text, embed_text=document)
+            terms[at] = meta[TERMS].split(TERM_SEP)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise IndexStateError(f"the server index's chunk records are damaged ({exc!r}); {REBUILD}") from exc
+    if any(c is None for c in chunks):
+        raise IndexStateError(f"the server index's chunk records skip positions; {REBUILD}")
+    return chunks, terms
+
+
+def _checked_live(settings: Settings, client, corpus_sha256: str) -> tuple[str, dict]:
+    """The live collection and its manifest, when it was built from this corpus as this process would; else
+    IndexStateError."""
     from assistant.chunking import CHUNKER_VERSION
     from assistant.embeddings import get_embedder
 
@@ -638,10 +694,6 @@ def _checked_live(settings: Settings, client, corpus_sha256: str, chunks: list[C
     expected = expected_manifest(corpus_sha256, CHUNKER_VERSION, get_embedder(settings).id, settings)
     if not is_current(manifest, expected):
         raise IndexStateError(_mismatch(settings, manifest, expected))
-    ids = [c.id for c in chunks]
-    if manifest.get("count") != len(ids) or manifest.get("ids_sha256") != ids_sha256(ids):
-        raise IndexStateError(f"the chunks of the local corpus ({len(ids)}) are not those of {name} on the Chroma "
-                              f"server ({manifest.get('count')}); run `python -m assistant build`")
     return name, manifest
 
 
@@ -656,9 +708,10 @@ def _mismatch(settings: Settings, have: dict, want: dict) -> str:
             f"index that every process using collection {settings.collection!r} on this server reads)")
 
 
-def _write_server_build(settings: Settings, chunks: list[Chunk], vectors, manifest: dict) -> str:
+def _write_server_build(settings: Settings, chunks: list[Chunk], vectors, manifest: dict,
+                        keywords: KeywordIndex) -> str:
     """Write a new collection, switch the pointer to it with one modify(), then drop old builds."""
-    client = _http_client(settings)
+    client = http_client(settings)
     previous = read_server_current(settings, client)
     name = f"{settings.collection}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     collection = client.create_collection(name, embedding_function=None,
@@ -666,7 +719,11 @@ def _write_server_build(settings: Settings, chunks: list[Chunk], vectors, manife
     pointer = {"assistant_live": name, "assistant_previous": previous[0] if previous else "",
                "assistant_manifest": json.dumps(manifest, ensure_ascii=False)}
     try:
-        _add_chunks(collection, chunks, vectors, min(256, client.get_max_batch_size()))
+        def record(at: int, chunk: Chunk) -> dict:
+            extra = {POSITION: at, TERMS: TERM_SEP.join(keywords.terms[at])}
+            return {**extra, ROW_TEXT: chunk.text} if chunk.kind == "indicator" else extra
+
+        _add_chunks(collection, chunks, vectors, min(256, client.get_max_batch_size()), record)
         if collection.count() != len(chunks):
             raise IndexStateError(f"{name} holds {collection.count()} vectors after adding {len(chunks)}")
         client.get_or_create_collection(_pointer_name(settings), embedding_function=None,
@@ -693,7 +750,7 @@ def _prune_server(client, settings: Settings, live: str, previous: str) -> None:
 
 def drop_server_index(settings: Settings) -> list[str]:
     """Delete every collection of this prefix (its builds, its pointer, its sentence vectors) from the Chroma server."""
-    client = _http_client(settings)
+    client = http_client(settings)
     build = re.compile(re.escape(settings.collection) + "-(" + SERVER_BUILD + "|current|sentences-[0-9a-f]{16})")
     names = [n for n in (getattr(c, "name", c) for c in client.list_collections()) if build.fullmatch(n)]
     for name in names:
@@ -703,7 +760,7 @@ def drop_server_index(settings: Settings) -> list[str]:
 
 def _server_vectors(settings: Settings) -> dict[str, np.ndarray]:
     """The live server collection's vectors by vector_key (its documents are the embed_texts)."""
-    client = _http_client(settings)
+    client = http_client(settings)
     found = read_server_current(settings, client)
     if found is None:
         return {}

@@ -27,7 +27,8 @@ import numpy as np
 from assistant.config import Settings
 from assistant.corpus import Corpus
 from assistant.embeddings import Embedder
-from assistant.index import vector_key
+from assistant.index import http_client, vector_key
+from assistant.targets import row_name
 from assistant.text import sentence_spans
 from assistant.types import Chunk
 
@@ -38,6 +39,7 @@ Span = tuple[str, int, int]  # (doc, start, end) of a sentence in the corpus tex
 # memo is dropped and refilled from the cache file (a process that opens many corpora in turn).
 MEMO_MAX = 300_000
 _MEMO: dict[str, np.ndarray] = {}
+NAMES = "\0names"  # appended to the embedder id: indicator names have a cache of their own
 
 
 def chunk_sentences(corpus: Corpus, chunks: Iterable[Chunk]) -> dict[Span, str]:
@@ -103,9 +105,7 @@ class ServerStore:
         self.name = f"{settings.collection}-sentences-{_embedder_tag(embedder_id)}"
 
     def _collection(self):
-        from assistant.index import _http_client
-
-        return _http_client(self.settings).get_or_create_collection(self.name, embedding_function=None)
+        return http_client(self.settings).get_or_create_collection(self.name, embedding_function=None)
 
     def read(self, keys: list[str]) -> dict[str, np.ndarray]:
         try:
@@ -148,20 +148,37 @@ def sentence_vectors(corpus: Corpus, chunks: list[Chunk], embedder: Embedder,
     texts = chunk_sentences(corpus, chunks)
     keys = {span: vector_key(embedder.id, text) for span, text in texts.items()}
     distinct = list(dict.fromkeys(keys.values()))
-    if any(k not in _MEMO for k in distinct):
-        _remember(store.read([k for k in distinct if k not in _MEMO]))
-    missing = [k for k in distinct if k not in _MEMO]
-    if missing:
-        text_of = {keys[span]: text for span, text in texts.items()}
-        todo = [text_of[k] for k in missing]
-        log.info("embedding %d sentences (%d cached)", len(todo), len(distinct) - len(todo))
-        fresh = embed(todo) if embed else np.asarray(embedder.embed_passages(todo, progress=progress))
-        new = dict(zip(missing, _unit(np.asarray(fresh, dtype=np.float32)).astype(np.float16)))
-        _remember(new)
-        store.write(new, {k: _MEMO[k] for k in distinct})
+    text_of = {keys[span]: text for span, text in texts.items()}
+    _fill(distinct, text_of, store, embed or (lambda todo: embedder.embed_passages(todo, progress=progress)),
+          "sentences")
     at = {k: i for i, k in enumerate(distinct)}
     matrix = np.stack([_MEMO[k] for k in distinct]) if distinct else np.zeros((0, 1), dtype=np.float16)
     return SentenceVectors({span: at[k] for span, k in keys.items()}, matrix)
+
+
+def name_vectors(chunks: list[Chunk], embedder: Embedder, settings: Settings,
+                 embed: Callable[[list[str]], np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Unit vectors (float32) of the indicator rows' names, by name, embedded on the "query" side like
+    the question; cached like the sentences, in a store of their own (NAMES)."""
+    names = list(dict.fromkeys(row_name(c) for c in chunks if c.kind == "indicator"))
+    keys = {name: vector_key(embedder.id + NAMES, name) for name in names}
+    _fill(list(keys.values()), {k: n for n, k in keys.items()}, sentence_store(settings, embedder.id + NAMES),
+          embed or (lambda todo: embedder.embed_batch(todo, "query")), "indicator names")
+    return {name: _MEMO[key].astype(np.float32) for name, key in keys.items()}
+
+
+def _fill(keys: list[str], text_of: dict[str, str], store: FileStore | ServerStore,
+          embed: Callable[[list[str]], object], what: str) -> None:
+    """Put the vectors of `keys` into _MEMO: from the store, else embedded (and written back)."""
+    if any(k not in _MEMO for k in keys):
+        _remember(store.read([k for k in keys if k not in _MEMO]))
+    missing = [k for k in keys if k not in _MEMO]
+    if missing:
+        todo = [text_of[k] for k in missing]
+        log.info("embedding %d %s (%d cached)", len(todo), what, len(keys) - len(todo))
+        new = dict(zip(missing, _unit(np.asarray(embed(todo), dtype=np.float32)).astype(np.float16)))
+        _remember(new)
+        store.write(new, {k: _MEMO[k] for k in keys})
 
 
 def _unit(m: np.ndarray) -> np.ndarray:

@@ -16,17 +16,19 @@ from assistant.types import Chunk
 class NameIndex:
     """Unit vectors of indicator names (e5 "query:" side, like the question: both are short asks)."""
 
-    def __init__(self, embedder: Embedder, rows: list[Chunk]) -> None:
+    def __init__(self, embedder: Embedder, rows: list[Chunk], vectors: dict[str, np.ndarray] | None = None) -> None:
+        """`vectors`: unit vectors by name (sentences.name_vectors, cached with the index); else embedded here."""
         self.rows = rows
         self.names = [row_name(c) for c in rows]
         if rows:
-            # Each distinct name once: plans of one template repeat their names (100 cities' plans,
-            # 40 names), and a name's vector does not depend on the batch it is embedded in.
-            distinct = list(dict.fromkeys(self.names))
-            vectors = np.asarray(embedder.embed_batch(distinct, "query"), dtype=np.float32)
-            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-            at = {name: i for i, name in enumerate(distinct)}
-            self.vectors = vectors[[at[name] for name in self.names]]
+            if vectors is None:
+                # Each distinct name once: plans of one template repeat their names (100 cities' plans,
+                # 40 names), and a name's vector does not depend on the batch it is embedded in.
+                distinct = list(dict.fromkeys(self.names))
+                found = np.asarray(embedder.embed_batch(distinct, "query"), dtype=np.float32)
+                found = found / np.maximum(np.linalg.norm(found, axis=1, keepdims=True), 1e-9)
+                vectors = dict(zip(distinct, found))
+            self.vectors = np.stack([vectors[name] for name in self.names]).astype(np.float32)
         else:
             self.vectors = np.zeros((0, 1), dtype=np.float32)
 

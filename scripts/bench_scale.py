@@ -102,10 +102,11 @@ def build_both(settings: Settings, server: Settings | None, random_vectors: bool
     embedding takes too long (embedding time grows linearly: see texts/s of the smaller sizes).
     """
     from assistant.chunking import CHUNKER_VERSION
-    from assistant.core import load_chunks
     from assistant.embeddings import get_embedder
     from assistant.index import build_index, embed_chunks, expected_manifest
-    from assistant.sentences import sentence_store, sentence_vectors
+    from assistant.indexing import load_chunks
+    from assistant.keywords import KeywordIndex
+    from assistant.sentences import name_vectors, sentence_store, sentence_vectors
 
     t0 = time.perf_counter()
     corpus, chunks = load_chunks(settings)
@@ -118,27 +119,30 @@ def build_both(settings: Settings, server: Settings | None, random_vectors: bool
         vectors = embed_chunks(embedder, chunks)
     t2 = time.perf_counter()
     manifest = expected_manifest(corpus.sha256, CHUNKER_VERSION, embedder.id, settings)
-    build_index(settings, chunks, vectors, manifest)
+    keywords = KeywordIndex.build(chunks)
+    tk = time.perf_counter()
+    build_index(settings, chunks, vectors, manifest, keywords=keywords)
     t3 = time.perf_counter()
-    # The sentences' vectors (answering picks sentences by them); random ones with random vectors.
+    # The sentences' and names' vectors (answering picks sentences by them); random ones with random vectors.
     rng = np.random.default_rng(1)
     fake = (lambda texts: rng.standard_normal((len(texts), 384)).astype(np.float32)) if random_vectors else None
     for where in [settings] + ([server] if server is not None else []):
         sentence_vectors(corpus, chunks, embedder, sentence_store(where, embedder.id), embed=fake)
+        name_vectors(chunks, embedder, where, embed=fake)
     t4 = time.perf_counter()
     row = {"docs": len(corpus.documents), "chunks": len(chunks), "texts": len({c.embed_text for c in chunks}),
-           "parse": t1 - t0, "embed": float("nan") if random_vectors else t2 - t1, "write_embedded": t3 - t2,
-           "sentences": t4 - t3}
+           "parse": t1 - t0, "embed": float("nan") if random_vectors else t2 - t1, "keywords": tk - t2,
+           "write_embedded": t3 - tk, "sentences": t4 - t3}
     if server is not None:
-        build_index(server, chunks, vectors, manifest)
+        build_index(server, chunks, vectors, manifest, keywords=keywords)
         row["write_server"] = time.perf_counter() - t4
     return row
 
 
 def rebuild_after_edit(settings: Settings) -> dict:
     """Edit one sentence of copy 0, rebuild through core.build; time and texts actually embedded."""
-    from assistant.core import build
     from assistant.embeddings import EMBEDDERS, Embedder, get_embedder
+    from assistant.indexing import build
 
     inner = get_embedder(settings)
 
@@ -279,15 +283,17 @@ def estimate_chunks(n: int, rows: list[dict]) -> int:
 
 
 def build_table(rows: list[dict]) -> str:
-    lines = ["| size | docs | chunks | parse+chunk s | embed s | texts/s | Chroma write s (embedded / server) "
-             "| build s | embedding share | rebuild after 1 edit s (texts embedded) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| size | docs | chunks | parse+chunk s | embed s | texts/s | keyword index s "
+             "| Chroma write s (embedded / server) | build s | embedding share "
+             "| rebuild after 1 edit s (texts embedded) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        total = r["parse"] + np.nan_to_num(r["embed"]) + r["write_embedded"]
+        total = r["parse"] + np.nan_to_num(r["embed"]) + r["keywords"] + r["write_embedded"]
         embed = "random vectors | –" if np.isnan(r["embed"]) else f"{r['embed']:.1f} | {r['texts'] / r['embed']:.1f}"
         share = "–" if np.isnan(r["embed"]) else f"{r['embed'] / total:.0%}"
         lines.append(f"| {r['size']}x | {r['docs']} | {r['chunks']} | {r['parse']:.1f} | {embed} | "
-                     f"{r['write_embedded']:.1f} / {r.get('write_server', 0):.1f} | {total:.1f} | {share} | "
+                     f"{r['keywords']:.1f} | {r['write_embedded']:.1f} / {r.get('write_server', 0):.1f} | "
+                     f"{total:.1f} | {share} | "
                      f"{r['rebuild']:.1f} ({r['rebuild_embedded']}) |")
     return "\n".join(lines)
 

@@ -372,9 +372,10 @@ def test_kill_9_mid_ingest_is_rolled_back_by_whatever_runs_next(private, tmp_pat
 
 DIE_AFTER_SWITCH = """
 import os, sys
+import assistant.corpusdir as corpusdir
 import assistant.ingest as ingest
 from assistant.config import Settings
-ingest._Changes.close = lambda self: os._exit(9)  # die after the index went live, before the journal is gone
+corpusdir.Changes.close = lambda self: os._exit(9)  # die after the index went live, before the journal is gone
 ingest.ingest(Settings.from_env(), [sys.argv[1]])
 """
 

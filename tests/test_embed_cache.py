@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from assistant import Assistant
-from assistant.core import build, load_chunks
 from assistant.embeddings import EMBEDDERS, Embedder, get_embedder
 from assistant.index import cached_vectors, embed_chunks, read_current, vector_key
+from assistant.indexing import build, load_chunks
 from assistant.sentences import chunk_sentences
 
 OLD = "产前筛查率达到90％以上"

@@ -6,9 +6,9 @@ import pytest
 
 from assistant import Assistant
 from assistant.config import Settings
-from assistant.core import build
 from assistant.errors import IndexStateError
 from assistant.index import read_current
+from assistant.indexing import build
 
 
 @pytest.fixture()
@@ -99,3 +99,44 @@ def test_builds_started_at_once_end_in_one_build(assistant, private):
     assert sorted(results) == [False, False, True]  # the others waited and found it built
     assert Assistant(private, auto_build=False).corpus.sha256 == read_current(Path(private.index_dir))[1][
         "corpus_sha256"]
+
+
+def _forbid_chunking_and_tokenizing(monkeypatch):
+    """Make chunking and BM25 tokenizing fail loudly: what opening a built index must not do."""
+    import assistant.indexing as indexing
+    import assistant.keywords as keywords
+
+    def boom(*args, **kwargs):
+        raise AssertionError("opening a built index chunked or tokenized the corpus")
+
+    monkeypatch.setattr(indexing, "chunk_document", boom)
+    monkeypatch.setattr(keywords, "search_terms", boom)
+
+
+def test_opening_reads_the_chunks_and_keyword_index_the_build_stored(assistant, private, monkeypatch):
+    from pathlib import Path
+
+    import numpy as np
+
+    from assistant.indexing import load_chunks
+    from assistant.keywords import KeywordIndex
+
+    _, chunks = load_chunks(private)
+    expected = KeywordIndex.build(chunks)
+    _forbid_chunking_and_tokenizing(monkeypatch)
+    opened = Assistant(private)  # auto_build: the index is current, so nothing is chunked either
+    assert opened.chunks == chunks
+    stored = opened.retriever.keywords
+    assert stored.vocab == expected.vocab and stored.grams == expected.grams
+    assert all(np.array_equal(getattr(stored, a), getattr(expected, a)) for a in ("data", "indices", "indptr"))
+    assert (Path(read_current(Path(private.index_dir))[0]) / "keywords" / "keywords.json").exists()
+    assert ">85" in opened.ask("婚前医学检查率目标是多少").answer
+
+
+def test_a_build_without_its_keyword_index_still_serves(assistant, private):
+    """A keyword index deleted or of another version is built again in memory, with the same answers."""
+    from pathlib import Path
+
+    shutil.rmtree(read_current(Path(private.index_dir))[0] / "keywords")
+    opened = Assistant(private, auto_build=False)
+    assert opened.ask("婚前医学检查率目标是多少").answer == assistant.ask("婚前医学检查率目标是多少").answer

@@ -5,8 +5,9 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from assistant.chunking import chunk_document
+from assistant.keywords import KeywordIndex, top
 from assistant.query import normalize
-from assistant.retrieve import KeywordIndex, PlanRetriever, Retriever, top
+from assistant.retrieve import PlanRetriever, Retriever
 from assistant.targets import row_name
 from assistant.text import char_bigrams, search_terms
 from assistant.thresholds import INDICATOR_NAMED, INDICATOR_NAMED_WHOLE, INDICATOR_TIE

@@ -20,17 +20,17 @@ import pytest
 
 from assistant import Assistant
 from assistant.config import Settings
-from assistant.core import build
 from assistant.embeddings import EMBEDDERS, Embedder, get_embedder
 from assistant.errors import IndexStateError
 from assistant.index import (
     SERVER_BUILD,
-    _http_client,
     drop_server_index,
+    http_client,
     live_manifest,
     parse_headers,
     read_server_current,
 )
+from assistant.indexing import build
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -85,7 +85,7 @@ def chroma_port(tmp_path_factory):
 
 
 def collections(settings) -> set[str]:
-    return {getattr(c, "name", c) for c in _http_client(settings).list_collections()}
+    return {getattr(c, "name", c) for c in http_client(settings).list_collections()}
 
 
 @pytest.fixture(scope="module")
@@ -137,17 +137,57 @@ def test_embedder_mismatch_is_a_clear_error(served):
         Assistant(served.with_(embedder="sentence-transformers"), auto_build=False)
 
 
-def test_chunks_that_differ_from_the_server_are_refused(served):
-    """Same manifest but other chunk ids (say, another jieba): the ids' hash catches it."""
-    pointer = _http_client(served).get_collection(f"{PREFIX}-current", embedding_function=None)
+def test_chunks_that_differ_from_the_manifest_are_refused(served):
+    """The records on the server are not the chunks the manifest names (a damaged or hand-edited index):
+    the ids' hash catches it."""
+    pointer = http_client(served).get_collection(f"{PREFIX}-current", embedding_function=None)
     meta = dict(pointer.metadata)
     manifest = json.loads(meta["assistant_manifest"])
     try:
         pointer.modify(metadata={**meta, "assistant_manifest": json.dumps({**manifest, "ids_sha256": "0" * 64})})
-        with pytest.raises(IndexStateError, match="chunks of the local corpus"):
+        with pytest.raises(IndexStateError, match="are not those its manifest names"):
             Assistant(served, auto_build=False)
     finally:
         pointer.modify(metadata=meta)
+    assert Assistant(served, auto_build=False).ask(QUESTION).answerable
+
+
+def test_opening_reads_chunks_and_terms_from_the_server(served, monkeypatch):
+    """A process that opens the server's index chunks and tokenizes nothing: the records hold each chunk
+    and its terms, and give the chunks and the keyword matrix a local build computes."""
+    import numpy as np
+
+    import assistant.indexing as indexing
+    import assistant.keywords as keywords
+    from assistant.indexing import load_chunks
+    from assistant.keywords import KeywordIndex
+
+    _, chunks = load_chunks(served)
+    expected = KeywordIndex.build(chunks)
+
+    def boom(*args, **kwargs):
+        raise AssertionError("opening the server index chunked or tokenized the corpus")
+
+    monkeypatch.setattr(indexing, "chunk_document", boom)
+    monkeypatch.setattr(keywords, "search_terms", boom)
+    opened = Assistant(served)
+    assert opened.chunks == chunks
+    assert opened.retriever.keywords.vocab == expected.vocab
+    assert np.array_equal(opened.retriever.keywords.data, expected.data)
+
+
+def test_a_damaged_chunk_record_is_refused(served):
+    """A record whose span lies outside its document would cite wrong text: the open refuses it."""
+    name, _ = read_server_current(served)
+    collection = http_client(served).get_collection(name, embedding_function=None)
+    got = collection.get(limit=1, include=["metadatas"])
+    cid, meta = got["ids"][0], dict(got["metadatas"][0])
+    try:
+        collection.update(ids=[cid], metadatas=[{**meta, "start": 10**8, "end": 10**8 + 5}])
+        with pytest.raises(IndexStateError, match="damaged"):
+            Assistant(served, auto_build=False)
+    finally:
+        collection.update(ids=[cid], metadatas=[meta])
     assert Assistant(served, auto_build=False).ask(QUESTION).answerable
 
 
@@ -223,7 +263,7 @@ def test_headers_are_parsed_and_tokens_never_echoed():
 
 def test_sentence_vectors_are_read_back_from_the_server(served, monkeypatch):
     from assistant import sentences as S
-    from assistant.core import load_chunks
+    from assistant.indexing import load_chunks
 
     monkeypatch.setattr(S, "_MEMO", {})  # as a new process: nothing in memory
     counting = CountingEmbedder(get_embedder(served))
