@@ -19,7 +19,7 @@ from assistant.index import ChromaIndex, open_index
 from assistant.indexing import build
 from assistant.limits import OverBudget, check_deadline, within
 from assistant.llm import OpenAIChatAnswerer  # [ISSUE 5] imports no langchain_openai by itself
-from assistant.query import Query, normalize, parse_query
+from assistant.query import Query, embedding_text, normalize, parse_query
 from assistant.retrieve import Retriever
 from assistant.router import Router
 from assistant.sentences import name_vectors, sentence_store, sentence_vectors
@@ -131,7 +131,8 @@ class Assistant:
         plans = list(query.plans) if query.plans else None
         docs = list(query.docs) if query.docs else None
         text = query.quote if query.intent == Intent.QUOTE and query.quote else query.text
-        vector = self.embedder.embed_query(text)  # once: dense retrieval and name matching share it
+        # once: dense retrieval and name matching share it; a long text by its distinct content only
+        vector = self.embedder.embed_query(embedding_text(text))
         query = replace(query, vector=tuple(vector))
         hits = self.retriever.retrieve(text, max(self.settings.top_k, POOL), plans, docs=docs, vector=vector)
         if query.item and query.item in self.index.by_id:  # "第二个": that item first

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 
 from assistant import lexicon
 from assistant.quotes import extract_quote
-from assistant.text import char_bigrams, search_terms
+from assistant.text import char_bigrams, search_terms, sentence_spans
+from assistant.thresholds import EMBED_CHARS
 from assistant.types import Intent, plan_kind
 
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
@@ -335,3 +336,18 @@ def asked_head(text: str) -> str:
     if not m or m.group(1) in lexicon.GENERIC or lexicon.STOP_CHARS & set(m.group(1)):
         return ""
     return m.group(1)
+
+
+def embedding_text(text: str, limit: int = EMBED_CHARS) -> str:
+    """What of a question is embedded: its distinct sentences in order, at most `limit` characters, so
+    the work follows the question's distinct content, not its length (a sentence pasted 50 times
+    is embedded once)."""
+    if len(text) <= limit:
+        return text
+    seen: set[str] = set()
+    kept = []
+    for s, e in sentence_spans(text):
+        if text[s:e] not in seen:
+            seen.add(text[s:e])
+            kept.append(text[s:e])
+    return "".join(kept)[:limit]

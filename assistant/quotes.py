@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from functools import lru_cache
+
+import numpy as np
 
 from assistant.corpus import Corpus
 from assistant.limits import check_deadline
@@ -70,6 +71,7 @@ DIFFERS_MIN = 0.6  # similarity above which a near passage is "the same sentence
 # quote aligns 30 windows in 0.8 s, at 0.89. Autojunk only acts on quotes of 200+ characters, and
 # below this budget (about 500 characters; 0.2 s) nothing changes: verdicts on normal quotes are as before.
 ALIGN_BUDGET = 12_000_000
+CANDIDATES = 30  # windows aligned, of those sharing the most bigrams with the quote
 
 
 @dataclass
@@ -204,14 +206,131 @@ def _fold(ch: str) -> str:
     return folded if len(folded) == 1 else ch
 
 
-def _squash(text: str) -> tuple[str, list[int]]:
-    """Text without whitespace, folded and with quotation marks unified, and each kept character's offset."""
-    kept, pos = [], []
-    for i, ch in enumerate(text):
-        if not ch.isspace():
-            kept.append(_fold(ch))
-            pos.append(i)
-    return "".join(kept).translate(QUOTE_CHARS), pos
+def _squash(text: str) -> tuple[str, np.ndarray]:
+    """Text without whitespace, folded and with quotation marks unified, and each kept character's
+    offset: one translate() over the text's distinct characters and one mask, not a loop per character."""
+    table: dict[int, str | None] = {}
+    for ch in set(text):
+        if ch.isspace():
+            table[ord(ch)] = None
+        else:
+            kept = _fold(ch).translate(QUOTE_CHARS)
+            if kept != ch:
+                table[ord(ch)] = kept
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    blank = np.array(sorted(k for k, v in table.items() if v is None), dtype=np.uint32)
+    return text.translate(table), np.flatnonzero(~np.isin(codes, blank))
+
+
+class QuoteIndex:
+    """Every sentence of a corpus with its bigrams as ids, and each bigram's sentences (postings), built
+    once per corpus: a quotation is compared only with the sentences that share a bigram with it, so
+    the work follows the quotation's bigrams and their frequency, not the size of the corpus."""
+
+    def __init__(self, corpus: Corpus) -> None:
+        self.docs = list(corpus.documents.values())
+        self.flat: list[tuple[str, np.ndarray]] = [_squash(d.text) for d in self.docs]
+        vocab: dict[str, int] = {}
+        doc_of, starts, ends, sizes, grams, lengths = [], [], [], [], [], []
+        for k, d in enumerate(self.docs):
+            for s, e in sentence_spans(d.text):
+                ids = sorted({vocab.setdefault(g, len(vocab)) for g in char_bigrams(d.text[s:e])})
+                doc_of.append(k)
+                starts.append(s)
+                ends.append(e)
+                sizes.append(sum(1 for ch in d.text[s:e] if not ch.isspace()))
+                grams += ids
+                lengths.append(len(ids))
+        self.vocab = vocab
+        self.doc_of = np.array(doc_of, dtype=np.int64)
+        self.starts, self.ends = np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+        self.cum = np.concatenate([[0], np.cumsum(np.array(sizes, dtype=np.int64))])  # characters before each
+        grams = np.array(grams, dtype=np.int64)
+        owner = np.repeat(np.arange(len(starts)), lengths).astype(np.int32)
+        self.post = owner[np.argsort(grams, kind="stable")]  # bigram g's sentences, ascending: post[gptr[g]:gptr[g+1]]
+        self.gptr = np.concatenate([[0], np.cumsum(np.bincount(grams, minlength=len(vocab)))])
+        last = np.zeros(len(self.docs), dtype=np.int64)
+        np.maximum.at(last, self.doc_of, np.arange(len(starts)))
+        self.last = last[self.doc_of]  # each sentence's document's last sentence
+        self.first = np.full(len(self.docs), len(starts), dtype=np.int64)  # each document's first sentence
+        np.minimum.at(self.first, self.doc_of, np.arange(len(starts)))
+
+    def windows(self, q: str, n: int) -> list[tuple[int, int, int]]:
+        """(document index, start, end) of the n windows sharing the most bigrams with q, best first.
+
+        A window is a sentence alone, or the run from a sentence just long enough for the quote
+        (a quotation often spans two sentences: "…85％以上。孕产妇…"; compared with one sentence
+        only, a single changed word would make it "not found"). Ties keep document order, a
+        sentence alone before its run.
+
+        A run's count is the number of the quote's bigrams found anywhere in it, counted for every
+        run at once from the bigrams' postings: an occurrence of a bigram in sentence p counts for
+        the runs that start after the bigram's previous occurrence and reach p. The work is the
+        quote's bigrams' occurrences, not the corpus's sentences times the quote's length."""
+        ids = [self.vocab[g] for g in sorted(char_bigrams(q)) if g in self.vocab]
+        total = len(self.starts)
+        if not ids or not total:
+            return []
+        at = np.concatenate([self.post[self.gptr[g] : self.gptr[g + 1]] for g in ids])  # sorted per bigram
+        counts = np.bincount(at, minlength=total)
+        run_end = self._run_ends(len(q))  # nondecreasing: runs are found by searchsorted
+        starts = np.concatenate([[0], np.cumsum([self.gptr[g + 1] - self.gptr[g] for g in ids])[:-1]])
+        previous = np.concatenate([[-1], at[:-1]])
+        previous[starts] = -1  # a bigram's first occurrence has none before it
+        low = np.maximum(previous + 1, np.searchsorted(run_end, at, side="left"))
+        keep = low <= at
+        spread = np.bincount(low[keep], minlength=total + 1) - np.bincount(at[keep] + 1, minlength=total + 1)
+        in_run = np.cumsum(spread)[:total]
+        first = np.arange(total)
+        singles = np.flatnonzero(counts > 0)
+        runs = np.flatnonzero((run_end > first) & (in_run > 0))
+        keys = np.concatenate([2 * singles, 2 * runs + 1])  # generation order: sentence k alone, then its run
+        overlap = np.concatenate([counts[singles], in_run[runs]])
+        if len(overlap) > n:
+            nth = np.partition(overlap, len(overlap) - n)[len(overlap) - n]
+            keys, overlap = keys[overlap >= nth], overlap[overlap >= nth]
+        out = []
+        for key in keys[np.lexsort((keys, -overlap))[:n]].tolist():
+            k, is_run = divmod(key, 2)
+            out.append((int(self.doc_of[k]), int(self.starts[k]), int(self.ends[run_end[k] if is_run else k])))
+        return out
+
+    def _run_ends(self, length: int) -> np.ndarray:
+        """The last sentence of each sentence's run, as the sliding windows of the first version of this
+        check had it (verdicts stay what they were): a run holds >= length characters, but in each
+        document the runs up to the first sentence that stands alone must also hold the size of the
+        document's first sentence (that version's running total started without it)."""
+        first = np.arange(len(self.starts))
+        doc_first = self.first[self.doc_of]
+        ends = []
+        for extra in (self.cum[doc_first + 1] - self.cum[doc_first], 0):
+            reach = np.searchsorted(self.cum, self.cum[:-1] + length + extra, side="left") - 1
+            ends.append(np.clip(reach, first, self.last))
+        alone = np.full(len(self.docs), np.iinfo(np.int64).max)
+        at = np.flatnonzero(ends[0] == first)
+        np.minimum.at(alone, self.doc_of[at], at)
+        return np.where(first <= alone[self.doc_of], ends[0], ends[1])
+
+
+_INDEXES: OrderedDict[tuple, QuoteIndex] = OrderedDict()
+_INDEXES_LOCK = threading.Lock()
+INDEXES_KEPT = 2  # corpora whose QuoteIndex is kept (an app reloading after an ingest has two for a moment)
+
+
+def quote_index(corpus: Corpus) -> QuoteIndex:
+    """The QuoteIndex of a corpus, built on first use and kept while its documents are the same."""
+    key = tuple((d.doc, d.sha256) for d in corpus.documents.values())
+    with _INDEXES_LOCK:
+        found = _INDEXES.get(key)
+        if found is not None:
+            _INDEXES.move_to_end(key)
+            return found
+    built = QuoteIndex(corpus)
+    with _INDEXES_LOCK:
+        _INDEXES[key] = built
+        while len(_INDEXES) > INDEXES_KEPT:
+            _INDEXES.popitem(last=False)
+    return built
 
 
 def check_quote(corpus: Corpus, quote: str) -> QuoteCheck:
@@ -219,73 +338,32 @@ def check_quote(corpus: Corpus, quote: str) -> QuoteCheck:
     q, _ = _squash(quote.strip().strip("。，；"))
     if len(q) < 2:
         return QuoteCheck("not_found", quote)
-    for doc in corpus.documents.values():
-        flat, pos = _squash(doc.text)
+    index = quote_index(corpus)
+    for doc, (flat, pos) in zip(index.docs, index.flat):
         i = flat.find(q)
         if i >= 0:
-            return QuoteCheck("exact", quote, doc.doc, pos[i], pos[i + len(q) - 1] + 1, 1.0)
-    best = _closest(corpus, q)
+            return QuoteCheck("exact", quote, doc.doc, int(pos[i]), int(pos[i + len(q) - 1]) + 1, 1.0)
+    best = _closest(index, q)
     if best is None or best.ratio < DIFFERS_MIN:
         return QuoteCheck("not_found", quote)
     best.quote = quote
     return best
 
 
-Sentence = tuple[int, int, frozenset[str], int]  # start, end, bigrams, characters without blanks
-
-
-@lru_cache(maxsize=16)
-def _sentences(text: str) -> tuple[Sentence, ...]:
-    """Every sentence of a document with its bigrams (the corpus is read-only: cached)."""
-    return tuple((s, e, frozenset(char_bigrams(text[s:e])), len(_squash(text[s:e])[0]))
-                 for s, e in sentence_spans(text))
-
-
-def _windows(spans: Sequence[Sentence], length: int) -> Iterator[tuple[int, int]]:
-    """(first, last) sentence of each sentence alone, and of each run just long enough for the quote.
-
-    A quotation often spans two sentences ("…85％以上。孕产妇…"); compared with one sentence
-    only, a single changed word would make it "not found".
-    """
-    j, size = 0, 0  # the run i..j holds `size` characters
-    for i in range(len(spans)):
-        yield i, i
-        if j < i:
-            j, size = i, spans[i][3]
-        while j + 1 < len(spans) and size < length:
-            j += 1
-            size += spans[j][3]
-        if j > i:
-            yield i, j
-        size -= spans[i][3]
-
-
-def _candidates(corpus: Corpus, q: str) -> list[tuple[int, str, str, int, int]]:
-    """(shared bigrams, doc id, text, start, end) of the passages nearest the quote, best first."""
-    grams = char_bigrams(q)
-    out = []
-    for doc in corpus.documents.values():
-        spans = _sentences(doc.text)
-        shared = [grams & b for _, _, b, _ in spans]
-        for i, j in _windows(spans, len(q)):
-            overlap = len(shared[i].union(*shared[i + 1 : j + 1]))
-            if overlap:
-                out.append((overlap, doc.doc, doc.text, spans[i][0], spans[j][1]))
-    return sorted(out, key=lambda c: -c[0])
-
-
-def _closest(corpus: Corpus, q: str) -> QuoteCheck | None:
-    """The nearest passage to the quote: the best-aligned of the 30 candidate windows."""
-    candidates = _candidates(corpus, q)[:30]
-    junk = len(q) * sum(e - s for *_, s, e in candidates) > ALIGN_BUDGET  # a long quote: see ALIGN_BUDGET
+def _closest(index: QuoteIndex, q: str) -> QuoteCheck | None:
+    """The nearest passage to the quote: the best-aligned of the CANDIDATES windows."""
+    candidates = index.windows(q, CANDIDATES)
+    junk = len(q) * sum(e - s for _, s, e in candidates) > ALIGN_BUDGET  # a long quote: see ALIGN_BUDGET
     best: tuple[QuoteCheck, str] | None = None  # the check and its source region
     chars = Counter(q)
-    for _, doc, text, s, e in candidates:
+    for k, s, e in candidates:
         check_deadline()
-        flat, pos = _squash(text[s:e])
+        doc_flat, doc_pos = index.flat[k]
+        a, b = np.searchsorted(doc_pos, [s, e])  # the window's characters in the squashed document
+        flat, pos = doc_flat[a:b], doc_pos[a:b]
         if _ratio_bound(chars, flat, len(q)) < max(DIFFERS_MIN, best[0].ratio if best else 0.0):
             continue  # cannot win: skip the quadratic alignment (long quotes stay fast)
-        aligned = _aligned(doc, flat, pos, s, q, junk)
+        aligned = _aligned(index.docs[k].doc, flat, pos, q, junk)
         if aligned is not None and (best is None or aligned[0].ratio > best[0].ratio):
             best = aligned
     if best is None:
@@ -295,9 +373,9 @@ def _closest(corpus: Corpus, q: str) -> QuoteCheck | None:
     return check
 
 
-def _aligned(doc: str, flat: str, pos: list[int], start: int, q: str,
-             junk: bool = False) -> tuple[QuoteCheck, str] | None:
-    """The region of `flat` (a window at `start` of doc's text) the quote aligns with, and its similarity."""
+def _aligned(doc: str, flat: str, pos: np.ndarray, q: str, junk: bool = False) -> tuple[QuoteCheck, str] | None:
+    """The region of `flat` (a window of doc's squashed text, `pos` its offsets) the quote aligns with,
+    and its similarity."""
     sm = SequenceMatcher(None, flat, q, autojunk=junk)
     blocks = [b for b in sm.get_matching_blocks() if b.size]
     if not blocks:
@@ -308,7 +386,7 @@ def _aligned(doc: str, flat: str, pos: list[int], start: int, q: str,
     a1 = min(len(flat), a1 + (len(q) - blocks[-1].b - blocks[-1].size))
     region = flat[a0:a1]
     ratio = SequenceMatcher(None, region, q, autojunk=junk).ratio()
-    return QuoteCheck("differs", q, doc, start + pos[a0], start + pos[a1 - 1] + 1, ratio), region
+    return QuoteCheck("differs", q, doc, int(pos[a0]), int(pos[a1 - 1]) + 1, ratio), region
 
 
 def _ratio_bound(chars: Counter, flat: str, n: int) -> float:

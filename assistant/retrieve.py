@@ -22,7 +22,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.keywords import KeywordIndex, top
-from assistant.query import normalize
+from assistant.query import embedding_text, normalize
 from assistant.targets import row_name
 from assistant.text import char_bigrams, search_terms
 from assistant.thresholds import INDICATOR_NAMED, INDICATOR_NAMED_WHOLE, INDICATOR_TIE
@@ -112,7 +112,8 @@ class Retriever:
         if self.index is None or self.embedder is None:
             return []
         scope = {"docs": docs} if docs else {}  # an index without a doc filter still serves unfiltered queries
-        return self.index.search_vector(vector or self.embedder.embed_query(query), n, plans=plans, **scope)
+        return self.index.search_vector(vector or self.embedder.embed_query(embedding_text(query)), n, plans=plans,
+                                        **scope)
 
     def match_indicators(self, query: str, plans: list[str] | None = None,
                          key_terms: list[str] | None = None, docs: list[str] | None = None) -> list[IndicatorMatch]:

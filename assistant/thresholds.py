@@ -168,3 +168,9 @@ CELL_MID_WORD = 200  # a cut inside a word (…防治核 / 心知识…): two li
 CELL_NOT_A_NAME = 60  # a name or definition cell that does not end like a measure (…率, …比例)
 CELL_ONE_LINE_COLUMN = 100  # a second line in a column of one-line cells (评分标准: ≥80%)
 MAX_CELL_LINES = 40  # a cell of more lines is no cell (the longest formula here has 13)
+
+# Characters of a question that are embedded (its distinct sentences, in order). Embedding costs about
+# 0.65 ms per token here and grows with the text (2,000 characters: 1.2 s, 1,207 tokens); 160
+# characters (~100 tokens, ~65 ms) hold every eval question whole (the longest is 149), while a
+# pasted page or a long quotation is still searched by all its words (BM25, the quote check).
+EMBED_CHARS = 160

@@ -129,3 +129,15 @@ def test_the_thing_a_what_question_asks_for():
     assert q("市儿童医院建设项目重点加强哪些学科合作").head == "学科"
     assert q("托育服务有什么措施").head == ""  # a cue word, not a thing
     assert q("婚前医学检查率目标是多少").head == ""
+
+
+def test_a_long_question_is_embedded_by_its_distinct_content():
+    from assistant.query import embedding_text
+    from assistant.thresholds import EMBED_CHARS
+
+    short = "婚前医学检查率目标是多少？"
+    assert embedding_text(short) == short  # every question of the evals is embedded whole
+    pasted = "托育服务体系进一步完善。" * 60 + "婴幼儿照护服务水平明显提升。"
+    text = embedding_text(pasted)
+    assert text == "托育服务体系进一步完善。婴幼儿照护服务水平明显提升。"  # the repeats once, the rest kept
+    assert len(embedding_text("儿童" * 2000)) == EMBED_CHARS
