@@ -74,6 +74,9 @@ class Toolkit:
         self.sentence_vectors = sentences
         self.chunks = retriever.chunks
         self.by_id = {c.id: c for c in self.chunks}
+        self._by_doc: dict[str, list[Chunk]] = {}  # each document's chunks, in chunk order
+        for c in self.chunks:
+            self._by_doc.setdefault(c.doc, []).append(c)
         self.indicators: dict[str, Indicator] = {}
         self.plans = {}
         for doc in corpus.documents.values():
@@ -106,9 +109,13 @@ class Toolkit:
     def text_of(self, chunk: Chunk, start: int, end: int) -> str:
         return self.corpus.text(chunk.doc)[start:end]
 
+    def doc_chunks(self, doc: str) -> list[Chunk]:
+        """One document's chunks in chunk order (a scan of one document, not of the corpus)."""
+        return self._by_doc.get(doc, [])
+
     def chunk_at(self, doc: str, offset: int) -> Chunk | None:
         """The text chunk holding an offset (a table row when no text chunk does)."""
-        inside = [c for c in self.chunks if c.doc == doc and c.start <= offset < c.end]
+        inside = [c for c in self.doc_chunks(doc) if c.start <= offset < c.end]
         return next((c for c in inside if c.kind != "indicator"), inside[0] if inside else None)
 
     def name_similarities(self, query) -> dict[str, float]:

@@ -4,6 +4,7 @@ lists of a plan's parts, domains, indicators and key projects."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from assistant import lexicon
 from assistant import thresholds as T
@@ -57,8 +58,8 @@ class SectionListStrategy(Strategy):
                 for heads, n in [((part,), part)] + [((part, sec), sec) for sec in part.children]
                 for title in {n.title, title_core(n.title)}
                 if n.children
-                and char_bigrams(title) - char_bigrams(plan.title)  # "（一）宫颈癌筛查" of 宫颈癌筛查工作方案
-                and char_bigrams(title) <= grams
+                and title_grams(title) - title_grams(plan.title)  # "（一）宫颈癌筛查" of 宫颈癌筛查工作方案
+                and title_grams(title) <= grams
                 and (title == n.title or only_about(query, title))
             ]
             if named:
@@ -73,10 +74,9 @@ class SectionListStrategy(Strategy):
         for doc, plan, heads, node in found:
             seen = set()
             own = section_path(plan, *heads)
-            for c in self.kit.chunks:
+            for c in self.kit.doc_chunks(doc.doc):
                 if (
-                    c.doc == doc.doc
-                    and c.kind != "indicator"
+                    c.kind != "indicator"
                     and node.start <= c.start < node.end
                     and c.section != own
                     and c.section not in seen
@@ -227,7 +227,7 @@ class TreeFactsStrategy(Strategy):
         line = f"{plan.name}{ordinal_words(query.ordinal)}{what}是{self._heads(doc, plan, [node], cites)}"
         if node.children:
             line += f"，含{len(node.children)}项：{self._heads(doc, plan, node.children, cites)}"
-        chunks = [first_chunk(self.kit.chunks, doc, n) for n in (node.children or [node])]
+        chunks = [first_chunk(self.kit.doc_chunks(doc), doc, n) for n in (node.children or [node])]
         return line + "。", [c.id for c in chunks if c]
 
     def _domain(self, doc: str, plan: Plan, cites: list[Citation], query: Query):
@@ -246,7 +246,7 @@ class TreeFactsStrategy(Strategy):
         part = next((p for p in plan.parts if "项目" in p.title), None)
         if part is None or not part.children:
             return None
-        items = [c.id for c in (first_chunk(self.kit.chunks, doc, node) for node in part.children) if c]
+        items = [c.id for c in (first_chunk(self.kit.doc_chunks(doc), doc, node) for node in part.children) if c]
         return (
             f"{plan.name}有{len(part.children)}个{part.title}：{self._heads(doc, plan, part.children, cites)}。",
             items,
@@ -263,7 +263,7 @@ class TreeFactsStrategy(Strategy):
                           if self.kit.coverage(topic, text[n.start:n.end]) >= T.PROJECT_TOPIC_MIN]
         if not about:
             return None
-        items = [c.id for c in (first_chunk(self.kit.chunks, doc, node) for node in about) if c]
+        items = [c.id for c in (first_chunk(self.kit.doc_chunks(doc), doc, node) for node in about) if c]
         return f"{plan.name}的{part.title}中与此有关的：{self._heads(doc, plan, about, cites)}。", items
 
     def _part(self, doc: str, plan: Plan, cites: list[Citation], query: Query):
@@ -356,6 +356,28 @@ def domain_part(plan: Plan) -> Node | None:
     return max(with_items, key=lambda p: len(p.children), default=None)
 
 
+@lru_cache(maxsize=16384)
+def title_grams(title: str) -> frozenset[str]:
+    """A heading's bigrams, once per heading text (every question compares them with every heading)."""
+    return frozenset(char_bigrams(title))
+
+
+_LEAVES: dict[int, tuple[Plan, list[Node]]] = {}  # id(plan) -> (the plan, its titled leaves)
+
+
+def titled_leaves(plan: Plan) -> list[Node]:
+    """A plan's leaf sections whose titles may be named: long enough, and not only the document's topic
+    ("（一）宫颈癌筛查" of 宫颈癌筛查工作方案). Kept per plan object (the parsed corpus does not change)."""
+    found = _LEAVES.get(id(plan))
+    if found is None or found[0] is not plan:
+        if len(_LEAVES) > 4096:
+            _LEAVES.clear()
+        leaves = [n for n in iter_nodes(plan) if not n.children and len(n.title) >= T.SECTION_TITLE_MIN
+                  and title_grams(n.title) - title_grams(plan.title)]
+        found = _LEAVES[id(plan)] = (plan, leaves)
+    return found[1]
+
+
 def first_chunk(chunks: list[Chunk], doc: str, node: Node) -> Chunk | None:
     """The first text chunk inside a node (a project's body)."""
     inside = [c for c in chunks if c.doc == doc and c.kind != "indicator" and node.start <= c.start < node.end]
@@ -399,13 +421,11 @@ class SectionTextStrategy(Strategy):
         for key, (doc, plan) in self.kit.plans.items():
             if (query.plans and key not in query.plans) or (query.docs and doc.doc not in query.docs):
                 continue
-            nodes = [n for n in iter_nodes(plan) if not n.children
-                     and len(n.title) >= T.SECTION_TITLE_MIN and char_bigrams(n.title) <= grams
-                     and char_bigrams(n.title) - char_bigrams(plan.title)]  # not only the document's topic
+            nodes = [n for n in titled_leaves(plan) if title_grams(n.title) <= grams]
             if not nodes:
                 continue
             node = max(nodes, key=lambda n: len(n.title))
-            chunk = first_chunk(self.kit.chunks, doc.doc, node)
+            chunk = first_chunk(self.kit.doc_chunks(doc.doc), doc.doc, node)
             if chunk is None:
                 continue
             sents = [se for se in self.kit.sentences(chunk)
