@@ -17,7 +17,10 @@ A build also keeps vectors.npy (rows aligned with chunks.json), so the next buil
 chunks whose text changed (see embed_chunks / cached_vectors), and the keyword index (keywords/,
 keywords.KeywordIndex), so that opening an index chunks and tokenizes nothing.
 
-Server mode (ASSISTANT_CHROMA_HOST set): see the "server mode" section at the end of this file.
+Server mode (ASSISTANT_CHROMA_HOST set): see the "server mode" section below.
+
+Both are one interface, `IndexStore` (live, lock, cached_vectors, build_aside, make_live, open, drop),
+with two backends, FolderStore and ServerStore, chosen from STORES by `index_store(settings)`.
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
-from dataclasses import asdict
+from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -173,13 +177,12 @@ def is_current(manifest: dict | None, expected: dict) -> bool:
 
 
 def open_index(settings: Settings, corpus=None) -> ChromaIndex:
-    """Open the live build of index_dir (from a private copy: serving never writes to index_dir).
+    """Open the live index of this deployment's store (see IndexStore.open)."""
+    return index_store(settings).open(corpus)
 
-    In server mode, open the server's live collection; its chunks are checked against `corpus`
-    (read here when not given).
-    """
-    if settings.chroma_host:
-        return _open_server_index(settings, corpus)
+
+def _open_folder(settings: Settings) -> ChromaIndex:
+    """Open the live build of index_dir (from a private copy: serving never writes to index_dir)."""
     index_dir = Path(settings.index_dir)
     if not _has_pointer(index_dir):
         raise IndexStateError(f"no index in {index_dir}; run `python -m assistant build`")
@@ -312,18 +315,11 @@ def build_index(settings: Settings, chunks: list[Chunk], vectors, manifest: dict
     """
     if len(vectors) != len(chunks):
         raise ValueError(f"{len(vectors)} vectors for {len(chunks)} chunks")
-    manifest = {**manifest, "ids_sha256": ids_sha256(c.id for c in chunks)}
+    manifest = {**manifest, "ids_sha256": ids_sha256(c.id for c in chunks), "count": len(chunks)}
     keywords = keywords if keywords is not None and keywords.terms is not None else KeywordIndex.build(chunks)
-    if settings.chroma_host:
-        return _write_server_build(settings, chunks, vectors, {**manifest, "count": len(chunks),
-                                                               "built_at": time.time()}, keywords)
-    index_dir = Path(settings.index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with build_lock(index_dir, lock_timeout):
-        _remove_partials(index_dir)  # safe: a partial's live writer would hold the lock
-        final = _write_build(settings, index_dir, chunks, vectors, manifest, keywords)
-        _prune(index_dir, final.name)
-    return final
+    store = index_store(settings)
+    with store.lock(lock_timeout):
+        return store.make_live(store.build_aside(chunks, vectors, manifest, keywords))
 
 
 _held = threading.local()  # .held: the index_dirs whose build lock this thread holds
@@ -362,16 +358,9 @@ def build_lock(index_dir: Path, timeout: float = BUILD_LOCK_TIMEOUT) -> Iterator
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-@contextmanager
-def writer_lock(settings: Settings) -> Iterator[None]:
-    """The build lock of an embedded index (server mode: none, builds there are not serialized)."""
-    if settings.chroma_host:
-        yield
-        return
-    index_dir = Path(settings.index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with build_lock(index_dir):
-        yield
+def writer_lock(settings: Settings):
+    """The store's writer lock (folder: index_dir's build lock; server: none, builds there are not serialized)."""
+    return index_store(settings).lock()
 
 
 def _try_lock(f) -> bool:
@@ -388,9 +377,9 @@ def _holder(f) -> str:
     return f.read().strip() or "unknown"
 
 
-def _write_build(settings: Settings, index_dir: Path, chunks: list[Chunk], vectors, manifest: dict,
-                 keywords: KeywordIndex) -> Path:
-    """Write chroma/, chunks.json, keywords/ and manifest.json into a partial folder, then swap it live."""
+def _write_partial(settings: Settings, index_dir: Path, chunks: list[Chunk], vectors, manifest: dict,
+                   keywords: KeywordIndex) -> Path:
+    """Write chroma/, chunks.json, keywords/ and manifest.json into a partial folder (not live yet)."""
     import chromadb
 
     partial = index_dir / f".partial-{uuid.uuid4().hex[:12]}"
@@ -403,15 +392,25 @@ def _write_build(settings: Settings, index_dir: Path, chunks: list[Chunk], vecto
         _write_json(partial / "chunks.json", [asdict(c) for c in chunks])
         keywords.save(partial / KEYWORDS_DIR)
         np.save(partial / VECTORS_FILE, np.asarray(vectors, dtype=np.float32))  # the next build's cache
-        _write_json(partial / "manifest.json", {**manifest, "count": len(chunks), "built_at": time.time()})
+        _write_json(partial / "manifest.json", {**manifest, "built_at": time.time()})
         del collection, client
         _fsync_tree(partial)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return partial
+
+
+def _swap_live(index_dir: Path, partial: Path) -> Path:
+    """Rename a finished partial to a build and point CURRENT at it (the one commit point)."""
+    try:
         final = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{partial.name[-6:]}"
         os.rename(partial, final)
         _replace_text(index_dir / "CURRENT", final.name)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    _prune(index_dir, final.name)
     return final
 
 
@@ -517,7 +516,7 @@ def ids_sha256(ids: Iterable[str]) -> str:
 def cached_vectors(settings: Settings) -> dict[str, np.ndarray]:
     """The live index's vectors by vector_key; empty when there is none or it cannot be read."""
     try:
-        return _server_vectors(settings) if settings.chroma_host else _build_vectors(settings)
+        return index_store(settings).cached_vectors()
     except Exception as exc:  # only a speed-up: when it fails, every chunk is embedded again
         log.warning("cannot reuse the vectors of the live index (%s); embedding every chunk", exc)
         return {}
@@ -620,7 +619,7 @@ def read_server_current(settings: Settings, client=None) -> tuple[str, dict] | N
 
 def live_manifest(settings: Settings) -> dict | None:
     """The live index's manifest (the server's pointer in server mode, else CURRENT); None when none."""
-    found = read_server_current(settings) if settings.chroma_host else read_current(Path(settings.index_dir))
+    found = index_store(settings).live()
     return found[1] if found else None
 
 
@@ -708,16 +707,12 @@ def _mismatch(settings: Settings, have: dict, want: dict) -> str:
             f"index that every process using collection {settings.collection!r} on this server reads)")
 
 
-def _write_server_build(settings: Settings, chunks: list[Chunk], vectors, manifest: dict,
-                        keywords: KeywordIndex) -> str:
-    """Write a new collection, switch the pointer to it with one modify(), then drop old builds."""
-    client = http_client(settings)
-    previous = read_server_current(settings, client)
+def _write_collection(settings: Settings, client, chunks: list[Chunk], vectors, manifest: dict,
+                      keywords: KeywordIndex) -> str:
+    """Write a new build collection (not live yet): each record its chunk, position and terms."""
     name = f"{settings.collection}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     collection = client.create_collection(name, embedding_function=None,
                                           metadata={"hnsw:space": "cosine", **_flat(manifest)})
-    pointer = {"assistant_live": name, "assistant_previous": previous[0] if previous else "",
-               "assistant_manifest": json.dumps(manifest, ensure_ascii=False)}
     try:
         def record(at: int, chunk: Chunk) -> dict:
             extra = {POSITION: at, TERMS: TERM_SEP.join(keywords.terms[at])}
@@ -726,6 +721,19 @@ def _write_server_build(settings: Settings, chunks: list[Chunk], vectors, manife
         _add_chunks(collection, chunks, vectors, min(256, client.get_max_batch_size()), record)
         if collection.count() != len(chunks):
             raise IndexStateError(f"{name} holds {collection.count()} vectors after adding {len(chunks)}")
+    except BaseException:
+        with suppress(Exception):
+            client.delete_collection(name)
+        raise
+    return name
+
+
+def _switch_pointer(settings: Settings, client, name: str, manifest: dict) -> str:
+    """Point the server's pointer at a written collection with one modify(), then drop old builds."""
+    previous = read_server_current(settings, client)
+    pointer = {"assistant_live": name, "assistant_previous": previous[0] if previous else "",
+               "assistant_manifest": json.dumps(manifest, ensure_ascii=False)}
+    try:
         client.get_or_create_collection(_pointer_name(settings), embedding_function=None,
                                         metadata=pointer).modify(metadata=pointer)
     except BaseException:
@@ -750,6 +758,10 @@ def _prune_server(client, settings: Settings, live: str, previous: str) -> None:
 
 def drop_server_index(settings: Settings) -> list[str]:
     """Delete every collection of this prefix (its builds, its pointer, its sentence vectors) from the Chroma server."""
+    return ServerStore(settings).drop()
+
+
+def _drop_server(settings: Settings) -> list[str]:
     client = http_client(settings)
     build = re.compile(re.escape(settings.collection) + "-(" + SERVER_BUILD + "|current|sentences-[0-9a-f]{16})")
     names = [n for n in (getattr(c, "name", c) for c in client.list_collections()) if build.fullmatch(n)]
@@ -772,3 +784,128 @@ def _server_vectors(settings: Settings) -> dict[str, np.ndarray]:
         for text, vector in zip(got["documents"], got["embeddings"]):
             out[vector_key(manifest["embedder_id"], text)] = np.asarray(vector, dtype=np.float32)
     return out
+
+
+# ---- the store interface ---------------------------------------------------------------------
+# One interface, two backends, chosen from STORES by the settings: nothing else in the package
+# asks which one it has.
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A build written aside: its folder or collection, and the manifest it is made live with."""
+
+    location: Path | str
+    manifest: dict
+
+
+class IndexStore(Protocol):
+    """Where builds live and how one becomes live. A build is written aside (`build_aside`), then made
+    live in one step (`make_live`); a reader only ever opens the live one (`open`)."""
+
+    kind: str  # "folder" | "server": what lives beside the builds (the sentence-vector cache) follows it
+
+    def live(self) -> tuple[Path | str, dict] | None:
+        """(location, manifest) of the live build; None before the first build (or when it is damaged)."""
+
+    def lock(self, timeout: float = BUILD_LOCK_TIMEOUT) -> AbstractContextManager[None]:
+        """Held by the one writer of this store while it checks and builds."""
+
+    def cached_vectors(self) -> dict[str, np.ndarray]:
+        """The live build's chunk vectors by vector_key (the next build embeds only what changed)."""
+
+    def build_aside(self, chunks: list[Chunk], vectors, manifest: dict, keywords: KeywordIndex) -> Staged:
+        """Write a complete build that nobody reads yet."""
+
+    def make_live(self, staged: Staged) -> Path | str:
+        """Make a build written aside the live one, atomically; drop builds nobody needs."""
+
+    def open(self, corpus) -> ChromaIndex:
+        """The live build, with its chunks and keyword index, checked against `corpus` where it must be."""
+
+    def drop(self) -> list[str]:
+        """Remove every build of this store; the names removed."""
+
+
+class FolderStore:
+    """Builds under index_dir: build-<stamp>/ folders, CURRENT naming the live one (see the module docstring)."""
+
+    kind = "folder"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.index_dir = Path(settings.index_dir)
+
+    def live(self) -> tuple[Path, dict] | None:
+        return read_current(self.index_dir)
+
+    @contextmanager
+    def lock(self, timeout: float = BUILD_LOCK_TIMEOUT) -> Iterator[None]:
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        with build_lock(self.index_dir, timeout):
+            yield
+
+    def cached_vectors(self) -> dict[str, np.ndarray]:
+        return _build_vectors(self.settings)
+
+    def build_aside(self, chunks: list[Chunk], vectors, manifest: dict, keywords: KeywordIndex) -> Staged:
+        with self.lock():  # reentrant: build_index holds it already
+            _remove_partials(self.index_dir)  # safe: a partial's live writer would hold the lock
+            partial = _write_partial(self.settings, self.index_dir, chunks, vectors, manifest, keywords)
+            return Staged(partial, manifest)
+
+    def make_live(self, staged: Staged) -> Path:
+        with self.lock():
+            return _swap_live(self.index_dir, Path(staged.location))
+
+    def open(self, corpus=None) -> ChromaIndex:
+        return _open_folder(self.settings)
+
+    def drop(self) -> list[str]:
+        with self.lock():
+            names = sorted(p.name for p in self.index_dir.glob("build-*"))
+            (self.index_dir / "CURRENT").unlink(missing_ok=True)
+            for name in names:
+                _remove_unpinned(self.index_dir / name)
+        return names
+
+
+class ServerStore:
+    """Builds as collections of a Chroma server, a pointer collection naming the live one (see "server mode")."""
+
+    kind = "server"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def live(self) -> tuple[str, dict] | None:
+        return read_server_current(self.settings)
+
+    @contextmanager
+    def lock(self, timeout: float = BUILD_LOCK_TIMEOUT) -> Iterator[None]:
+        yield  # builds on a server are not serialized: the last pointer switch wins, both builds are whole
+
+    def cached_vectors(self) -> dict[str, np.ndarray]:
+        return _server_vectors(self.settings)
+
+    def build_aside(self, chunks: list[Chunk], vectors, manifest: dict, keywords: KeywordIndex) -> Staged:
+        manifest = {**manifest, "built_at": time.time()}
+        name = _write_collection(self.settings, http_client(self.settings), chunks, vectors, manifest, keywords)
+        return Staged(name, manifest)
+
+    def make_live(self, staged: Staged) -> str:
+        return _switch_pointer(self.settings, http_client(self.settings), str(staged.location), staged.manifest)
+
+    def open(self, corpus=None) -> ChromaIndex:
+        return _open_server_index(self.settings, corpus)
+
+    def drop(self) -> list[str]:
+        return _drop_server(self.settings)
+
+
+STORES: dict[str, Callable[[Settings], IndexStore]] = {"folder": FolderStore, "server": ServerStore}
+
+
+def index_store(settings: Settings) -> IndexStore:
+    """This deployment's store: the Chroma server when ASSISTANT_CHROMA_HOST is set, else index_dir."""
+    return STORES["server" if settings.chroma_host else "folder"](settings)

@@ -27,7 +27,7 @@ import numpy as np
 from assistant.config import Settings
 from assistant.corpus import Corpus
 from assistant.embeddings import Embedder
-from assistant.index import http_client, vector_key
+from assistant.index import http_client, index_store, vector_key
 from assistant.targets import row_name
 from assistant.text import sentence_spans
 from assistant.types import Chunk
@@ -130,10 +130,14 @@ class ServerStore:
 
 
 def sentence_store(settings: Settings, embedder_id: str) -> FileStore | ServerStore:
-    """Where this deployment keeps sentence vectors: the Chroma server in server mode, else index_dir."""
-    if settings.chroma_host:
-        return ServerStore(settings, embedder_id)
-    return FileStore(cache_path(settings.index_dir, embedder_id))
+    """Where this deployment keeps sentence vectors: beside its index store (the Chroma server, or index_dir)."""
+    return CACHES[index_store(settings).kind](settings, embedder_id)
+
+
+CACHES: dict[str, Callable[[Settings, str], FileStore | ServerStore]] = {
+    "folder": lambda settings, embedder_id: FileStore(cache_path(settings.index_dir, embedder_id)),
+    "server": ServerStore,
+}
 
 
 def sentence_vectors(corpus: Corpus, chunks: list[Chunk], embedder: Embedder,

@@ -140,3 +140,30 @@ def test_a_build_without_its_keyword_index_still_serves(assistant, private):
     shutil.rmtree(read_current(Path(private.index_dir))[0] / "keywords")
     opened = Assistant(private, auto_build=False)
     assert opened.ask("婚前医学检查率目标是多少").answer == assistant.ask("婚前医学检查率目标是多少").answer
+
+
+def test_a_build_written_aside_is_not_live_until_made_live(assistant, private):
+    """The store interface: build_aside writes a whole build nobody reads; make_live switches to it."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from assistant.index import STORES, FolderStore, IndexStore, index_store, live_manifest
+    from assistant.keywords import KeywordIndex
+
+    store = index_store(private)
+    assert isinstance(store, FolderStore) and store.kind == "folder"
+    assert isinstance(index_store(private.with_(chroma_host="127.0.0.1")), STORES["server"])
+    protocol = {name for name in vars(IndexStore) if not name.startswith("_")}
+    assert all(protocol <= set(dir(cls)) for cls in STORES.values())  # both backends have the whole interface
+    before = read_current(Path(private.index_dir))
+    chunks = assistant.chunks[:5]
+    manifest = {**before[1], "count": len(chunks)}
+    with store.lock():
+        staged = store.build_aside(chunks, np.asarray([[1.0] + [0.0] * 383] * len(chunks)), manifest,
+                                   KeywordIndex.build(chunks))
+    assert read_current(Path(private.index_dir))[0] == before[0]  # still the old build
+    assert Assistant(private, auto_build=False).index.chunks == assistant.chunks
+    live = store.make_live(staged)
+    assert read_current(Path(private.index_dir))[0] == live != before[0]
+    assert live_manifest(private)["count"] == 5 and len(store.open().chunks) == 5
