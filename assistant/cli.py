@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 import unicodedata
 
 from assistant.config import Settings, env_table
@@ -14,12 +15,31 @@ from assistant.errors import AssistantError, InputError
 log = logging.getLogger("assistant")
 
 
-def _progress(stage: str, done: int, total: int) -> None:
+_STARTED: dict[str, tuple[float, int]] = {}  # stage -> (when its first report came, what was done then)
+
+
+def progress_line(stage: str, done: int, total: int, elapsed: float, since: int = 0) -> str:
+    """"embedding: [#####.....] 120/480 8.1/s, 44 s left": the rate since the stage began, and the time left."""
     width = 30
     filled = int(width * done / max(total, 1))
-    sys.stderr.write(f"\r{stage}: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    line = f"{stage}: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+    rate = (done - since) / elapsed if elapsed > 0 and done > since else 0.0
+    if rate:
+        left = (total - done) / rate
+        line += f" {rate:.1f}/s, {left:.0f} s left" if done < total else f" {rate:.1f}/s"
+    return line
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    now = time.monotonic()
+    if stage not in _STARTED or done < _STARTED[stage][1]:
+        _STARTED[stage] = (now, done)
+    began, since = _STARTED[stage]
+    clear = "\033[K" if sys.stderr.isatty() else ""  # the rest of a longer line before it
+    sys.stderr.write("\r" + progress_line(stage, done, total, now - began, since) + clear)
     if done >= total:
         sys.stderr.write("\n")
+        _STARTED.pop(stage, None)
     sys.stderr.flush()
 
 

@@ -48,3 +48,13 @@ def test_batch_with_turns_and_a_bad_line(assistant, session_settings, tmp_path):
 def test_bad_question_is_a_message_not_a_traceback(session_settings, assistant):
     out = run(session_settings, "ask", "   ")
     assert out.returncode == 2 and "Traceback" not in out.stderr and "问题是空的" in out.stderr
+
+
+def test_the_progress_line_shows_the_rate_and_the_time_left():
+    from assistant.cli import progress_line
+
+    line = progress_line("embedding", 120, 480, elapsed=10.0, since=20)
+    assert line.startswith("embedding: [#######") and "120/480" in line
+    assert "10.0/s, 36 s left" in line  # 100 passages in 10 s; 360 to go
+    assert progress_line("embedding", 480, 480, 40.0, 0).endswith("480/480 12.0/s")
+    assert progress_line("embedding", 16, 480, 0.0, 16).endswith("16/480")  # no rate before a second report
