@@ -13,7 +13,7 @@ import numpy as np
 
 from assistant.corpus import Corpus
 from assistant.limits import check_deadline
-from assistant.text import char_bigrams, sentence_spans
+from assistant.text import PUNCT, char_bigrams, sentence_spans
 
 # Outer quotation marks first, so "“…‘一条龙’…”" yields the whole passage, not the inner word.
 QUOTED = [re.compile(p) for p in (r"“([^“”]{4,})”", r"「([^「」]{4,})」", r"『([^『』]{4,})』",
@@ -230,30 +230,47 @@ class QuoteIndex:
     def __init__(self, corpus: Corpus) -> None:
         self.docs = list(corpus.documents.values())
         self.flat: list[tuple[str, np.ndarray]] = [_squash(d.text) for d in self.docs]
-        vocab: dict[str, int] = {}
-        doc_of, starts, ends, sizes, grams, lengths = [], [], [], [], [], []
-        for k, d in enumerate(self.docs):
-            for s, e in sentence_spans(d.text):
-                ids = sorted({vocab.setdefault(g, len(vocab)) for g in char_bigrams(d.text[s:e])})
-                doc_of.append(k)
-                starts.append(s)
-                ends.append(e)
-                sizes.append(sum(1 for ch in d.text[s:e] if not ch.isspace()))
-                grams += ids
-                lengths.append(len(ids))
-        self.vocab = vocab
-        self.doc_of = np.array(doc_of, dtype=np.int64)
-        self.starts, self.ends = np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
-        self.cum = np.concatenate([[0], np.cumsum(np.array(sizes, dtype=np.int64))])  # characters before each
-        grams = np.array(grams, dtype=np.int64)
-        owner = np.repeat(np.arange(len(starts)), lengths).astype(np.int32)
-        self.post = owner[np.argsort(grams, kind="stable")]  # bigram g's sentences, ascending: post[gptr[g]:gptr[g+1]]
-        self.gptr = np.concatenate([[0], np.cumsum(np.bincount(grams, minlength=len(vocab)))])
+        # A bigram is a pair of code points, coded as one integer; char_bigrams' bigrams of a sentence
+        # are the pairs of consecutive characters once PUNCT is removed, computed for a whole document at once.
+        punct = np.array(sorted(ord(c) for c in PUNCT), dtype=np.int64)
+        doc_of, starts, ends, sizes, owners, codes = [], [], [], [], [], []
+        base = 0
+        for k, (d, (_, kept_at)) in enumerate(zip(self.docs, self.flat)):
+            spans = np.array(sentence_spans(d.text), dtype=np.int64).reshape(-1, 2)
+            text = np.frombuffer(d.text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
+            at = np.flatnonzero(~np.isin(text, punct))
+            sid = np.searchsorted(spans[:, 0], at, side="right") - 1
+            inside = (sid >= 0) & (at < spans[np.maximum(sid, 0), 1])
+            at, sid = at[inside], sid[inside]
+            pair = sid[:-1] == sid[1:]
+            owners.append(sid[:-1][pair] + base)
+            codes.append(text[at[:-1][pair]] << 21 | text[at[1:][pair]])
+            doc_of.append(np.full(len(spans), k, dtype=np.int64))
+            starts.append(spans[:, 0])
+            ends.append(spans[:, 1])
+            sizes.append(np.searchsorted(kept_at, spans[:, 1]) - np.searchsorted(kept_at, spans[:, 0]))
+            base += len(spans)
+        join = (lambda parts: np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))  # noqa: E731
+        self.doc_of, self.starts, self.ends = join(doc_of), join(starts), join(ends)
+        self.codes, grams = _sorted_unique(join(codes))  # bigram id = its rank among the codes
+        total, vocab = len(self.starts), max(len(self.codes), 1)
+        pairs, _ = _sorted_unique(grams * max(total, 1) + join(owners))  # by bigram, then sentence; once each
+        self.post = (pairs % max(total, 1)).astype(np.int32)  # bigram g's sentences, ascending: post[gptr[g]:gptr[g+1]]
+        self.gptr = np.concatenate([[0], np.cumsum(np.bincount(pairs // max(total, 1), minlength=vocab))])
+        self.cum = np.concatenate([[0], np.cumsum(join(sizes))])  # non-blank characters before each sentence
         last = np.zeros(len(self.docs), dtype=np.int64)
-        np.maximum.at(last, self.doc_of, np.arange(len(starts)))
+        np.maximum.at(last, self.doc_of, np.arange(total))
         self.last = last[self.doc_of]  # each sentence's document's last sentence
-        self.first = np.full(len(self.docs), len(starts), dtype=np.int64)  # each document's first sentence
-        np.minimum.at(self.first, self.doc_of, np.arange(len(starts)))
+        self.first = np.full(len(self.docs), total, dtype=np.int64)  # each document's first sentence
+        np.minimum.at(self.first, self.doc_of, np.arange(total))
+
+    def bigram_ids(self, q: str) -> list[int]:
+        """Ids of the quote's bigrams the corpus has, ascending."""
+        asked = np.array(sorted({ord(g[0]) << 21 | ord(g[1]) for g in char_bigrams(q)}), dtype=np.int64)
+        at = np.searchsorted(self.codes, asked)
+        found = at < len(self.codes)
+        found[found] = self.codes[at[found]] == asked[found]
+        return sorted(at[found].tolist())
 
     def windows(self, q: str, n: int) -> list[tuple[int, int, int]]:
         """(document index, start, end) of the n windows sharing the most bigrams with q, best first.
@@ -267,7 +284,7 @@ class QuoteIndex:
         run at once from the bigrams' postings: an occurrence of a bigram in sentence p counts for
         the runs that start after the bigram's previous occurrence and reach p. The work is the
         quote's bigrams' occurrences, not the corpus's sentences times the quote's length."""
-        ids = [self.vocab[g] for g in sorted(char_bigrams(q)) if g in self.vocab]
+        ids = self.bigram_ids(q)
         total = len(self.starts)
         if not ids or not total:
             return []
@@ -310,6 +327,17 @@ class QuoteIndex:
         at = np.flatnonzero(ends[0] == first)
         np.minimum.at(alone, self.doc_of[at], at)
         return np.where(first <= alone[self.doc_of], ends[0], ends[1])
+
+
+def _sorted_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct values ascending, each value's rank among them): np.unique by one sort (its hash
+    path is several times slower on millions of integers here)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.concatenate([[True], ordered[1:] != ordered[:-1]]) if len(ordered) else np.zeros(0, dtype=bool)
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.cumsum(new) - 1
+    return ordered[new], rank
 
 
 _INDEXES: OrderedDict[tuple, QuoteIndex] = OrderedDict()
