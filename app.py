@@ -1,19 +1,27 @@
 """Gradio app: chat with sources, plan browser, indicator tables, quote checker, feedback.
 
 The UI renders what an `Assistant` returns (through `assistant.views`); it holds no retrieval logic.
-Every feature is also a named API endpoint (/ask, /check_quote, /indicators, /outline, /feedback).
+Every feature is also a named API endpoint (/ask, /check_quote, /indicators, /outline, /feedback),
+and questions and quote checks are plain JSON endpoints too, beside Gradio (POST /api/ask and
+POST /api/check_quote, see `JsonApi`), with the same limits and login.
 
     python app.py [--host 127.0.0.1] [--port 7860]
 """
 
 import argparse
+import asyncio
+import base64
+import binascii
+import hmac
 import json
 import logging
+import math
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,16 +30,27 @@ from typing import TypeVar
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no usage reporting
 
 import gradio as gr  # noqa: E402
+from starlette.exceptions import HTTPException  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
+from starlette.requests import ClientDisconnect, Request  # noqa: E402
+from starlette.responses import Response  # noqa: E402
+from starlette.routing import Route  # noqa: E402
 from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 
 from assistant import views  # noqa: E402
 from assistant.config import Settings  # noqa: E402
-from assistant.core import Assistant  # noqa: E402
+from assistant.core import Assistant, clean_question  # noqa: E402
 from assistant.errors import AssistantError, InputError  # noqa: E402
 from assistant.feedback import FeedbackError, record_feedback  # noqa: E402
 from assistant.index import live_manifest  # noqa: E402
-from assistant.limits import InFlightLimiter, TokenBucketLimiter, client_key, parse_proxies, text_cost  # noqa: E402
+from assistant.limits import (  # noqa: E402
+    InFlightLimiter,
+    OverBudget,
+    TokenBucketLimiter,
+    client_key,
+    parse_proxies,
+    text_cost,
+)
 from assistant.thresholds import MAX_REPLAY_CHARS  # noqa: E402
 from assistant.types import Answer  # noqa: E402
 
@@ -54,6 +73,7 @@ MAX_BODY_BYTES = 1_000_000
 CACHE_CLEANUP = (3600, 3600)
 # Routes that store an uploaded file. No component of this app takes a file, so they are refused.
 UPLOAD_ROUTES = ("/gradio_api/upload", "/gradio_api/process_recording")
+OMP_THREADS = "1"  # the embedding engine's threads per answer when OMP_NUM_THREADS is not set (main())
 EXAMPLES = {
     "市民常问": ["婚前医学检查率目标是多少", "婴儿死亡率要控制在多少", "普惠托育服务项目要做什么"],
     "新入职工作人员": ["妇女与健康领域有哪些任务", "儿童与安全领域有哪些任务", "规划的组织实施由谁负责"],
@@ -138,6 +158,18 @@ document.addEventListener("click", (event) => {
 """
 
 
+class Busy(InputError):
+    """The client already has its share of the answering slots busy (BUSY)."""
+
+
+class RateLimited(InputError):
+    """The client is over its rate; `retry_after` seconds until this request would be allowed."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 def fail_message(exc: Exception) -> str:
     """What a person is told when something goes wrong: the domain error's message, never a traceback."""
     if isinstance(exc, InputError | FeedbackError):
@@ -190,6 +222,10 @@ class Handlers:
         # One client may hold every answering slot but one: another client always finds one free.
         # Like the rate, it is per client, so rate_limit_per_minute=0 (a load test) turns it off too.
         self.in_flight = InFlightLimiter(max(1, slots - 1)) if rate > 0 else None
+        # The answering slots themselves, shared by Gradio's queue and the JSON API (JsonApi): with
+        # both in use, still at most app_concurrency questions are answered at the same time.
+        self.slots = slots
+        self._answering = threading.BoundedSemaphore(slots)
 
     @property
     def assistant(self) -> Assistant:
@@ -236,21 +272,28 @@ class Handlers:
         return client_key(getattr(getattr(request, "client", None), "host", None))
 
     @contextmanager
-    def admit(self, request: gr.Request | None, chars: int) -> Iterator[None]:
-        """Let one question in, charged by its length (`chars` of text to work on): InputError with a
-        clear message when the client already has its share of the slots busy or is over its rate."""
+    def admit(self, request: gr.Request | Request | None, chars: int) -> Iterator[None]:
+        """Let one question in, charged by its length (`chars` of text to work on): an InputError with
+        a clear message when the client already has its share of the slots busy (Busy) or is over its
+        rate (RateLimited). `request` is Gradio's or, for the JSON API, Starlette's: both have .client."""
         if self.limiter is None or self.in_flight is None or (client := self.client(request)) is None:
             yield
             return
         if not self.in_flight.enter(client):
-            raise InputError(BUSY)
+            raise Busy(BUSY)
         try:
             decision = self.limiter.check(client, text_cost(chars, self.limiter.capacity))
             if not decision.allowed:
-                raise InputError(decision.message)
+                raise RateLimited(decision.message, decision.retry_after)
             yield
         finally:
             self.in_flight.leave(client)
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Hold one of the app_concurrency answering slots while the Assistant works (blocks until one is free)."""
+        with self._answering:
+            yield
 
     def admit_feedback(self, request: gr.Request | None) -> None:
         """Count one rating against the client's feedback limit; InputError when over it."""
@@ -271,7 +314,13 @@ class Handlers:
         history = [t.answer for t in turns if t.answer.kind != "error"]
         try:
             with self.admit(request, len(str(question or ""))):
-                yield from self.assistant.ask_stream(question, history=history, plan=views.plan_key(plan_label))
+                stream = self.assistant.ask_stream(question, history=history, plan=views.plan_key(plan_label))
+                # The extractive answer is worked out before the first item: only that holds a slot,
+                # never a model's streaming (nor a generator the client left suspended).
+                with self.answering():
+                    first = next(stream)
+                yield first
+                yield from stream
         except Exception as exc:
             yield Answer(question=str(question or ""), answer=fail_message(exc), answerable=False, kind="error")
 
@@ -342,7 +391,7 @@ class Handlers:
     def quote_result(self, passage: str, request: gr.Request = None) -> str:
         """The quote checker's verdict as HTML."""
         try:
-            with self.admit(request, len(str(passage or ""))):
+            with self.admit(request, len(str(passage or ""))), self.answering():
                 answer = self.assistant.check_quote(passage)
         except Exception as exc:
             return views.error_html(fail_message(exc))
@@ -354,20 +403,35 @@ class Handlers:
         return record_feedback(self.settings.feedback_path, self.settings.feedback_max_bytes,
                                question, answer, rating)
 
+    @staticmethod
+    def ask_chars(question: object, history: list) -> int:
+        """The text a question makes the assistant work on, as the rate limit charges it."""
+        return len(str(question or "")) + replay_chars(history)
+
+    def ask_dict(self, question: str, plan: str | None, history: list) -> dict:
+        """The answer as API users get it (both APIs), worked out in one answering slot."""
+        with self.answering():
+            return views.answer_dict(self.assistant.ask(question, history=history, plan=views.plan_key(plan)))
+
+    def quote_dict(self, passage: str) -> dict:
+        """The quote check as API users get it (both APIs), worked out in one answering slot."""
+        with self.answering():
+            return views.quote_check_dict(self.assistant.check_quote(passage))
+
     def api_ask(self, question: str, plan: str = "全部", history: list[str] | None = None,
                 request: gr.Request = None) -> dict:
         """Answer a question; `history` lists the earlier questions of the conversation (for follow-ups)."""
         def run() -> dict:
             turns = list(history or [])
-            with self.admit(request, len(str(question or "")) + replay_chars(turns)):
-                return views.answer_dict(self.assistant.ask(question, history=turns, plan=views.plan_key(plan)))
+            with self.admit(request, self.ask_chars(question, turns)):
+                return self.ask_dict(question, plan, turns)
         return api_guard(run)
 
     def api_check_quote(self, passage: str, request: gr.Request = None) -> dict:
         """Check a passage against the plan text: 原文一致 / 与原文不一致 / 未找到, with the source wording."""
         def run() -> dict:
             with self.admit(request, len(str(passage or ""))):
-                return views.quote_check_dict(self.assistant.check_quote(passage))
+                return self.quote_dict(passage)
         return api_guard(run)
 
     def api_indicators(self, plan: str = "全部", query: str = "") -> list[dict]:
@@ -470,9 +534,212 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         gr.api(h.api_indicators, api_name="indicators")
         gr.api(h.api_outline, api_name="outline")
         gr.api(h.api_feedback, api_name="feedback")
+    # POST /api/ask and /api/check_quote, on the same Handlers (so the same limits); launch() serves them.
+    demo.json_api = JsonApi(h)
     # Gradio opens POST /gradio_api/run/<api> off Spaces: a direct call that skips the queue, and
     # with it app_concurrency. Every client goes through the queue.
     return demo.queue(api_open=False)
+
+
+# ---- the JSON API --------------------------------------------------------------------------------
+
+JSON_TYPE = "application/json; charset=utf-8"
+# Requests admitted to the JSON API's answering pool and not answered yet, beyond which it answers
+# 503 at once: at the ~20-50 ms a question takes, 100 waiting are 1-3 s of work, well within a budget.
+API_QUEUE_LIMIT = 100
+UNCAPPED = 2**62  # Starlette's body cap of the JSON routes: none of its own (read_json's instead)
+RETRY_SECONDS = 2  # Retry-After of a 503 (busy server, index not ready) and of a 429 for BUSY
+NOT_JSON = '请求体必须是一个 JSON 对象，例如 {"question": "婚前医学检查率目标是多少"}。'
+TOO_LARGE = f"请求体太大，上限为{MAX_BODY_BYTES:,}字节。"
+OVERLOADED = "服务器正忙，请稍后再试。"
+LOGIN_NEEDED = "需要登录：请用 HTTP Basic 认证提供网页登录的账号和密码，或先 POST /login 取得登录 Cookie。"
+ASK_FIELDS = {"question": "要问的问题（文本）", "plan": "检索范围：全部、妇女规划或儿童规划（可省略）",
+              "history": "此前依次提出的问题（字符串列表，可省略）"}
+QUOTE_FIELDS = {"passage": "要核对的引文（文本）"}
+
+
+class ApiError(Exception):
+    """A JSON API refusal: the HTTP status, the message (Chinese) and any headers (Retry-After)."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+def api_error(exc: Exception) -> ApiError:
+    """The HTTP form of what went wrong: the same messages as the Gradio API, with a status code."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, RateLimited):
+        return ApiError(429, str(exc), {"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
+    if isinstance(exc, Busy):
+        return ApiError(429, str(exc), {"Retry-After": str(RETRY_SECONDS)})
+    if isinstance(exc, OverBudget):
+        return ApiError(504, str(exc))
+    if isinstance(exc, InputError):
+        return ApiError(400, str(exc))
+    if isinstance(exc, AssistantError):  # the index cannot be opened, say: the server, not the request
+        return ApiError(503, fail_message(exc), {"Retry-After": str(RETRY_SECONDS)})
+    return ApiError(500, fail_message(exc))  # logged there, with the traceback; the client gets none
+
+
+def json_response(status: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status, headers=headers, media_type=JSON_TYPE)
+
+
+def error_response(err: ApiError) -> Response:
+    body = json.dumps({"detail": err.message}, ensure_ascii=False).encode("utf-8")
+    return json_response(err.status, body, err.headers)
+
+
+async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> dict:
+    """The request body as a JSON object; 413 on a declared or actual size over `limit`, before the rest is read."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise ApiError(400, NOT_JSON)
+        if int(declared) > limit:
+            raise ApiError(413, TOO_LARGE)
+    chunks, size = [], 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, TOO_LARGE)
+            chunks.append(chunk)
+    except HTTPException as exc:  # the app-wide cap (launch: max_body_size) counted it first
+        if exc.status_code == 413:
+            raise ApiError(413, TOO_LARGE) from None
+        raise
+    except ClientDisconnect:
+        raise ApiError(400, NOT_JSON) from None  # nobody is left to read it
+    try:
+        data = json.loads(b"".join(chunks))
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past Python's limit
+        raise ApiError(400, NOT_JSON) from None
+    if not isinstance(data, dict):
+        raise ApiError(400, NOT_JSON)
+    return data
+
+
+def known_fields(data: dict, fields: dict[str, str]) -> dict:
+    """`data` if it names only `fields`; a 400 naming the unknown ones and the fields there are if not."""
+    unknown = [str(k) for k in data if k not in fields]
+    if unknown:
+        there = "；".join(f"{k}：{what}" for k, what in fields.items())
+        raise ApiError(400, f"不认识的字段：{'、'.join(unknown)[:200]}。可用的字段是 {there}。")
+    return data
+
+
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    """(user, password) from an "Authorization: Basic …" header; None if it is not one."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, sep, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (user, password) if sep else None
+
+
+class JsonApi:
+    """POST /api/ask and POST /api/check_quote: the Gradio API's answers as plain JSON, for programs.
+
+    Every protection of the Gradio path holds, on the same Handlers: the per-client rate limit and
+    text cost, the per-client in-flight limit (`Handlers.admit`), the answering slots, the request
+    budget and clean_question, with the same Chinese messages, as {"detail": message} under an HTTP
+    status (400 bad input, 401 no login, 413 body too large, 429 limited with Retry-After, 503
+    overloaded, 504 over the budget). The login is the app's: HTTP Basic with its user and password,
+    or the cookie POST /login sets.
+
+    The answering is CPU-bound Python: it runs in a pool of app_concurrency threads, never on the
+    event loop, and at most API_QUEUE_LIMIT admitted requests wait for it (503 beyond that, or when
+    one has waited longer than the request budget). Requests are admitted, and charged, before they
+    wait, so one client can keep no more waiting than the in-flight limit lets it.
+    """
+
+    def __init__(self, handlers: Handlers) -> None:
+        self.h = handlers
+        self.pool = ThreadPoolExecutor(max_workers=handlers.slots, thread_name_prefix="answer")
+        self.login: tuple[str, str] | None = None  # launch() sets the app's login
+        self.pending = 0  # admitted and not answered yet; only the event loop changes it
+
+    def routes(self) -> list[Route]:
+        # read_json caps the body at MAX_BODY_BYTES itself, to say so in Chinese and as JSON: a route's
+        # max_body_size takes the place of the app's (launch), whose 413 would be "Content Too Large".
+        return [Route(path, endpoint, methods=["POST"], max_body_size=UNCAPPED)
+                for path, endpoint in (("/api/ask", self.ask), ("/api/check_quote", self.check_quote))]
+
+    async def ask(self, request: Request) -> Response:
+        async def run(data: dict) -> bytes:
+            question, plan, history = data.get("question"), data.get("plan"), data.get("history")
+            if "question" not in data:
+                raise ApiError(400, f"缺少 question 字段：{ASK_FIELDS['question']}。")
+            if not isinstance(question, str):
+                raise InputError("问题必须是文本。")
+            if plan is not None and not isinstance(plan, str):
+                raise InputError("plan 只能是规划的名称，例如 women / children（妇女规划 / 儿童规划）。")
+            if history is not None and not (isinstance(history, list) and all(isinstance(x, str) for x in history)):
+                raise InputError("history 必须是字符串列表：此前依次提出的问题。")
+            history = list(history or [])
+            with self.h.admit(request, self.h.ask_chars(question, history)):
+                clean_question(question, self.h.settings.max_question_chars)  # bad input: 400 at once
+                return await self.answer(self.h.ask_dict, question, plan, history)
+        return await self.serve(request, ASK_FIELDS, run)
+
+    async def check_quote(self, request: Request) -> Response:
+        async def run(data: dict) -> bytes:
+            passage = data.get("passage")
+            if not isinstance(passage, str):
+                raise ApiError(400, f"缺少 passage 字段或它不是文本：{QUOTE_FIELDS['passage']}。")
+            with self.h.admit(request, len(passage)):
+                clean_question(passage, self.h.settings.max_question_chars)
+                return await self.answer(self.h.quote_dict, passage)
+        return await self.serve(request, QUOTE_FIELDS, run)
+
+    async def serve(self, request: Request, fields: dict[str, str], run: Callable) -> Response:
+        """Log in, read and check the body, then run; any failure is a JSON error with its status."""
+        try:
+            self.check_login(request)
+            data = known_fields(await read_json(request), fields)
+            if self.pending >= API_QUEUE_LIMIT:
+                raise ApiError(503, OVERLOADED, {"Retry-After": str(RETRY_SECONDS)})
+            return json_response(200, await run(data))
+        except Exception as exc:
+            return error_response(api_error(exc))
+
+    async def answer(self, work: Callable[..., dict], *args: object) -> bytes:
+        """work(*args) as JSON bytes, computed in the answering pool while the event loop serves others."""
+        self.pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool, self.compute, time.monotonic(),
+                                                                     work, *args)
+        finally:
+            self.pending -= 1
+
+    def compute(self, queued: float, work: Callable[..., dict], *args: object) -> bytes:
+        budget = self.h.settings.request_budget
+        if budget > 0 and time.monotonic() - queued > budget:  # its client has waited long enough: say so
+            raise ApiError(503, OVERLOADED, {"Retry-After": str(RETRY_SECONDS)})
+        return json.dumps(work(*args), ensure_ascii=False).encode("utf-8")
+
+    def check_login(self, request: Request) -> None:
+        """Nothing when the app has no login or the request carries it (Basic, or the login cookie); 401 if not."""
+        if self.login is None:
+            return
+        server = request.app  # Gradio's App, which keeps the tokens of the people logged in
+        cookie_id, tokens = getattr(server, "cookie_id", None), getattr(server, "tokens", {})
+        for name in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
+            if cookie_id and (token := request.cookies.get(name)) and token in tokens:
+                return
+        given = basic_credentials(request.headers.get("authorization", ""))
+        if given is not None:
+            user_ok = hmac.compare_digest(given[0].encode(), self.login[0].encode())
+            password_ok = hmac.compare_digest(given[1].encode(), self.login[1].encode())
+            if user_ok and password_ok:
+                return
+        raise ApiError(401, LOGIN_NEEDED, {"WWW-Authenticate": 'Basic realm="plan-assistant", charset="UTF-8"'})
 
 
 # ---- serving -----------------------------------------------------------------------------------
@@ -563,12 +830,20 @@ def launch(demo: gr.Blocks, host: str, port: int, auth: tuple[str, str] | None =
     Uvicorn, which Gradio starts without saying, believes it from 127.0.0.1 by default, so anyone on
     the machine could name any address and dodge the per-client limits; FORWARDED_ALLOW_IPS is the
     one way to tell it otherwise through gr.Blocks.launch, and "" trusts no one.
+
+    The JSON API of build_app (POST /api/ask, /api/check_quote) is served beside Gradio's routes,
+    behind the same login.
     """
     os.environ["FORWARDED_ALLOW_IPS"] = ",".join(parse_proxies(trusted_proxies))
+    api: JsonApi | None = getattr(demo, "json_api", None)
+    if api is not None:
+        api.login = auth
     return demo.launch(server_name=host, server_port=port, share=False, auth=auth, show_error=False,
                        auth_message="请输入账号和密码。" if auth else None, prevent_thread_lock=not block,
                        ssr_mode=False, quiet=True, css=CSS, head=HEAD, max_file_size=MAX_BODY_BYTES,
-                       app_kwargs={"max_body_size": MAX_BODY_BYTES, "middleware": [Middleware(ApiGate)]})
+                       app_kwargs={"max_body_size": MAX_BODY_BYTES, "middleware": [Middleware(ApiGate)],
+                                   # the JSON API, before Gradio's own routes
+                                   "routes": api.routes() if api is not None else []})
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -581,6 +856,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Build the index if needed, then serve the app."""
     args = parse_args(argv)
+    # Before the embedding engine loads (on first use): one OpenMP thread per answering thread. With
+    # its default of one per core, a core taken by anything else (another answer, the event loop,
+    # another process) stalls each parallel step: served answers were slower at one client (p50 62
+    # against 51 ms) and at 50 (17 against 20 a second), and 30 ms answers took 1-3 s beside a busy process.
+    os.environ.setdefault("OMP_NUM_THREADS", OMP_THREADS)
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -1,14 +1,21 @@
-"""Load test: N concurrent clients x M questions against the running app, over gradio_client.
+"""Load test: N concurrent clients x M questions against the running app, over gradio_client or JSON.
 
     .venv/bin/python scripts/load_test.py                      # the app at http://127.0.0.1:7860/
     .venv/bin/python scripts/load_test.py --clients 10 --questions 5 --url http://127.0.0.1:7861/
     .venv/bin/python scripts/load_test.py --spawn              # start app.py on a free port, test, stop it
+    .venv/bin/python scripts/load_test.py --transport json     # POST /api/ask and /api/check_quote (httpx)
+    .venv/bin/python scripts/load_test.py --clients 1 --reference   # also time the same calls in-process
 
 Each client is one conversation: a seeded mix of indicator questions, text targets, measures,
 quotation checks (/check_quote), unanswerable questions and follow-ups that send the earlier
-questions as /ask's history. Only loopback addresses are accepted; the run is bounded in count
-(at most 200 x 200 calls) and in time (--timeout: nothing new starts after it, running calls are
-abandoned). Prints the errors, p50/p95/p99 latency (overall and per kind) and throughput.
+questions as /ask's history. `--transport gradio` (the default) calls the named Gradio endpoints
+through gradio_client; `--transport json` posts the same calls to the app's plain JSON endpoints,
+one keep-alive httpx connection per client. Only loopback addresses are accepted; the run is
+bounded in count (at most 200 x 200 calls) and in time (--timeout: nothing new starts after it,
+running calls are abandoned). Prints the errors, p50/p95/p99 latency (overall and per kind) and
+throughput, and a one-line summary. `--reference` first answers the first client's calls in this
+process (`Assistant.ask` / `check_quote` on Settings.from_env(), so the same index as the app's when
+the environment is the same), and prints how much the HTTP p50 is over that in-process p50.
 Calls refused by the app's per-client rate limit are counted apart from errors; to measure raw
 capacity, start the app with ASSISTANT_RATE_LIMIT_PER_MINUTE=0 (--spawn passes the environment on).
 """
@@ -24,6 +31,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +39,11 @@ from urllib.parse import urlparse
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio_client is imported: no usage reporting
 
+import httpx  # noqa: E402
 from gradio_client import Client  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+TRANSPORTS = ("gradio", "json")
 MAX_CLIENTS = 200
 MAX_QUESTIONS = 200
 RATE_LIMITED = "请求太频繁"
@@ -139,13 +149,53 @@ def arguments(call: Call, names: dict[str, str], arities: dict[str, int]) -> tup
     return names["ask"], (question, call.plan, list(call.history))[: arities["ask"]]
 
 
-def run_call(client: Client, call: Call, names: dict[str, str], arities: dict[str, int], timeout: float) -> Result:
+class GradioTransport:
+    """Calls through gradio_client: the queue, its event stream, the named endpoints."""
+
+    def __init__(self, url: str, names: dict[str, str], auth: tuple[str, str] | None) -> None:
+        self.names = names
+        self.client = Client(url, auth=auth, verbose=False, download_files=False, analytics_enabled=False)
+        self.arities = {e: endpoint_arity(self.client, names[e]) for e in names}
+
+    def __call__(self, call: Call, timeout: float) -> object:
+        api_name, args = arguments(call, self.names, self.arities)
+        return self.client.submit(*args, api_name=api_name).result(timeout=timeout)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class JsonTransport:
+    """Calls as plain JSON: POST /api<endpoint> (/api/ask, /api/check_quote) on one keep-alive connection."""
+
+    def __init__(self, url: str, names: dict[str, str], auth: tuple[str, str] | None) -> None:
+        self.names = names
+        self.http = httpx.Client(base_url=url.rstrip("/"), auth=auth, timeout=120.0)
+
+    def __call__(self, call: Call, timeout: float) -> object:
+        if call.endpoint == "quote" and "quote" in self.names:
+            path, body = self.names["quote"], {"passage": call.question}
+        else:
+            question = f"规划里是不是说“{call.question}”？" if call.endpoint == "quote" else call.question
+            path, body = self.names["ask"], {"question": question, "plan": call.plan, "history": list(call.history)}
+        r = self.http.post("/api/" + path.strip("/"), json=body, timeout=timeout)
+        if r.status_code != 200:
+            try:
+                detail = r.json().get("detail", r.text)
+            except ValueError:
+                detail = r.text
+            raise RuntimeError(f"HTTP {r.status_code}: {detail}")
+        return r.json()
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def run_call(send: Callable[[Call, float], object], call: Call, timeout: float) -> Result:
     """Make one call and time it; any failure is a Result with the error, never an exception."""
     start = time.perf_counter()
     try:
-        api_name, args = arguments(call, names, arities)
-        job = client.submit(*args, api_name=api_name)
-        reply = job.result(timeout=timeout)
+        reply = send(call, timeout)
     except Exception as exc:  # a load test reports failures, it does not stop at the first
         return Result(call.kind, time.perf_counter() - start, f"{type(exc).__name__}: {str(exc)[:160]}")
     seconds = time.perf_counter() - start
@@ -156,11 +206,10 @@ def run_call(client: Client, call: Call, names: dict[str, str], arities: dict[st
 
 
 def run_client(url: str, seed: int, length: int, names: dict[str, str], deadline: float,
-               request_timeout: float) -> list[Result]:
+               request_timeout: float, transport: str = "gradio", auth: tuple[str, str] | None = None) -> list[Result]:
     """One client: its own connection, its conversation in order, until the deadline."""
     try:
-        client = Client(url, verbose=False, download_files=False, analytics_enabled=False)
-        arities = {e: endpoint_arity(client, names[e]) for e in names}
+        send = (JsonTransport if transport == "json" else GradioTransport)(url, names, auth)
     except SystemExit as exc:
         return [Result("connect", 0.0, str(exc))]
     except Exception as exc:
@@ -170,9 +219,34 @@ def run_client(url: str, seed: int, length: int, names: dict[str, str], deadline
         left = deadline - time.monotonic()
         if left <= 0:
             break
-        results.append(run_call(client, call, names, arities, min(request_timeout, left)))
-    client.close()
+        results.append(run_call(send, call, min(request_timeout, left)))
+    send.close()
     return results
+
+
+def in_process(seed: int, length: int, names: dict[str, str]) -> list[Result]:
+    """The same calls answered in this process (no HTTP), as the reference for one client's latency.
+
+    One warm-up call first (the embedding model loads on first use), as a running app has had its own.
+    The embedding engine gets the app's threads (app.py sets OMP_NUM_THREADS=1 unless it is set), so
+    the difference is what serving adds, not a thread setting.
+    """
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    sys.path.insert(0, str(ROOT))
+    from assistant import views
+    from assistant.config import Settings
+    from assistant.core import Assistant
+
+    assistant = Assistant(Settings.from_env(), auto_build=False)
+    assistant.ask(INDICATOR[0][0])
+
+    def send(call: Call, timeout: float) -> dict:
+        if call.endpoint == "quote" and "quote" in names:
+            return views.quote_check_dict(assistant.check_quote(call.question))
+        question = f"规划里是不是说“{call.question}”？" if call.endpoint == "quote" else call.question
+        return views.answer_dict(assistant.ask(question, history=list(call.history), plan=views.plan_key(call.plan)))
+
+    return [run_call(send, call, 0.0) for call in conversation(seed, length)]
 
 
 # ---- the report ------------------------------------------------------------------------------
@@ -205,6 +279,15 @@ def report(results: list[Result], planned: int, wall: float) -> str:
                      f"{percentile(values, 99):>8.3f} {max(values, default=0.0):>8.3f}")
     lines.append(f"throughput: {len(ok) / wall:.2f} answers/s over {wall:.1f} s wall time")
     return "\n".join(lines)
+
+
+def summary(label: str, results: list[Result], wall: float | None) -> str:
+    """One line to compare runs by: p50/p95/p99 in ms, errors, throughput."""
+    ok = [r.seconds for r in results if not r.error]
+    errors = sum(bool(r.error) and not r.limited for r in results)
+    rate = f" {len(ok) / wall:.2f} answers/s" if wall else ""
+    return (f"summary {label}: n={len(ok)} p50={percentile(ok, 50) * 1000:.1f}ms p95={percentile(ok, 95) * 1000:.1f}ms "
+            f"p99={percentile(ok, 99) * 1000:.1f}ms errors={errors} limited={sum(r.limited for r in results)}{rate}")
 
 
 # ---- optional: a private app to test ---------------------------------------------------------
@@ -246,7 +329,7 @@ def stop_app(proc: subprocess.Popen) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Load-test the running app over gradio_client (loopback only).")
+    p = argparse.ArgumentParser(description="Load-test the running app over gradio_client or JSON (loopback only).")
     p.add_argument("--url", default="http://127.0.0.1:7860/", help="the app (loopback only)")
     p.add_argument("--spawn", action="store_true", help="start app.py on a free loopback port instead of --url")
     p.add_argument("--clients", type=int, default=50, help=f"concurrent clients (max {MAX_CLIENTS})")
@@ -256,9 +339,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ask-endpoint", default="/ask", help="api_name answering (question, plan[, history])")
     p.add_argument("--quote-endpoint", default="/check_quote", help="api_name checking (passage); '' asks /ask")
     p.add_argument("--seed", type=int, default=7, help="seed of the question mix")
+    p.add_argument("--transport", choices=TRANSPORTS, default="gradio",
+                   help="gradio: the named endpoints via gradio_client; json: POST /api/ask, /api/check_quote")
+    p.add_argument("--reference", action="store_true",
+                   help="first answer the first client's calls in-process and compare the p50s")
+    p.add_argument("--auth", default="", metavar="USER:PASSWORD", help="the app's login, if it has one")
     args = p.parse_args(argv)
     if not (1 <= args.clients <= MAX_CLIENTS and 1 <= args.questions <= MAX_QUESTIONS and args.timeout > 0):
         p.error(f"--clients 1..{MAX_CLIENTS}, --questions 1..{MAX_QUESTIONS}, --timeout > 0")
+    if args.auth and ":" not in args.auth:
+        p.error("--auth USER:PASSWORD")
     return args
 
 
@@ -266,20 +356,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     proc, url = spawn_app() if args.spawn else (None, require_loopback(args.url))
     names = {"ask": args.ask_endpoint, **({"quote": args.quote_endpoint} if args.quote_endpoint else {})}
+    auth = tuple(args.auth.split(":", 1)) if args.auth else None
     planned = args.clients * args.questions
-    print(f"load test: {args.clients} clients x {args.questions} calls against {url} "
+    reference = in_process(args.seed * 1000, args.questions, names) if args.reference else []
+    print(f"load test: {args.clients} clients x {args.questions} calls against {url} over {args.transport} "
           f"(budget {args.timeout:.0f} s)", flush=True)
     start = time.monotonic()
     deadline = start + args.timeout
     try:
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
             futures = [pool.submit(run_client, url, args.seed * 1000 + k, args.questions, names, deadline,
-                                   args.request_timeout) for k in range(args.clients)]
+                                   args.request_timeout, args.transport, auth) for k in range(args.clients)]
             results = [r for f in futures for r in f.result()]
     finally:
         if proc is not None:
             stop_app(proc)
-    print(report(results, planned, time.monotonic() - start))
+    wall = time.monotonic() - start
+    print(report(results, planned, wall))
+    print(summary(f"{args.transport} clients={args.clients}", results, wall))
+    if reference:
+        print(summary(f"in-process (OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']})", reference, None))
+        over = percentile([r.seconds for r in results if not r.error], 50) - percentile(
+            [r.seconds for r in reference if not r.error], 50)
+        print(f"HTTP p50 over the in-process p50 of the same calls: {over * 1000:+.1f} ms")
     return 1 if any(r.error and not r.limited for r in results) else 0
 
 

