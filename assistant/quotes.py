@@ -219,7 +219,7 @@ def _squash(text: str) -> tuple[str, np.ndarray]:
                 table[ord(ch)] = kept
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     blank = np.array(sorted(k for k, v in table.items() if v is None), dtype=np.uint32)
-    return text.translate(table), np.flatnonzero(~np.isin(codes, blank))
+    return text.translate(table), np.flatnonzero(~np.isin(codes, blank)).astype(np.int32)  # a file < 2 GB
 
 
 class QuoteIndex:
@@ -252,9 +252,22 @@ class QuoteIndex:
             base += len(spans)
         join = (lambda parts: np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))  # noqa: E731
         self.doc_of, self.starts, self.ends = join(doc_of), join(starts), join(ends)
-        self.codes, grams = _sorted_unique(join(codes))  # bigram id = its rank among the codes
+        # One sort by bigram code gives each occurrence its bigram's id (its rank among the codes); then
+        # (bigram, sentence) pairs sorted in place and kept once are the postings. Few arrays alive at once:
+        # at 100x the seed corpus the pairs are 2M, and the build peaks near 4 arrays of them.
+        codes, owners = join(codes), join(owners).astype(np.int32)
+        order = np.argsort(codes, kind="stable")
+        codes, owners = codes[order], owners[order]
+        del order
+        new = np.concatenate([[True], codes[1:] != codes[:-1]]) if len(codes) else np.zeros(0, dtype=bool)
+        self.codes = codes[new]
+        del codes
         total, vocab = len(self.starts), max(len(self.codes), 1)
-        pairs, _ = _sorted_unique(grams * max(total, 1) + join(owners))  # by bigram, then sentence; once each
+        pairs = (np.cumsum(new) - 1) * max(total, 1) + owners
+        del new, owners
+        pairs.sort()
+        if len(pairs):
+            pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]  # a bigram twice in a sentence: once
         self.post = (pairs % max(total, 1)).astype(np.int32)  # bigram g's sentences, ascending: post[gptr[g]:gptr[g+1]]
         self.gptr = np.concatenate([[0], np.cumsum(np.bincount(pairs // max(total, 1), minlength=vocab))])
         self.cum = np.concatenate([[0], np.cumsum(join(sizes))])  # non-blank characters before each sentence
@@ -327,17 +340,6 @@ class QuoteIndex:
         at = np.flatnonzero(ends[0] == first)
         np.minimum.at(alone, self.doc_of[at], at)
         return np.where(first <= alone[self.doc_of], ends[0], ends[1])
-
-
-def _sorted_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the distinct values ascending, each value's rank among them): np.unique by one sort (its hash
-    path is several times slower on millions of integers here)."""
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    new = np.concatenate([[True], ordered[1:] != ordered[:-1]]) if len(ordered) else np.zeros(0, dtype=bool)
-    rank = np.empty(len(values), dtype=np.int64)
-    rank[order] = np.cumsum(new) - 1
-    return ordered[new], rank
 
 
 _INDEXES: OrderedDict[tuple, QuoteIndex] = OrderedDict()
