@@ -30,10 +30,18 @@ def progress_line(stage: str, done: int, total: int, elapsed: float, since: int 
     return line
 
 
+_SHOWN: dict[str, float] = {}  # stage -> when its line was last written
+SHOW_EVERY = 0.2  # seconds between progress lines (a build reports every passage)
+
+
 def _progress(stage: str, done: int, total: int) -> None:
     now = time.monotonic()
     if stage not in _STARTED or done < _STARTED[stage][1]:
         _STARTED[stage] = (now, done)
+        _SHOWN.pop(stage, None)
+    if done < total and now - _SHOWN.get(stage, -SHOW_EVERY) < SHOW_EVERY:
+        return
+    _SHOWN[stage] = now
     began, since = _STARTED[stage]
     clear = "\033[K" if sys.stderr.isatty() else ""  # the rest of a longer line before it
     sys.stderr.write("\r" + progress_line(stage, done, total, now - began, since) + clear)
