@@ -95,7 +95,7 @@ class Router:
                 continue
             if refusal_reason(scoped, theirs, self.kit, self.facts, hits) is not None:
                 continue
-            if support_score(query, theirs, self.kit, hits) >= mine - T.BOTH_PLANS_MARGIN:
+            if support_score(query, theirs, self.kit, hits) >= min(mine - T.BOTH_PLANS_MARGIN, T.BOTH_PLANS_SURE):
                 found = merge_drafts(found, theirs)
         return found
 

@@ -100,11 +100,18 @@ TWIN_MARGIN = 0.1
 # A question that names no plan gets the other plan's answer too when its support is within this of
 # the first plan's (both plans say something about 艾滋病母婴传播).
 BOTH_PLANS_MARGIN = 0.15
+# ... or when its support reaches this, however well the first plan's answer fits (a heading that
+# names the question gives the first plan 0.96; the other plan's one sentence on it still answers).
+BOTH_PLANS_SURE = 0.6
 # An item is listed for a "what measures" question when its support reaches this.
 LIST_ITEM_MIN = 0.45
 # Sentences quoted from the best item of a measures answer, from its start: an item is one measure,
 # and what is done is often in its 3rd or 4th sentence ("依法出具告诫书，及时签发人身保护令").
 TOP_ITEM_SENTENCES = 4
+# The later sentence of that item that holds most of the question's bigrams is quoted too, when it
+# holds at least this share of them.
+LATER_SENTENCE_MIN = 0.4
+LATER_SENTENCES = 1
 # Other items shown beside it when their support is within this of the best item's.
 MEASURES_MARGIN = 0.1
 # A key project is "about" a topic when its text holds this share of the topic's bigrams.

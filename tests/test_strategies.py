@@ -217,3 +217,28 @@ def test_a_part_or_domain_by_its_ordinal(kit):
     beyond = run(kit, TreeFactsStrategy, "妇女规划第九部分讲什么")  # out of range: how many there are
     assert "分4个部分" in beyond.text
 
+
+
+def test_measures_quote_the_later_sentence_that_holds_the_question():
+    """An item's first sentences are quoted, and the later one that holds most of the question too
+    (a figure often closes an item: "…检测率保持在98％以上" is its 6th sentence)."""
+    from assistant.chunking import chunk_document
+    from assistant.compose import Toolkit
+    from assistant.corpus import Corpus
+    from assistant.retrieve import Retriever
+    from assistant.strategies.passage import MeasuresStrategy
+    from assistant.structure import parse_document
+
+    text = ("示范市妇女发展规划\n为推进全市妇女事业发展，制定本规划。规划期限为2021—2025年。\n\n"
+            "一、发展领域的主要任务与措施\n（一）妇女与健康。\n\n"
+            "1．加大母婴传播防治力度。持续实施免费检查项目。加大财政支持力度。加强宣传教育，提高防范能力。"
+            "完善防治工作机制，落实综合干预措施。开展孕期随访服务。孕产妇梅毒、乙肝检测率保持在98％以上。\n\n"
+            "2．促进妇女就业。落实创业补贴政策。\n\n3．推动妇女参与管理。促进更多妇女进入管理层。\n\n"
+            "4．保障妇女财产权益。依法保障妇女土地权益。\n")
+    document = parse_document(text, doc="one")
+    kit = Toolkit(Corpus({"one": document}), Retriever(chunk_document(document)))
+    query = parse_query("孕妇梅毒乙肝检测有什么措施", kit.plan_names)
+    draft = MeasuresStrategy(kit).answer(query, kit.retriever.retrieve(query.text, 10))
+    assert draft is not None and "持续实施免费检查项目" in draft.text
+    assert draft.citations[-1].quote == "孕产妇梅毒、乙肝检测率保持在98％以上。"
+    assert all(c.quote == document.text[c.start:c.end] for c in draft.citations)

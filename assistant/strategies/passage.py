@@ -101,21 +101,29 @@ class MeasuresStrategy(Strategy):
                      items=tuple(c.id for c in shown), plans=tuple(dict.fromkeys(c.plan for c in shown)))
 
     def _line(self, query: Query, chunk: Chunk, hits: list[Hit], cites: list, whole: bool) -> str:
-        """An item's heading and its text (the first sentences when whole, else its best sentence)."""
+        """An item's heading and its text: when whole, its first sentences and the later one that holds
+        most of the question ("…检测率保持在98％以上", an item's 6th); else its best sentence."""
         kit = self.kit
         heading = chunk.section.rsplit(" > ", 1)[-1]
         sents = [se for se in kit.sentences(chunk) if kit.text_of(chunk, *se).rstrip("。") != heading.rstrip("。")]
         if whole and sents:
-            s, e = sents[0][0], sents[min(T.TOP_ITEM_SENTENCES, len(sents)) - 1][1]
-            cites.append(kit.cite(chunk, s, e))
+            shown, rest = sents[: T.TOP_ITEM_SENTENCES], sents[T.TOP_ITEM_SENTENCES :]
+            held = sorted(((kit.coverage(query.grams, kit.text_of(chunk, *se)), se) for se in rest),
+                          key=lambda x: -x[0])
+            later = sorted(se for cov, se in held[: T.LATER_SENTENCES] if cov >= T.LATER_SENTENCE_MIN)
+            spans = [(shown[0][0], shown[-1][1]), *later]
         else:
             best = kit.best_sentences(replace(query, plans=(chunk.plan,)), [Hit(chunk, 1.0, dense=_dense(hits, chunk))],
                                       limit=1)
             if not best:
                 return ""
-            cites.append(kit.cite(chunk, best[0][1], best[0][2]))
+            spans = [(best[0][1], best[0][2])]
+        quoted = []
+        for s, e in spans:
+            cites.append(kit.cite(chunk, s, e))
+            quoted.append(f"{flat(cites[-1].quote)}[{len(cites)}]")
         prefix = chunk.plan_name if len(kit.plan_names) > 1 else ""
-        return f"{prefix}“{heading}”：{flat(cites[-1].quote)}[{len(cites)}]"
+        return f"{prefix}“{heading}”：" + "……".join(quoted)
 
 
 def _dense(hits: list[Hit], chunk: Chunk) -> float:
