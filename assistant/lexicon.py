@@ -833,6 +833,10 @@ TITLE_FRAME_GRAMS = frozenset(
     "规划 计划 方案 规范 原则 办法 纲要 工作 指导 导原 作方 作规 实施 管理 通知 印发 发展".split()
 )
 
+# Words for a share that name no topic: a question's 覆盖率 is often a row's 比例 ("活动中心 县里覆盖率"
+# for 建立妇女活动中心的县（市、区）比例), so a row's name is matched on the question's other words too.
+SHARE_WORDS = ("覆盖率", "比例", "占比", "比率", "比重", "百分比")
+
 # How the name of a measure ends (知晓率, 筛查率, 人数, 所占比例 ...): the name cell of a flattened
 # indicator table ends with one of these (reflow.segment_cells).
 MEASURE_NAME_ENDS = frozenset("率数比例量值度龄")

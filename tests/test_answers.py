@@ -26,6 +26,15 @@ def test_indicator_in_both_plans(assistant):
     assert "99.32" in a.answer and "≥99" in a.answer and "两个规划" in a.answer
 
 
+def test_a_share_asked_by_another_word_finds_its_row(assistant):
+    """覆盖率 asked of a row named …的县（市、区）比例: the row by what the share is of."""
+    a = assistant.ask("活动中心 县里的覆盖率 原来多少 要到多少")
+    assert a.answerable and a.kind == "indicator"
+    assert "建立妇女活动中心的县（市、区）比例" in a.answer and "建立儿童活动中心的县（市、区）比例" in a.answer
+    assert "71.43" in a.answer
+    assert_exact(assistant, a)
+
+
 def test_shared_target_cell_is_cited(assistant):
     a = assistant.ask("县（市、区）政府领导班子中配有女干部的班子比例目标")
     assert "平时保持在85％以上" in a.answer and "85.71" in a.answer

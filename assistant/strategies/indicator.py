@@ -18,6 +18,7 @@ from assistant.types import Chunk, DialogueState, Hit, Intent, plan_kind
 PLAN_GROUP_WORDS = re.compile("|".join(lexicon.GROUP_IN_NAMES))
 RATIO_WORDS = {"占比", "比例", "比重", "比率", "多少", "数"}
 GROUP_STEMS = {"女生": ("女",), "女性": ("女",), "妇女": ("女",), "男生": ("男",)}
+SHARE_UNITS = ("％", "%", "‰")
 ASKS = (Intent.VALUE, Intent.COUNT, Intent.STATEMENT, Intent.WHEN)
 
 
@@ -177,7 +178,18 @@ class IndicatorValueStrategy(Strategy):
         lexical = self.kit.coverage(grams, self._name(best))
         if cosine >= T.NAME_SURE or (margin >= T.NAME_MARGIN and lexical > 0) or lexical >= T.NAME_LEXICAL:
             return best
+        if self._topic_coverage(query, grams, best) >= T.INDICATOR_NAME_FULL:  # 覆盖率 asked of a 比例 row
+            return best
         return None
+
+    def _topic_coverage(self, query: Query, grams: frozenset[str], row: Chunk) -> float:
+        """Coverage of the row's name by the question's known bigrams other than those of a share word
+        (覆盖率, 比例): what the share is of, whatever the share is called."""
+        if not any(u in self.kit.indicators[row.id].unit for u in SHARE_UNITS):
+            return 0.0  # a share asked is never a count's row (获得法律援助的人数 is no 比例)
+        share = set().union(*(char_bigrams(w) for w in lexicon.SHARE_WORDS if w in query.text))
+        topic = grams - share
+        return self.kit.known_coverage(topic, self._name(row)) if share and topic else 0.0
 
     def _twins(self, one: Chunk, other: Chunk) -> bool:
         """The same indicator in two plans' tables (建立妇女活动中心… / 建立儿童活动中心…)."""
