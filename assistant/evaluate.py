@@ -37,6 +37,10 @@ DEFAULT_SET = ROOT / "evals" / "qa.jsonl"
 # before any tuning, and is only measured (failures read by class, never edited to pass).
 SPLITS = {
     "dev": [ROOT / "evals" / "qa.jsonl", ROOT / "evals" / "dev_colloquial.jsonl"],
+    # A second dev split, also tuned on: written later by a helper from the plan text and the users
+    # alone, heavy on near-miss refusals, questions that fit both plans and paraphrased tasks (the
+    # blind split's weakest classes), so that tuning sees them without reading the blind items.
+    "dev2": [ROOT / "evals" / "dev_d4.jsonl"],
     "blind": [ROOT / "evals" / "blind.jsonl"],
     # Over documents nobody here wrote (evals/external-docs, copies of ../shared/external-docs as
     # found), asked of a corpus of those documents alone; written the same way, blind frozen.
