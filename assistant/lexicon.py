@@ -800,6 +800,17 @@ PLACES = tuple(
 FACETS = ("小学生", "小学", "初中生", "初中", "中学生", "大学生", "研究生", "男性", "男生", "男孩", "男童", "留守",
           "独生", "单亲", "少数民族", "非户籍", "农村", "乡村")
 
+# Levels of government a question or a sentence can name (each with the words that name it): "每个村
+#都要有吗" of a sentence about 各镇(街道) asks what the plan does not say. 市 is every plan's own level
+# (全市) and names nothing. 农村/乡村 are people's places, not a level (FACETS has them).
+LEVELS: dict[str, str] = {
+    "村": r"(?<![农乡])村|社区",
+    "镇（街道）": r"镇|街道",
+    "县（市、区）": r"县|(?<![社小地城园景街])区(?!域|别|分)",
+    "省": r"省",
+    "全国": r"全国|国家",
+}
+
 # Homophones people type for a character the plans use (pinyin input): a typo is repaired only
 # where the typed character makes a bigram the corpus lacks and the plan's character makes one it has.
 HOMOPHONES = {

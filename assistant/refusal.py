@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from assistant import thresholds as T
 from assistant.compose import Draft, Toolkit
-from assistant.lexicon import COUNT_UNITS, FACETS
+from assistant.lexicon import COUNT_UNITS, FACETS, LEVELS
 from assistant.query import Query, asked_unit, unit_fits
 from assistant.strategies.document import PERIOD_YEARS
 from assistant.targets import row_name
@@ -123,6 +123,25 @@ def baseline_not_in_text(query: Query, draft: Draft, kit: Toolkit, facts: Facts,
     if not base or base[0] not in query.years or base[0] in quoted_text(draft):
         return None
     return f"规划正文没有给出{base[0]}年的数字。"
+
+
+LEVEL_PATTERNS = {name: re.compile(words) for name, words in LEVELS.items()}
+
+
+def levels_named(text: str) -> set[str]:
+    return {name for name, pattern in LEVEL_PATTERNS.items() if pattern.search(text)}
+
+
+def level_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """A level of government asked ("残疾人之家每个村都要有吗", "县委书记里女性") that the quoted
+    sentences do not name while they name another (各镇(街道), 村党支部): the plan says it of that level."""
+    if draft.exact or draft.kind == "indicator":
+        return None
+    asked = levels_named(query.raw)
+    said = levels_named(quoted_text(draft))
+    if not asked or not said or asked & said:
+        return None
+    return f"相关段落说的是{'、'.join(sorted(said))}一级，没有说到{'、'.join(sorted(asked))}。"
 
 
 def money_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
@@ -274,6 +293,7 @@ CHECKS: list[Check] = [
     support_low,
     year_outside,
     other_place,
+    level_missing,
     baseline_missing,
     baseline_not_in_text,
     money_missing,
@@ -284,7 +304,7 @@ CHECKS: list[Check] = [
     count_unit_missing,
     time_missing,
 ]
-SOFT = {support_low, money_missing}  # money: another strategy may quote the 经费 sentence
+SOFT = {support_low, money_missing, level_missing}  # money: another strategy may quote the 经费 sentence
 
 
 @dataclass

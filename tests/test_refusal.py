@@ -54,6 +54,19 @@ def test_year_outside_the_period(kit, facts):
     assert refusal.year_outside(q(kit, "2025年妇女发展综合水平"), dated, kit, facts, []) is None
 
 
+def test_a_level_of_government_the_quote_does_not_name(kit, facts):
+    county = text_draft(kit, "各县（市、区）至少设有1家危重新生儿救治中心")
+    assert "县（市、区）" in refusal.level_missing(q(kit, "每个村都要有新生儿救治中心吗"), county, kit, facts, [])
+    assert "县（市、区）" in refusal.level_missing(q(kit, "镇里和街道要设救治中心吗"), county, kit, facts, [])
+    # the level asked is the one the plan names, or the quote names none: nothing to say
+    assert refusal.level_missing(q(kit, "区里要有几家救治中心"), county, kit, facts, []) is None
+    plain = text_draft(kit, "加强妇幼保健机构建设")
+    assert refusal.level_missing(q(kit, "村里的妇幼保健怎么加强"), plain, kit, facts, []) is None
+    # 农村 and 社区服务 are no level of government asked of a county-level sentence
+    assert refusal.levels_named("农村妇女") == set() and refusal.levels_named("小区里") == set()
+    assert refusal.levels_named("全省前列") == {"省"} and refusal.levels_named("村（社区）") == {"村"}
+
+
 def test_other_place(kit, facts):
     draft = row_draft(kit, "孕产妇死亡率")
     assert "杭州" in refusal.other_place(q(kit, "杭州的孕产妇死亡率目标"), draft, kit, facts, [])
