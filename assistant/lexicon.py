@@ -12,6 +12,9 @@ from __future__ import annotations
 SYNONYMS: dict[str, str] = {
     # everyday phrasings of the plans' topics
     "县里": "县（市、区）",
+    "区里": "县（市、区）",
+    "区县": "县（市、区）",
+    "县区": "县（市、区）",
     "钱从哪来": "经费资金从哪来",
     "钱从哪里来": "经费资金从哪来",
     "不满18岁的工人": "未成年工",

@@ -35,6 +35,7 @@ DOCUMENT_FRAME = re.compile(
     "|".join(map(re.escape, sorted(lexicon.PLACES + lexicon.DOCUMENT_WORDS, key=len, reverse=True)))
 )
 CJK = re.compile(r"[\u4e00-\u9fff]")
+PAREN_ASIDE = re.compile(r"(?<=[\u4e00-\u9fff])（([\u4e00-\u9fff、]{1,8})）")
 SEGMENT_SPLIT = re.compile(rf"[^\u4e00-\u9fff0-9A-Za-z]|[{''.join(sorted(lexicon.STOP_CHARS))}]")
 # Words that ask for a quantity. "比例" alone names an indicator ("女性比例有什么要求"), it does not.
 UNIT_ASKED = re.compile(r"(?:多少|几)\s*(?:万)?\s*([人个家所岁天元张名次]|钱)(?!百分)")
@@ -131,6 +132,8 @@ def key_grams(text: str) -> frozenset[str]:
     splits oddly ("率要") or a typo still leaves most of the question's substance.
     """
     low = YEAR.sub("|", text.lower())  # years are checked on their own, never as topic words
+    # a plan term with an aside ("县（市、区）") reads as the passages' bigrams do: punctuation dropped
+    low = PAREN_ASIDE.sub(lambda m: m.group(1).replace("、", ""), low)
     for word in sorted(lexicon.GENERIC, key=len, reverse=True):
         if len(word) > 1 and not word.isascii():
             low = low.replace(word, "|")

@@ -141,3 +141,13 @@ def test_a_long_question_is_embedded_by_its_distinct_content():
     text = embedding_text(pasted)
     assert text == "托育服务体系进一步完善。婴幼儿照护服务水平明显提升。"  # the repeats once, the rest kept
     assert len(embedding_text("儿童" * 2000)) == EMBED_CHARS
+
+
+def test_a_plan_term_with_an_aside_keeps_its_bigrams():
+    """"县（市、区）" gives the bigrams a passage's text gives (punctuation dropped), not three lone
+    characters: "县里要不要…" is about the 各县（市、区） sentence."""
+    from assistant.text import char_bigrams
+
+    grams = key_grams(normalize("县里要不要自己定规划"))
+    assert {"县市", "市区"} <= grams and {"县市", "市区"} <= char_bigrams("各县（市、区）政府")
+    assert {"县市", "市区"} <= key_grams(normalize("区里要做什么"))
