@@ -253,6 +253,26 @@ def count_unit_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, h
     return None
 
 
+DURATION = r"(?:小时|分钟|钟头)"
+DURATION_ASKED = re.compile(rf"(?:多少|几)\s*个?\s*{DURATION}")  # "每天要睡够几个小时"
+DURATION_STATED = re.compile(rf"\d+(?:\.\d+)?\s*个?\s*{DURATION}")  # "24小时有人接吗", "每天锻炼1小时"
+
+
+def duration_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """Hours or minutes asked ("几个小时") or stated ("24小时有人接吗") that the quoted text does not
+    give: a sentence about the topic is no answer to how long."""
+    if draft.exact:
+        return None
+    text = quoted_text(draft)
+    if DURATION_ASKED.search(query.text) and not DURATION_STATED.search(text):
+        return "相关段落没有给出具体时长。"
+    for m in DURATION_STATED.finditer(query.text):
+        stated = re.sub(r"\s|个", "", m.group())
+        if stated not in re.sub(r"\s|个", "", text):
+            return f"相关段落没有提到“{stated}”。"
+    return None
+
+
 def time_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
     """A "when" question whose evidence states no time."""
     if Intent.WHEN not in query.asks[:2] and query.intent != Intent.WHEN or draft.exact:
@@ -302,6 +322,7 @@ CHECKS: list[Check] = [
     number_missing,
     quantity_missing,
     count_unit_missing,
+    duration_missing,
     time_missing,
 ]
 SOFT = {support_low, money_missing, level_missing}  # money: another strategy may quote the 经费 sentence

@@ -67,6 +67,16 @@ def test_a_level_of_government_the_quote_does_not_name(kit, facts):
     assert refusal.levels_named("全省前列") == {"省"} and refusal.levels_named("村（社区）") == {"村"}
 
 
+def test_hours_asked_or_stated_that_the_quote_does_not_give(kit, facts):
+    draft = text_draft(kit, "开展“阳光厨房”行动，保障学生用餐安全")
+    assert "时长" in refusal.duration_missing(q(kit, "学生每天午休几个小时"), draft, kit, facts, [])
+    assert "24小时" in refusal.duration_missing(q(kit, "阳光厨房是24小时开放的吗"), draft, kit, facts, [])
+    assert "1小时" in refusal.duration_missing(q(kit, "学生每天吃饭一小时吗"), draft, kit, facts, [])
+    assert refusal.duration_missing(q(kit, "阳光厨房行动是什么"), draft, kit, facts, []) is None
+    timed = text_draft(kit, "持续实施“两癌”免费检查项目")
+    assert refusal.duration_missing(q(kit, "两癌检查要几小时"), timed, kit, facts, []) is not None
+
+
 def test_other_place(kit, facts):
     draft = row_draft(kit, "孕产妇死亡率")
     assert "杭州" in refusal.other_place(q(kit, "杭州的孕产妇死亡率目标"), draft, kit, facts, [])
