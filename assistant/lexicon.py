@@ -816,11 +816,11 @@ FACETS = ("小学生", "小学", "初中生", "初中", "中学生", "大学生"
 #都要有吗" of a sentence about 各镇(街道) asks what the plan does not say. 市 is every plan's own level
 # (全市) and names nothing. 农村/乡村 are people's places, not a level (FACETS has them).
 LEVELS: dict[str, str] = {
-    "村": r"(?<![农乡])村|社区",
-    "镇（街道）": r"镇|街道",
-    "县（市、区）": r"县|(?<![社小地城园景街])区(?!域|别|分)",
-    "省": r"省",
-    "全国": r"全国|国家",
+    "村": r"(?<![农乡])村|社区|(?i:\bvillages?\b)",
+    "镇（街道）": r"镇|街道|(?i:\btown(?:ship)?s?\b)",
+    "县（市、区）": r"县|(?<![社小地城园景街])区(?!域|别|分)|(?i:\bcount(?:y|ies)\b)",
+    "省": r"省|(?i:\bprovinc(?:e|es|ial)\b)",
+    "全国": r"全国|国家|(?i:\bnational(?:ly)?\b|\bnationwide\b)",
 }
 
 # Homophones people type for a character the plans use (pinyin input): a typo is repaired only

@@ -144,6 +144,38 @@ def level_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
     return f"相关段落说的是{'、'.join(sorted(said))}一级，没有说到{'、'.join(sorted(asked))}。"
 
 
+AGE_RANGE = re.compile(r"(\d+)\s*(?:周?岁|个月)?\s*[-－~～—至到]\s*(\d+)\s*(周?岁|个月)")
+AGE_BOUND = re.compile(r"(\d+)\s*(周?岁|个月)\s*(以下|以内|之前|前|以上)")
+
+
+def age_bands(text: str) -> set[tuple[int, float, str]]:
+    """The age bands a text names: "0-3岁" and "3岁以下" are (0, 3, 岁), "16周岁以上" is (16, inf, 岁).
+    A single age ("15岁的孩子") is who asks, not a band."""
+    bands = set()
+    for m in AGE_RANGE.finditer(text):
+        bands.add((int(m.group(1)), float(m.group(2)), m.group(3).lstrip("周")))
+    for m in AGE_BOUND.finditer(text):
+        n, unit = int(m.group(1)), m.group(2).lstrip("周")
+        bands.add((n, float("inf"), unit) if m.group(3) == "以上" else (0, float(n), unit))
+    return bands
+
+
+def age_band_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """An age band asked ("3岁到6岁的小孩") of sentences that name only bands apart from it (0-3岁):
+    what the plan says is of other children."""
+    if draft.exact or draft.kind == "indicator":
+        return None
+    asked, said = age_bands(query.text), age_bands(quoted_text(draft))
+    # refused only when every band asked lies outside every band said (7岁以下 is near 0-6岁)
+    if not asked or not said or any(_overlap(a, b) for a in asked for b in said):
+        return None
+    return "相关段落说的是其他年龄段，没有说到这个年龄段。"
+
+
+def _overlap(a: tuple[int, float, str], b: tuple[int, float, str]) -> bool:
+    return a[2] != b[2] or (a[0] < b[1] and b[0] < a[1])
+
+
 def money_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
     """Fees or money asked about ("托儿所收费有没有上限") when the evidence says nothing about money."""
     if draft.exact or not MONEY.search(query.raw):
@@ -314,6 +346,7 @@ CHECKS: list[Check] = [
     year_outside,
     other_place,
     level_missing,
+    age_band_missing,
     baseline_missing,
     baseline_not_in_text,
     money_missing,
@@ -325,7 +358,8 @@ CHECKS: list[Check] = [
     duration_missing,
     time_missing,
 ]
-SOFT = {support_low, money_missing, level_missing}  # money: another strategy may quote the 经费 sentence
+# Soft too: another strategy may quote the 经费 sentence, or the one of the level or age band asked.
+SOFT = {support_low, money_missing, level_missing, age_band_missing}
 
 
 @dataclass

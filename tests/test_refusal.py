@@ -77,6 +77,24 @@ def test_hours_asked_or_stated_that_the_quote_does_not_give(kit, facts):
     assert refusal.duration_missing(q(kit, "两癌检查要几小时"), timed, kit, facts, []) is not None
 
 
+def test_an_age_band_apart_from_the_quoted_ones(kit, facts):
+    assert refusal.age_bands("0-3岁婴幼儿") == refusal.age_bands("3岁以下婴幼儿") == {(0, 3.0, "岁")}
+    assert refusal.age_bands("15岁的孩子") == set()  # who asks, not a band
+    draft = text_draft(kit, "本规划所称儿童是指未满十八周岁的未成年人")  # no band in digits: nothing said
+    assert refusal.age_band_missing(q(kit, "3到6岁的小孩有啥"), draft, kit, facts, []) is None
+    # the demo document names no band in digits: a draft whose quote does (only its words are read)
+    banded = Draft("…", [Citation("儿童规划", "x", "0-3岁婴幼儿照护", 0, 9, "demo")], "text", plans=("children",))
+    assert refusal.age_band_missing(q(kit, "3岁到6岁的小孩怎么照护"), banded, kit, facts, []) is not None
+    assert refusal.age_band_missing(q(kit, "3岁以下宝宝怎么照护"), banded, kit, facts, []) is None
+    assert refusal.age_band_missing(q(kit, "2到5岁的小孩怎么照护"), banded, kit, facts, []) is None  # overlaps
+
+
+def test_levels_in_english_questions():
+    assert refusal.levels_named("women among county party secretaries") == {"县（市、区）"}
+    assert refusal.levels_named("every village and township") == {"村", "镇（街道）"}
+    assert refusal.levels_named("What does the plan say about accountability") == set()
+
+
 def test_other_place(kit, facts):
     draft = row_draft(kit, "孕产妇死亡率")
     assert "杭州" in refusal.other_place(q(kit, "杭州的孕产妇死亡率目标"), draft, kit, facts, [])
