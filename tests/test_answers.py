@@ -35,6 +35,14 @@ def test_a_share_asked_by_another_word_finds_its_row(assistant):
     assert_exact(assistant, a)
 
 
+def test_a_topic_that_names_a_row_in_each_plan_gets_both(assistant):
+    """No plan named, and 体质 names a row in each table: both rows, not a count of indicators."""
+    a = assistant.ask("体质的指标要求是多少")
+    assert a.kind == "indicator" and "两个规划各有相关指标" in a.answer
+    assert "妇女国民体质合格率" in a.answer and "国家学生体质健康标准达标优良率" in a.answer
+    assert_exact(assistant, a)
+
+
 def test_shared_target_cell_is_cited(assistant):
     a = assistant.ask("县（市、区）政府领导班子中配有女干部的班子比例目标")
     assert "平时保持在85％以上" in a.answer and "85.71" in a.answer

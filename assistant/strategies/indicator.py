@@ -136,8 +136,25 @@ class IndicatorValueStrategy(Strategy):
                 return [], True
         # The same indicator in the other plan's table (高中阶段毛入学率 in both): answer both.
         twins = [c for c in self._all_rows(plans, docs) if self._twins(best, c)]
+        if not twins and not plans and not groups_named(query):
+            twins = self._other_plans_row(query, best, docs)
         # Found by the embedded names under a calibrated bar: as resolved as a row named outright.
         return [best] + twins[:1], True
+
+    def _other_plans_row(self, query: Query, best: Chunk, docs: list[str] | None) -> list[Chunk]:
+        """A question that names no plan ("体质方面的指标定了多少"): the other plan's row nearest in
+        meaning when its name holds as much of the question as the first row's (妇女国民体质合格率 beside
+        国家学生体质健康标准达标优良率)."""
+        kit = self.kit
+        held = kit.coverage(query.grams, self._name(best))
+        if held <= 0:
+            return []
+        sims = kit.name_similarities(query)
+        others = [c for c in self._all_rows(None, docs)
+                  if c.plan != best.plan and unit_fits(query, kit.indicators[c.id].unit)]
+        others.sort(key=lambda c: -sims.get(c.id, 0.0))
+        return [c for c in others[:1]
+                if sims.get(c.id, 0.0) >= T.NAME_MEANT_MIN and kit.coverage(query.grams, self._name(c)) >= held]
 
     def heading_named(self, query: Query, hits: list[Hit]) -> bool:
         """Does the question name the heading of a retrieved item or project (most of its bigrams)?
@@ -292,7 +309,8 @@ class IndicatorValueStrategy(Strategy):
                 line += f"；正文写明“{mention.quote.rstrip('。；')}”[{len(cites)}]"
             parts.append(line)
         plans = tuple(dict.fromkeys(c.plan for c in rows))
-        lead = "两个规划都列有这一指标。" if len(plans) > 1 else ""
+        same = all(self._twins(rows[0], c) or c.section == rows[0].section for c in rows[1:])
+        lead = ("两个规划都列有这一指标。" if same else "两个规划各有相关指标。") if len(plans) > 1 else ""
         return Draft(
             lead + "；".join(parts) + "。",
             cites,

@@ -155,8 +155,15 @@ class TreeFactsStrategy(Strategy):
                     left = key_grams(rest)
                     if kind == "project" and left and WHICH_PROJECT.search(query.text):
                         return "project_topic"  # "心理健康的重点项目叫啥": the projects about a topic
-                    return kind if len(left) <= 1 else None
+                    if len(left) > 1 or (kind == "indicator" and self._names_rows(left - query.named_grams)):
+                        return None  # "体质方面的指标定了多少": the values of those rows, not a count
+                    return kind
         return None
+
+    def _names_rows(self, grams: frozenset[str]) -> bool:
+        """Do these bigrams name indicator rows (体质 in 学生体质健康标准达标率)?"""
+        return bool(grams) and any(grams & char_bigrams(c.section.rsplit(" > ", 1)[-1])
+                                   for c in self.kit.retriever.indicators)
 
     @staticmethod
     def topic_grams(query: Query) -> frozenset[str]:
