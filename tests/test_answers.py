@@ -43,6 +43,13 @@ def test_a_topic_that_names_a_row_in_each_plan_gets_both(assistant):
     assert_exact(assistant, a)
 
 
+def test_a_row_asked_by_its_value(assistant):
+    """"2020年是92.41%的那个": the row that holds that value, not a count of the table's rows."""
+    a = assistant.ask("2020年是92.41%的那个指标 目标是多少")
+    assert a.kind == "indicator" and "婚前医学检查率" in a.answer and ">85" in a.answer
+    assert_exact(assistant, a)
+
+
 def test_shared_target_cell_is_cited(assistant):
     a = assistant.ask("县（市、区）政府领导班子中配有女干部的班子比例目标")
     assert "平时保持在85％以上" in a.answer and "85.71" in a.answer

@@ -12,13 +12,14 @@ from assistant.query import Query, unit_fits
 from assistant.strategies.base import Strategy
 from assistant.structure import unnumbered
 from assistant.targets import row_name
-from assistant.text import char_bigrams, figures
+from assistant.text import STATED_VALUE, char_bigrams, figures
 from assistant.types import Chunk, DialogueState, Hit, Intent, plan_kind
 
 PLAN_GROUP_WORDS = re.compile("|".join(lexicon.GROUP_IN_NAMES))
 RATIO_WORDS = {"占比", "比例", "比重", "比率", "多少", "数"}
 GROUP_STEMS = {"女生": ("女",), "女性": ("女",), "妇女": ("女",), "男生": ("男",)}
 SHARE_UNITS = ("％", "%", "‰")
+NUMBER_IN_CELL = re.compile(r"\d+(?:\.\d+)?")
 ASKS = (Intent.VALUE, Intent.COUNT, Intent.STATEMENT, Intent.WHEN)
 
 
@@ -125,6 +126,9 @@ class IndicatorValueStrategy(Strategy):
             return named, True
         if query.intent not in (Intent.VALUE, Intent.COUNT) and not query.aspect and not asks_column(query):
             return None, False
+        by_value = self.rows_by_value(query, self._all_rows(plans, docs))
+        if by_value:  # "2020年是48.9%的那个指标 2025年要到多少": the row that holds that value
+            return by_value, True
         if self.heading_named(query, hits):
             return None, False  # "妇女心理健康促进项目对各县有什么要求": an item is named, no row is
         best = self.meant(query, self._all_rows(plans, docs))
@@ -155,6 +159,19 @@ class IndicatorValueStrategy(Strategy):
         others.sort(key=lambda c: -sims.get(c.id, 0.0))
         return [c for c in others[:1]
                 if sims.get(c.id, 0.0) >= T.NAME_MEANT_MIN and kit.coverage(query.grams, self._name(c)) >= held]
+
+    def rows_by_value(self, query: Query, rows: list[Chunk]) -> list[Chunk]:
+        """Rows one of whose cells is a value the question states as a share or a decimal (48.9%, 58.4),
+        when at most two rows hold it (a value as common as 100 names no row)."""
+        stated = {float(m.group(1)) for m in STATED_VALUE.finditer(query.raw)}
+        if not stated:
+            return []
+        def values(row: Chunk) -> set[float]:
+            ind = self.kit.indicators[row.id]
+            return {float(v) for cell in (ind.baseline, ind.target) for v in NUMBER_IN_CELL.findall(cell or "")}
+
+        found = [c for c in rows if stated & values(c)]
+        return found if len(found) <= 2 else []
 
     def heading_named(self, query: Query, hits: list[Hit]) -> bool:
         """Does the question name the heading of a retrieved item or project (most of its bigrams)?

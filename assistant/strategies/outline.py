@@ -12,7 +12,7 @@ from assistant.compose import Draft, flat
 from assistant.query import Query, at_ordinal, key_grams, ordinal_words
 from assistant.strategies.base import Strategy
 from assistant.structure import iter_nodes, section_path
-from assistant.text import char_bigrams
+from assistant.text import STATED_VALUE, char_bigrams
 from assistant.types import Chunk, Citation, DialogueState, Hit, Intent, Node, Plan
 
 # A table domain named in an indicator question ("妇女与健康"): joined with 与 or 参与.
@@ -155,8 +155,9 @@ class TreeFactsStrategy(Strategy):
                     left = key_grams(rest)
                     if kind == "project" and left and WHICH_PROJECT.search(query.text):
                         return "project_topic"  # "心理健康的重点项目叫啥": the projects about a topic
-                    if len(left) > 1 or (kind == "indicator" and self._names_rows(left - query.named_grams)):
-                        return None  # "体质方面的指标定了多少": the values of those rows, not a count
+                    if len(left) > 1 or (kind == "indicator" and (self._names_rows(left - query.named_grams)
+                                                                  or STATED_VALUE.search(query.raw))):
+                        return None  # "体质方面的指标定了多少", "是48.9%的那个指标": rows' values, not a count
                     return kind
         return None
 
