@@ -771,7 +771,7 @@ DOCUMENT_FACETS: dict[str, tuple[str, ...]] = {
         "who made",
         "who wrote",
     ),
-    "basis": ("依据", "根据", "based on", "basis", "according to"),
+    "basis": ("依据", "根据", "照着", "依照", "参照", "按照哪", "based on", "basis", "according to"),
     "period": (
         "管到",
         "到哪年",

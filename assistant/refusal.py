@@ -17,7 +17,7 @@ from assistant.lexicon import COUNT_UNITS, FACETS, LEVELS
 from assistant.query import Query, asked_unit, unit_fits
 from assistant.strategies.document import PERIOD_YEARS
 from assistant.targets import row_name
-from assistant.text import figures
+from assistant.text import NUMBER, STATED_VALUE, figures
 from assistant.types import Hit, Intent
 
 REFUSAL = "规划中没有写明这一点。"
@@ -31,6 +31,7 @@ AGE_ASKED = re.compile(r"(?:几|多少)\s*周?岁|多大")
 AGE = re.compile(r"\d+\s*(?:[-－~～]\s*\d+\s*)?周?岁")
 MONEY = re.compile(r"收费|费用|补贴|津贴|工资|价格|预算|金额|资金|经费|多少钱|花多少|奖励|报销")
 AMOUNT = re.compile(r"\d+\s*万?亿?元")  # an amount of money stated
+RURAL = ("农村", "乡村")  # 城乡 is town and country: a rural facet it covers
 CITY = re.compile(r"^([\u4e00-\u9fff]{2,4}?)[市省县区]")
 
 
@@ -206,7 +207,7 @@ def facet_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
     asked = query.raw  # the user's own words: the lexicon's mappings ("村里" -> 农村) are not facets
     for facet in FACETS:
         wider = any(facet in f and f in asked for f in FACETS if f != facet)  # "小学生" is asked, not "小学"
-        if facet not in asked or facet in evidence or wider:
+        if facet not in asked or facet in evidence or wider or (facet in RURAL and "城乡" in evidence):
             continue
         if figure:
             return f"规划没有单列“{facet}”的数字。"
@@ -305,6 +306,17 @@ def duration_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hit
     return None
 
 
+def stated_value_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """A share or decimal the question states ("2025年要到30%吗") that the evidence does not hold: the
+    plan does not say that figure (a row is cited by its whole line, cells included)."""
+    if draft.exact:
+        return None
+    stated = [m.group(1) for m in STATED_VALUE.finditer(query.raw)]
+    held = {float(n) for n in NUMBER.findall(quoted_text(draft).replace("．", "."))}
+    missing = [v for v in stated if float(v) not in held]
+    return f"规划没有给出“{missing[0]}”这个数。" if stated and len(missing) == len(stated) else None
+
+
 def time_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
     """A "when" question whose evidence states no time."""
     if Intent.WHEN not in query.asks[:2] and query.intent != Intent.WHEN or draft.exact:
@@ -356,6 +368,7 @@ CHECKS: list[Check] = [
     quantity_missing,
     count_unit_missing,
     duration_missing,
+    stated_value_missing,
     time_missing,
 ]
 # Soft too: another strategy may quote the 经费 sentence, or the one of the level or age band asked.

@@ -95,6 +95,24 @@ def test_levels_in_english_questions():
     assert refusal.levels_named("What does the plan say about accountability") == set()
 
 
+def test_a_stated_share_the_evidence_does_not_hold(kit, facts):
+    row = row_draft(kit, "高中阶段女生毛入学率")
+    assert "97.5" in refusal.stated_value_missing(q(kit, "高中女生毛入学率2020年是97.5%吗"), row, kit, facts, [])
+    assert refusal.stated_value_missing(q(kit, "高中女生毛入学率2020年是98.5%吗"), row, kit, facts, []) is None
+    assert refusal.stated_value_missing(q(kit, "2025年高中女生毛入学率"), row, kit, facts, []) is None  # a year
+    text = text_draft(kit, "筛查覆盖率保持在80％以上")
+    assert refusal.stated_value_missing(q(kit, "两癌筛查覆盖率要到90%吗"), text, kit, facts, []) is not None
+
+
+def test_a_rural_facet_is_covered_by_town_and_country(kit, facts):
+    def quoted(quote: str) -> Draft:  # only the quote's words are read
+        return Draft("…", [Citation("妇女规划", "x", quote, 0, len(quote), "demo")], "text", plans=("women",))
+
+    asked = q(kit, "农村妇女参加养老保险的人数有多少")
+    assert refusal.facet_missing(asked, quoted("城乡居民基本养老保险女性参保人数"), kit, facts, []) is None
+    assert "农村" in refusal.facet_missing(asked, quoted("城镇职工基本养老保险女性参保人数"), kit, facts, [])
+
+
 def test_other_place(kit, facts):
     draft = row_draft(kit, "孕产妇死亡率")
     assert "杭州" in refusal.other_place(q(kit, "杭州的孕产妇死亡率目标"), draft, kit, facts, [])
