@@ -151,7 +151,7 @@ class IndicatorValueStrategy(Strategy):
         国家学生体质健康标准达标优良率)."""
         kit = self.kit
         held = kit.coverage(query.grams, self._name(best))
-        if held <= 0:
+        if held < T.NAME_LEXICAL:  # the question's words must be in both names, not a stray bigram
             return []
         sims = kit.name_similarities(query)
         others = [c for c in self._all_rows(None, docs)
