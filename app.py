@@ -32,15 +32,17 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: n
 import gradio as gr  # noqa: E402
 from starlette.exceptions import HTTPException  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware  # noqa: E402
 from starlette.requests import ClientDisconnect, Request  # noqa: E402
-from starlette.responses import Response  # noqa: E402
+from starlette.responses import PlainTextResponse, Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 
 from assistant import views  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.core import Assistant, clean_question  # noqa: E402
-from assistant.errors import AssistantError, InputError  # noqa: E402
+from assistant.documents import Documents, size_text  # noqa: E402
+from assistant.errors import AssistantError, DocumentError, InputError  # noqa: E402
 from assistant.feedback import FeedbackError, record_feedback  # noqa: E402
 from assistant.index import live_manifest  # noqa: E402
 from assistant.limits import (  # noqa: E402
@@ -58,9 +60,6 @@ log = logging.getLogger("assistant.app")
 T = TypeVar("T")
 RELOAD_CHECK_SECONDS = 2.0  # how often a request compares the live index with the one it is served from
 
-TITLE = "嘉兴市妇女儿童发展“十四五”规划问答"
-INTRO = ("依据《嘉兴市妇女发展“十四五”规划》和《嘉兴市儿童发展“十四五”规划》原文回答，"
-         "每个回答都标出处，可点开核对原文。规划没有写明的内容会如实说明。")
 UNEXPECTED = "抱歉，处理这个请求时出了问题，请稍后再试或换一种问法。"
 BUSY = "您的上一个请求还在处理中，请等它完成后再提问。"
 NO_UPLOADS = "此应用不接受文件上传。"
@@ -73,12 +72,21 @@ MAX_BODY_BYTES = 1_000_000
 CACHE_CLEANUP = (3600, 3600)
 # Routes that store an uploaded file. No component of this app takes a file, so they are refused.
 UPLOAD_ROUTES = ("/gradio_api/upload", "/gradio_api/process_recording")
+# With a login, the 文档管理 tab takes one file at a time through /gradio_api/upload, of up to
+# settings.max_file_bytes (ingest's limit); the multipart framing around it is a few hundred bytes.
+DOCUMENT_UPLOAD = "/gradio_api/upload"
+MULTIPART_SLACK = 64_000
+FOLLOW_SECONDS = 0.5  # how often the 文档管理 tab shows a running build's progress
 OMP_THREADS = "1"  # the embedding engine's threads per answer when OMP_NUM_THREADS is not set (main())
+# Example questions by who asks them, each with the words the corpus must hold for it to be shown
+# (views.example_questions): after an ingest of other plans, questions made from those plans instead.
 EXAMPLES = {
-    "市民常问": ["婚前医学检查率目标是多少", "婴儿死亡率要控制在多少", "普惠托育服务项目要做什么"],
-    "新入职工作人员": ["妇女与健康领域有哪些任务", "儿童与安全领域有哪些任务", "规划的组织实施由谁负责"],
-    "培训师核对引文": ["规划里是不是说“至少设有2家危重新生儿救治中心”？",
-                "规划里是不是说“婚前医学检查率保持在85％以上”？"],
+    "市民常问": [("婚前医学检查率目标是多少", "婚前医学检查率"), ("婴儿死亡率要控制在多少", "婴儿死亡率"),
+             ("普惠托育服务项目要做什么", "普惠托育")],
+    "新入职工作人员": [("妇女与健康领域有哪些任务", "妇女与健康"), ("儿童与安全领域有哪些任务", "儿童与安全"),
+                ("规划的组织实施由谁负责", "组织实施")],
+    "培训师核对引文": [("规划里是不是说“至少设有2家危重新生儿救治中心”？", "危重新生儿救治中心"),
+                ("规划里是不是说“婚前医学检查率保持在85％以上”？", "婚前医学检查率保持在85％以上")],
 }
 
 CSS = """
@@ -118,44 +126,70 @@ mark.diff-source { background: #bfe8c4; font-weight: 700; }
 .plan-text table.indicators { border-collapse: collapse; margin: .5em 0; }
 .plan-text table.indicators td, .plan-text table.indicators th { border: 1px solid #ccc; padding: .2em .5em; }
 .plan-text tr.cited td { background: #ffe58f; }
+/* the chat: nothing floats over the messages. No label, no top icons (Gradio's trash would clear the
+   messages but not the conversation 开始新对话 clears); the ↓ button gets a band under the list. */
+#chatbot .icon-button-wrapper.top-panel { display: none; }
+#chatbot .bubble-wrap { height: calc(100% - 34px); }
+#chatbot .scroll-down-button-container { bottom: 4px; }
+.share-row { margin-top: .5em; }
+a.share { display: inline-block; font-size: .85em; text-decoration: none; border: 1px solid #c9ccd4;
+          border-radius: 4px; padding: .1em .6em; color: #444; background: #fff; }
+.share-text { display: none; }
+.card table.mini th, .card table.mini td.ind-base, .card table.mini td.ind-target,
+.card table.mini td.ind-domain, .card table.mini td.ind-seq { white-space: nowrap; }
+/* the indicator tables (指标表) */
+.ind-table { border-collapse: collapse; width: 100%; }
+.ind-table th, .ind-table td { border: 1px solid #d9dce3; padding: .3em .5em; text-align: left; vertical-align: top; }
+.ind-table thead th { background: #f0f1f4; white-space: nowrap; position: sticky; top: 0; }
+.ind-table tr.ind-plan th { background: #fdecea; color: #a93226; }
+.ind-table tr.ind-area th { background: #f7f8fa; color: #333; font-weight: 600; }
+.ind-table td.ind-seq { width: 3em; }
+.ind-table td.ind-base { width: 6em; }
+.ind-table td.ind-base, .ind-table td.ind-target, .ind-table td.ind-seq { white-space: nowrap; }
+.ind-table td.ind-target { white-space: normal; min-width: 4.5em; }
+.ind-count { color: #666; font-size: .9em; margin: .4em 0; }
+.ind-empty p { padding: .8em 1em; background: #f6f7f9; border-radius: 6px; color: #444; }
+/* a phone: the width is for the text (narrow page margins, full-width answers); numbers and table
+   headers stay whole; the indicator tables drop 序号 so that both years fit beside the indicator;
+   the tab bar stays at the top, and the plan outline takes less height. */
+@media (max-width: 640px) {
+  #chatbot .message-row.bot-row { margin-left: 4px; margin-right: 4px; max-width: calc(100% - 8px); }
+  #chatbot .message-row.user-row { margin-left: 24px; margin-right: 4px; max-width: calc(100% - 28px); }
+  #chatbot .message-row .message { padding-left: 8px; padding-right: 8px; }
+  .card { padding: .4em .5em; }
+  .card table.mini th, .card table.mini td { padding: .1em .3em; }
+  .card table.mini .ind-seq, .ind-table .ind-seq { display: none; }
+  .ind-table th, .ind-table td { padding: .3em .35em; }
+  .ind-table td.ind-base { width: 4.2em; }
+  .ind-table td.ind-target { width: 6em; }
+  .ind-table thead th { position: static; }  /* the tab bar holds the top of a phone's screen */
+  #tabs > .tab-wrapper { position: sticky; top: 0; z-index: 20; background: var(--body-background-fill); }
+  #outline-panel { max-height: 30vh; }
+  #plan-text-panel { max-height: 65vh; }
+}
 """
 
-# Citation links and outline links are handled in the page: a citation sets the hidden #goto box,
-# whose input event asks the server for the plan text with the quote marked.
-HEAD = """
-<script>
-window.planScrollTo = function (selector) {
-  let tries = 0;
-  const go = () => {
-    const el = document.querySelector(selector);
-    if (el) { el.scrollIntoView({block: "center"}); return; }
-    if (tries++ < 20) setTimeout(go, 150);
-  };
-  setTimeout(go, 150);
-};
-document.addEventListener("click", (event) => {
-  const link = event.target.closest ? event.target.closest("a") : null;
-  if (!link) return;
-  const href = link.getAttribute("href") || "";
-  if (href.startsWith("#cite:")) {
-    event.preventDefault();
-    const box = document.querySelector("#goto textarea, #goto input");
-    if (!box) return;
-    box.value = decodeURIComponent(href.slice(6)) + "|" + Date.now();
-    box.dispatchEvent(new Event("input", {bubbles: true}));
-    return;
-  }
-  if (href.startsWith("#n-") || href.startsWith("#c")) {
-    const target = document.getElementById(href.slice(1));
-    if (!target) return;
-    event.preventDefault();
-    document.querySelectorAll(".plan-text section.selected").forEach((s) => s.classList.remove("selected"));
-    if (target.tagName === "SECTION") target.classList.add("selected");
-    target.scrollIntoView({block: "start"});
-  }
-}, true);
-</script>
+# FRAME_CSS styles what is around Gradio's .contain, which CSS (scoped inside it by Gradio) cannot reach.
+FRAME_CSS = """
+@media (max-width: 640px) {
+  .gradio-container > .main { padding-left: 8px !important; padding-right: 8px !important; }
+  .gradio-container { overflow: clip !important; }  /* not hidden: then the tab bar can stick to the top */
+}
 """
+# The page's script (ui/page.js): citation links set the hidden #goto box, whose input event asks the
+# server for the plan text with the quote marked; outline links, the share button, where the chat and
+# the plan browser scroll to, and Chinese names for the labels Gradio writes in English.
+HEAD = (f"<style>{FRAME_CSS}</style>\n<script>\n"
+        + (Path(__file__).resolve().parent / "ui" / "page.js").read_text(encoding="utf-8") + "</script>\n")
+# Gradio's strings that its own zh-CN translation lacks: without them the screen reader's status line
+# (a hidden live region) says "common.complete" after each answer, and "In queue: 1 of 2".
+I18N = gr.I18n(**{"zh-CN": {"common.complete": "完成",
+                            "status.queue_position": "排队中：第 {position} 位，共 {size} 位"}})
+# First in the page's <head> (ChineseUi): Gradio reads the browser's language before any head= script runs.
+LOCALE_SCRIPT = (b'<script>(() => { const zh = {configurable: true, get: () => "zh-CN"};'
+                 b' const all = {configurable: true, get: () => ["zh-CN", "zh"]};'
+                 b' try { Object.defineProperty(Navigator.prototype, "language", zh);'
+                 b' Object.defineProperty(Navigator.prototype, "languages", all); } catch (e) {} })();</script>')
 
 
 class Busy(InputError):
@@ -237,6 +271,11 @@ class Handlers:
     @property
     def corpus(self):
         return self.assistant.corpus
+
+    def reload_now(self) -> None:
+        """Answer from the live index from the next request on (a change of the documents made in this app)."""
+        self._checked = time.monotonic() - RELOAD_CHECK_SECONDS
+        self._reload()
 
     def _reload(self) -> None:
         now = time.monotonic()
@@ -384,9 +423,9 @@ class Handlers:
         text = views.plan_text_html(doc, plan, (int(start), int(end)))
         return gr.Tabs(selected="browser"), gr.Radio(value=plan.name), views.outline_html(plan), text
 
-    def indicator_table(self, plan_label: str, query: str) -> list[list[str]]:
-        """Rows of the target tables for the UI table."""
-        return views.indicator_rows(self.corpus, views.plan_key(plan_label), query or "")
+    def indicator_table(self, plan_label: str, query: str) -> str:
+        """The target tables filtered by plan and words, as HTML (a message when no row matches)."""
+        return views.indicators_html(self.corpus, views.plan_key(plan_label), query or "")
 
     def quote_result(self, passage: str, request: gr.Request = None) -> str:
         """The quote checker's verdict as HTML."""
@@ -457,21 +496,29 @@ def chat_tab(h: Handlers) -> None:
     """问答: plan filter, the conversation, the question box, examples and feedback status."""
     plan = gr.Radio([views.ALL_PLANS, *views.plan_labels(h.corpus)], value=views.ALL_PLANS, label="检索范围",
                     elem_id="chat-plan")
-    chatbot = gr.Chatbot(label="对话", height=560, elem_id="chatbot", render_markdown=True, sanitize_html=True,
-                         latex_delimiters=[], feedback_options=("Like", "Dislike"),
-                         placeholder="请输入问题，例如：婚前医学检查率目标是多少")
+    examples = views.example_questions(h.corpus, EXAMPLES)
+    first = next(iter(examples.values()), ["……"])[0]
+    # No autoscroll: Gradio's scrolls to the bottom of the last citation card. The page script
+    # (ui/page.js) shows the start of each new answer instead, unless the reader scrolled meanwhile.
+    # No label and no copy buttons: they float over the first lines, and Gradio's copy gives the
+    # message's HTML (the answer's own 复制回答和出处 gives plain text).
+    chatbot = gr.Chatbot(show_label=False, height=560, elem_id="chatbot", render_markdown=True, sanitize_html=True,
+                         latex_delimiters=[], feedback_options=("Like", "Dislike"), autoscroll=False, buttons=[],
+                         placeholder=f"请输入问题，例如：{first}")
     with gr.Row():
         question = gr.Textbox(label="问题", placeholder="输入问题后按回车或点“提问”", scale=5, max_lines=4,
-                              elem_id="question")
+                              elem_id="question", min_width=240)  # a phone: the button goes under the box
         send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
     status = gr.Markdown(elem_id="status")
     clear = gr.Button("开始新对话", size="sm")
-    for label, questions in EXAMPLES.items():
-        gr.Examples([[q] for q in questions], inputs=[question], label=label)
     turns = gr.State([])
+    ask = {"fn": h.chat, "inputs": [question, plan, turns], "outputs": [chatbot, turns, question],
+           "api_visibility": "private", **h.queue}
+    for n, (label, questions) in enumerate(examples.items()):
+        shown = gr.Examples([[q] for q in questions], inputs=[question], label=label, elem_id=f"examples-{n}")
+        shown.load_input_event.then(**ask)  # a click asks the question, as 提问 would
     for trigger in (send.click, question.submit):
-        trigger(h.chat, [question, plan, turns], [chatbot, turns, question], api_visibility="private",
-                **h.queue)
+        trigger(**ask)
     clear.click(lambda: ([], [], ""), None, [chatbot, turns, status], api_visibility="private")
     chatbot.like(h.like, [turns], [status], api_visibility="private")
 
@@ -486,7 +533,9 @@ def browser_tab(h: Handlers, tabs: gr.Tabs, goto: gr.Textbox) -> None:
             outline_box = gr.HTML(outline, elem_id="outline")
         with gr.Column(scale=3, elem_id="plan-text-panel"):
             text_box = gr.HTML(text, elem_id="plan-text")
-    plan.input(h.plan_view, [plan], [outline_box, text_box], api_visibility="private")
+    # Another plan opens at its start; a citation, at the quote inside the text pane (ui/page.js).
+    plan.input(h.plan_view, [plan], [outline_box, text_box], api_visibility="private").then(
+        None, js="() => window.planPanesToTop && window.planPanesToTop()")
     goto.change(h.goto, [goto], [tabs, plan, outline_box, text_box], api_visibility="private").then(
         None, js="() => window.planScrollTo && window.planScrollTo('.plan-text .cited')")
 
@@ -497,8 +546,9 @@ def indicators_tab(h: Handlers) -> None:
         plan = gr.Radio([views.ALL_PLANS, *views.plan_labels(h.corpus)], value=views.ALL_PLANS, label="规划",
                         elem_id="indicator-plan")
         query = gr.Textbox(label="筛选", placeholder="例如：健康、死亡率、托位", elem_id="indicator-query")
-    table = gr.Dataframe(h.indicator_table("全部", ""), headers=views.INDICATOR_HEADERS, interactive=False,
-                         wrap=True, elem_id="indicator-table", max_height=800)
+    # An HTML table, not a gr.Dataframe: its columns are the page's to fit on a phone (the CSS drops
+    # 序号 there), and a filter that matches nothing says so.
+    table = gr.HTML(h.indicator_table(views.ALL_PLANS, ""), elem_id="indicator-table")
     for trigger in (plan.change, query.change):
         trigger(h.indicator_table, [plan, query], [table], api_visibility="private")
 
@@ -513,14 +563,125 @@ def quote_tab(h: Handlers) -> None:
         trigger(h.quote_result, [passage], [result], api_visibility="private", **h.queue)
 
 
-def build_app(assistant: Assistant) -> gr.Blocks:
-    """The Blocks app for one Assistant: four tabs and the named API endpoints."""
+def documents_tab(h: Handlers) -> None:
+    """文档管理 (only behind a login): upload a plan, check its parse summary, add or replace it while the
+    build's progress shows, list and remove documents. Questions are answered from the old index until
+    the new one is live (Documents runs one build at a time, in the background)."""
+    docs = Documents(h.settings, on_change=h.reload_now)
+    uploads = Path(gr.utils.get_upload_folder()).resolve()
+    queue = {"concurrency_id": "documents", "concurrency_limit": 4, "api_visibility": "private"}
+    quiet = {**queue, "show_progress": "hidden"}  # the tab shows a build's progress itself
+    css = """
+    .doc-head { font-weight: 700; margin-bottom: .3em; }
+    table.doc-facts, table.doc-facts tr { border: none !important; border-collapse: collapse; margin: .2em 0; }
+    table.doc-facts th, table.doc-facts td { border: none !important; padding: .15em 1em .15em 0 !important;
+                                             vertical-align: top; text-align: left; background: none; }
+    table.doc-facts th { color: #555; font-weight: 600; white-space: nowrap; }
+    .doc-warnings { background: #fff7e6; border-left: 4px solid #e6a23c; padding: .4em .8em; margin: .5em 0; }
+    .doc-ok { color: #1e6b34; }
+    .doc-job { padding: .5em .8em; border-radius: 6px; margin: .3em 0; }
+    .doc-running { background: #eef5ff; }
+    .doc-running progress { display: block; width: 100%; margin: .4em 0; }
+    .doc-done { background: #d4f4dd; color: #1e6b34; }
+    .doc-failed { background: #fde2e2; color: #a93226; }
+    table.doc-list { border-collapse: collapse; width: 100%; margin: .5em 0; }
+    table.doc-list caption { text-align: left; font-weight: 600; color: #555; padding: .3em 0; }
+    table.doc-list th, table.doc-list td { border: 1px solid #d9dce3; padding: .3em .5em; text-align: left;
+                                           vertical-align: top; }
+    table.doc-list th { background: #f0f1f4; white-space: nowrap; }
+    """
+
+    def discard(path: str | Path | None) -> None:
+        """Delete an upload (<upload folder>/<hash>/<name>) once it is refused, committed or cleared."""
+        p = Path(path).resolve() if path else None
+        if p is not None and p.parent.parent == uploads:
+            p.unlink(missing_ok=True)
+            if p.parent.exists() and not any(p.parent.iterdir()):
+                p.parent.rmdir()
+
+    def follow() -> Iterator[tuple]:
+        """(status, list, choices) while a change runs, then once more when it is over."""
+        while (job := docs.job) is not None and job.running:
+            yield views.job_html(job), gr.skip(), gr.skip()
+            time.sleep(FOLLOW_SECONDS)
+        try:
+            infos = docs.documents()
+        except DocumentError as exc:
+            yield views.job_html(docs.job) + views.error_html(str(exc)), gr.skip(), gr.skip()
+            return
+        yield views.job_html(docs.job), views.documents_html(infos), gr.Dropdown(choices=[d.doc for d in infos],
+                                                                                 value=None)
+
+    def preview(path: str | None, previous: str | None) -> tuple:
+        """(summary, commit button, upload, pending) for a new upload; a refused one is deleted and cleared."""
+        discard(previous)
+        if not path:
+            return "", gr.Button(interactive=False), gr.skip(), None
+        try:
+            shown = views.preview_html(docs.preview(path))
+        except DocumentError as exc:
+            discard(path)
+            refused = views.error_html(f"“{Path(path).name}”未能添加：{exc}文档库没有任何改动。")
+            return refused, gr.Button(interactive=False), None, None
+        return shown, gr.Button(interactive=True), gr.skip(), path
+
+    def commit(path: str | None) -> Iterator[tuple]:
+        try:
+            if not path:
+                raise DocumentError("请先上传文件。")
+            docs.commit(path, cleanup=discard)
+        except DocumentError as exc:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), views.error_html(str(exc)), gr.skip(), gr.skip()
+            return
+        yield "", gr.Button(interactive=False), None, None, gr.skip(), gr.skip(), gr.skip()
+        for shown in follow():
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), *shown
+
+    def remove(doc: str | None) -> Iterator[tuple]:
+        if not doc:  # nothing chosen, or the confirmation was cancelled
+            yield gr.skip(), gr.skip(), gr.skip()
+            return
+        try:
+            docs.remove(doc)
+        except DocumentError as exc:
+            yield views.error_html(str(exc)), gr.skip(), gr.skip()
+            return
+        yield from follow()
+
+    with gr.Tab("文档管理", id="documents", elem_id="documents-tab") as tab:
+        limit = size_text(h.settings.max_file_bytes)
+        gr.Markdown(f"上传 .txt、.md、.docx、.pdf 或 .html 格式的规划文件（不超过 {limit}）。先查看解析结果，"
+                    "核对无误再提交；重建索引期间，问答仍按原有文档回答。")
+        # No file_types: the browser would refuse another type with an English message; preview says it in Chinese.
+        upload = gr.File(label="上传文档", type="filepath", elem_id="doc-upload")
+        summary = gr.HTML(elem_id="doc-summary", css_template=css)
+        send = gr.Button("提交（添加或替换文档）", variant="primary", interactive=False, elem_id="doc-commit")
+        status = gr.HTML(elem_id="doc-status", css_template=css)
+        listed = docs.documents()
+        table = gr.HTML(views.documents_html(listed), elem_id="doc-list", css_template=css)
+        with gr.Row():
+            choice = gr.Dropdown([d.doc for d in listed], value=None, label="要删除的文档", elem_id="doc-choice",
+                                 scale=3)
+            drop = gr.Button("删除所选文档", variant="stop", elem_id="doc-remove", scale=1)
+        pending = gr.State(None)  # the path of the upload previewed, on the server only
+    upload.upload(preview, [upload, pending], [summary, send, upload, pending], **queue)
+    upload.clear(lambda previous: preview(None, previous), [pending], [summary, send, upload, pending], **queue)
+    send.click(commit, [pending], [summary, send, upload, pending, status, table, choice], **quiet)
+    drop.click(remove, [choice], [status, table, choice], **quiet,
+               js="(doc) => doc && confirm('确定删除文档“' + doc + '”吗？删除后需重新上传才能恢复。') ? doc : null")
+    tab.select(follow, None, [status, table, choice], **quiet)
+
+
+def build_app(assistant: Assistant, manage_documents: bool = False) -> gr.Blocks:
+    """The Blocks app for one Assistant: four tabs and the named API endpoints; with `manage_documents`
+    (only for an app launched with a login) a fifth, 文档管理."""
     h = Handlers(assistant)
-    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
-        gr.Markdown(f"## {TITLE}\n{INTRO}")
+    title = views.page_title(h.corpus)  # from the plans' titles, like every plan list of the page
+    with gr.Blocks(title=title, analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
+        gr.Markdown(f"## {title}\n{views.page_intro(h.corpus)}", elem_id="page-head")
         # Outside the tabs, so that it is in the page whichever tab is open (tabs render lazily).
         goto = gr.Textbox(visible="hidden", elem_id="goto")
-        with gr.Tabs(selected="chat") as tabs:
+        with gr.Tabs(selected="chat", elem_id="tabs") as tabs:
             with gr.Tab("问答", id="chat"):
                 chat_tab(h)
             with gr.Tab("规划浏览", id="browser"):
@@ -529,6 +690,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 indicators_tab(h)
             with gr.Tab("引文核对", id="quote"):
                 quote_tab(h)
+            if manage_documents:
+                documents_tab(h)
         gr.api(h.api_ask, api_name="ask", **h.queue)
         gr.api(h.api_check_quote, api_name="check_quote", **h.queue)
         gr.api(h.api_indicators, api_name="indicators")
@@ -536,6 +699,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         gr.api(h.api_feedback, api_name="feedback")
     # POST /api/ask and /api/check_quote, on the same Handlers (so the same limits); launch() serves them.
     demo.json_api = JsonApi(h)
+    demo.upload_limit = assistant.settings.max_file_bytes if manage_documents else None
     # Gradio opens POST /gradio_api/run/<api> off Spaces: a direct call that skips the queue, and
     # with it app_concurrency. Every client goes through the queue.
     return demo.queue(api_open=False)
@@ -607,7 +771,7 @@ async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> dict:
             if size > limit:
                 raise ApiError(413, TOO_LARGE)
             chunks.append(chunk)
-    except HTTPException as exc:  # the app-wide cap (launch: max_body_size) counted it first
+    except HTTPException as exc:  # the app-wide cap (ApiGate) counted it first
         if exc.status_code == 413:
             raise ApiError(413, TOO_LARGE) from None
         raise
@@ -629,6 +793,14 @@ def known_fields(data: dict, fields: dict[str, str]) -> dict:
         there = "；".join(f"{k}：{what}" for k, what in fields.items())
         raise ApiError(400, f"不认识的字段：{'、'.join(unknown)[:200]}。可用的字段是 {there}。")
     return data
+
+
+def logged_in(request: Request) -> bool:
+    """True when the request carries the login cookie of someone logged in to the page."""
+    server = request.app  # Gradio's App, which keeps the tokens of the people logged in
+    cookie_id, tokens = getattr(server, "cookie_id", None), getattr(server, "tokens", {})
+    names = (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}")
+    return bool(cookie_id) and any((token := request.cookies.get(name)) and token in tokens for name in names)
 
 
 def basic_credentials(header: str) -> tuple[str, str] | None:
@@ -667,7 +839,7 @@ class JsonApi:
 
     def routes(self) -> list[Route]:
         # read_json caps the body at MAX_BODY_BYTES itself, to say so in Chinese and as JSON: a route's
-        # max_body_size takes the place of the app's (launch), whose 413 would be "Content Too Large".
+        # max_body_size takes the place of the app's (ApiGate), whose 413 would be "Content Too Large".
         return [Route(path, endpoint, methods=["POST"], max_body_size=UNCAPPED)
                 for path, endpoint in (("/api/ask", self.ask), ("/api/check_quote", self.check_quote))]
 
@@ -726,13 +898,8 @@ class JsonApi:
 
     def check_login(self, request: Request) -> None:
         """Nothing when the app has no login or the request carries it (Basic, or the login cookie); 401 if not."""
-        if self.login is None:
+        if self.login is None or logged_in(request):
             return
-        server = request.app  # Gradio's App, which keeps the tokens of the people logged in
-        cookie_id, tokens = getattr(server, "cookie_id", None), getattr(server, "tokens", {})
-        for name in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
-            if cookie_id and (token := request.cookies.get(name)) and token in tokens:
-                return
         given = basic_credentials(request.headers.get("authorization", ""))
         if given is not None:
             user_ok = hmac.compare_digest(given[0].encode(), self.login[0].encode())
@@ -756,13 +923,36 @@ class ApiGate:
       calls that share a hash take each other's results, then hang or end with a 404 (a KeyError
       inside Gradio). The API endpoints keep no session state, so the field is dropped and each
       call is a session of its own, as when a client sends none.
+    - Every request body is capped here, at MAX_BODY_BYTES (a 413 on its Content-Length, before
+      the route; a route's own max_body_size, the JSON API's, takes its place). With `upload_limit`
+      (build_app with manage_documents, launched with a login), POST /gradio_api/upload from a
+      logged-in page, the 文档管理 tab's upload, is let through and capped at upload_limit instead;
+      every other upload is refused as before. (Not Starlette's app-wide max_body_size: FastAPI
+      gives it to every route of Gradio's, where it would cap the tab's upload too.)
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, upload_limit: int | None = None) -> None:
         self.app = app
+        self.upload_limit = upload_limit or 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        upload = bool(self.upload_limit) and scope["method"] == "POST" and \
+            scope["path"].rstrip("/").endswith(DOCUMENT_UPLOAD) and logged_in(Request(scope))
+        limit = self.upload_limit + MULTIPART_SLACK if upload else MAX_BODY_BYTES
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if upload and declared.isdigit() and int(declared) > limit:
+            # said in Chinese, before a byte is read; plain text, which the page shows as it is
+            too_big = f"文件太大，不能超过 {size_text(self.upload_limit)}。"
+            await PlainTextResponse(too_big, status_code=413)(scope, receive, send)
+            return
+        await RequestBodyLimitMiddleware(self.app if upload else self._gate, max_body_size=limit)(
+            scope, receive, send)
+
+    async def _gate(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         path = scope["path"].rstrip("/")
@@ -814,6 +1004,48 @@ async def _without_session_hash(scope: Scope, receive: Receive) -> Receive:
     return replay
 
 
+class ChineseUi:
+    """ASGI middleware: the page (GET /) tells Gradio's scripts that the browser's language is zh-CN.
+
+    Gradio picks the language of its own strings (赞, 清除, 设置 ...) from navigator.language once,
+    as its scripts start, before any head= script runs; an en-US browser got English buttons in a
+    Chinese app. A script at the top of the page's <head> answers zh-CN first, so Gradio's own
+    zh-CN translations (and the I18N additions) are used whatever the browser's language.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def rewrite(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers", []))
+                if not headers.get(b"content-type", b"").startswith(b"text/html"):
+                    await send(message)
+                    return
+                start = message
+                return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = b"".join(chunks).replace(b"<head>", b"<head>" + LOCALE_SCRIPT, 1)
+            headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, rewrite)
+
+
 def login_from_env(env: Mapping[str, str]) -> tuple[str, str] | None:
     """(user, password) from ASSISTANT_APP_USER / ASSISTANT_APP_PASSWORD; None when neither is set."""
     user, password = env.get("ASSISTANT_APP_USER", ""), env.get("ASSISTANT_APP_PASSWORD", "")
@@ -832,25 +1064,53 @@ def launch(demo: gr.Blocks, host: str, port: int, auth: tuple[str, str] | None =
     one way to tell it otherwise through gr.Blocks.launch, and "" trusts no one.
 
     The JSON API of build_app (POST /api/ask, /api/check_quote) is served beside Gradio's routes,
-    behind the same login.
+    behind the same login. An app with the 文档管理 tab (build_app(manage_documents=True)) needs the
+    login, and takes that tab's uploads from a logged-in page only, up to the ingest size limit.
     """
+    upload_limit: int | None = getattr(demo, "upload_limit", None)
+    if upload_limit and auth is None:
+        raise ValueError("the 文档管理 tab needs a login: set ASSISTANT_APP_USER and ASSISTANT_APP_PASSWORD")
     os.environ["FORWARDED_ALLOW_IPS"] = ",".join(parse_proxies(trusted_proxies))
     api: JsonApi | None = getattr(demo, "json_api", None)
     if api is not None:
         api.login = auth
     return demo.launch(server_name=host, server_port=port, share=False, auth=auth, show_error=False,
                        auth_message="请输入账号和密码。" if auth else None, prevent_thread_lock=not block,
-                       ssr_mode=False, quiet=True, css=CSS, head=HEAD, max_file_size=MAX_BODY_BYTES,
-                       app_kwargs={"max_body_size": MAX_BODY_BYTES, "middleware": [Middleware(ApiGate)],
+                       ssr_mode=False, quiet=True, css=CSS, head=HEAD,
+                       i18n=I18N, footer_links=[],  # no footer: its links lead to pages in English
+                       # the browser checks max_file_size itself, with an English message; with the tab's
+                       # uploads open, ApiGate caps them instead, and ingest's check says it in Chinese
+                       max_file_size=None if upload_limit else MAX_BODY_BYTES,
+                       app_kwargs={"middleware": [Middleware(ApiGate, upload_limit=upload_limit),  # caps bodies
+                                                  Middleware(ChineseUi)],
                                    # the JSON API, before Gradio's own routes
                                    "routes": api.routes() if api is not None else []})
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=TITLE + "（网页版）")
+    p = argparse.ArgumentParser(description="规划问答助手（网页版）")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
     return p.parse_args(argv)
+
+
+STARTUP_STAGES = {"embedding": "the index is missing or out of date: building it ({total} passages) ...",
+                  "sentences": "embedding the plans' sentences ({total}) ..."}
+
+
+def startup_progress() -> Callable[[str, int, int], None]:
+    """What app.py says while the Assistant loads: a line when a build (or an embedding) starts and one when it
+    is done; nothing when the index is current, as after `make run`'s build."""
+    started: set[str] = set()
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in started:
+            started.add(stage)
+            print(STARTUP_STAGES.get(stage, stage + " ...").format(total=total), file=sys.stderr, flush=True)
+        if done >= total:
+            print(f"{stage}: done ({total})", file=sys.stderr, flush=True)
+            started.discard(stage)
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -866,15 +1126,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         auth = login_from_env(os.environ)
         parse_proxies(settings.trusted_proxies)  # a mistyped proxy stops here, not after loading
-        built = settings.chroma_host or (Path(settings.index_dir) / "CURRENT").exists()
-        print("loading the assistant ..." if built else "building the index (first run, ~20 s) ...", file=sys.stderr)
-        assistant = Assistant(settings)
+        print("loading the assistant ...", file=sys.stderr, flush=True)
+        assistant = Assistant(settings, progress=startup_progress())
     except (AssistantError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     # Gradio's own start-up lines suggest share=True; this app never makes a share link.
     print(f"serving on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr, flush=True)
-    launch(build_app(assistant), args.host, args.port, auth, trusted_proxies=settings.trusted_proxies)
+    launch(build_app(assistant, manage_documents=auth is not None), args.host, args.port, auth,
+           trusted_proxies=settings.trusted_proxies)
     return 0
 
 

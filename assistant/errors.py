@@ -21,5 +21,9 @@ class InputError(AssistantError):
     """A user's question or file is unusable (empty, too long, binary...)."""
 
 
+class DocumentError(InputError):
+    """An upload or a change of the documents refused, with the message the person sees (Chinese)."""
+
+
 # A readable public name; IndexError_ avoids shadowing the builtin inside this module.
 IndexStateError = IndexError_

@@ -152,6 +152,18 @@ def ingest(settings: Settings, paths: list[str | Path],
     return results, built
 
 
+def planned(settings: Settings, incoming: list[Incoming]) -> list[str]:
+    """What `ingest` would do with checked files, writing nothing: each gets its id, and its status
+    ("added", "replaced" or "unchanged") is returned. For a preview: the ingest itself decides again."""
+    folder = Path(settings.corpus_dir)
+    if not folder.is_dir():
+        for item in incoming:
+            item.doc = doc_ids(item.path.name)[0]
+        return ["added"] * len(incoming)
+    _assign_ids(folder, read_sources(folder), incoming)
+    return [_status(folder / f"{item.doc}.txt", item.text.encode("utf-8")) for item in incoming]
+
+
 def remove(settings: Settings, doc: str, progress: Progress | None = None) -> bool:
     """Remove a document from the corpus and rebuild the index; True when the index was rebuilt."""
     folder = _folder(settings)
@@ -226,12 +238,17 @@ def _assign_ids(folder: Path, sources: dict[str, dict], incoming: list[Incoming]
         owners[doc] = item.path.stem
 
 
+def _status(target: Path, data: bytes) -> str:
+    """"added", "replaced" or "unchanged": what storing `data` as `target` would do."""
+    old = target.read_bytes() if target.exists() else None
+    return "unchanged" if old == data else "added" if old is None else "replaced"
+
+
 def _store(folder: Path, sources: dict[str, dict], item: Incoming, changes: Changes) -> IngestResult:
     """Write one document unless its text is already stored; note its original file in `sources`."""
     target = folder / f"{item.doc}.txt"
     data = item.text.encode("utf-8")
-    old = target.read_bytes() if target.exists() else None
-    status = "unchanged" if old == data else "added" if old is None else "replaced"
+    status = _status(target, data)
     if status != "unchanged":
         changes.write(target, data)
     entry = {"file": item.path.name, "sha256": item.sha256, "format": item.path.suffix.lower().lstrip(".")}

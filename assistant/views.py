@@ -6,13 +6,17 @@ only the tags written in this module reach the page.
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections.abc import Iterator
 from difflib import SequenceMatcher
 from html import escape
 from urllib.parse import quote
 
 from assistant.corpus import Corpus, plan_filter
+from assistant.documents import STAGES, Job, Preview
+from assistant.ingest import DocumentInfo
 from assistant.quotes import extract_quote
 from assistant.refusal import REFUSAL
 from assistant.types import Answer, Citation, Document, Indicator, Node, Plan
@@ -20,17 +24,97 @@ from assistant.types import Answer, Citation, Document, Indicator, Node, Plan
 ALL_PLANS = "全部"
 VERDICTS = {"exact": "原文一致", "differs": "与原文不一致", "not_found": "未找到"}
 INDICATOR_HEADERS = ["规划", "领域", "序号", "指标", "2020年", "2025年"]
+IND_CLASSES = ["domain", "seq", "name", "base", "target"]  # CSS classes of the columns after 规划
 CONTEXT_CHARS = 160  # paragraph text kept on each side of a quote in a citation card
 MARKER = re.compile(r"\[(\d+)\]")
 NUMERIC = set("0123456789.．％%‰")
 QUOTE_MARKS = "“”\"'‘’「」『』 \t\r\n。，；"
 Span = tuple[int, int]
+GENERIC_TITLE = "规划问答"  # the heading when the plans' titles do not merge into one (page_title)
+PLACE_ENDS = "省市县区州盟旗镇乡"  # where a shared start of titles may end: a place name, "嘉兴市"
+MAX_MERGED = 4  # plans whose titles page_title merges into one heading; more read as a list
+MAX_TITLE_CHARS = 40  # a merged heading longer than this is no heading
+MAX_NAMED = 4  # plans page_intro names one by one; beyond, the first three and "等N份"
+# A clause worth checking as a quote: 8-30 characters with a number, no quotation marks or brackets.
+ITEM_NUMBER = re.compile(r"^\s*[0-9]+[．.、]")  # "1．" before an item's heading is no number to check
+QUOTABLE = re.compile(r"(?=[^“”《》（）()]*[0-9])[^“”《》（）()\s]{8,30}")
 
 
 def plan_labels(corpus: Corpus) -> list[str]:
     """One label per plan of the corpus, read from it: its name ("妇女规划"), or its title when two
     documents hold a plan of one kind (then its name is its title: structure.parse_document)."""
     return list(dict.fromkeys(p.name for _, p in iter_plans(corpus)))
+
+
+def page_title(corpus: Corpus) -> str:
+    """The app's heading, from the plans' titles: one plan, "《title》问答"-like; plans whose titles
+    differ in one middle part, merged ("嘉兴市妇女发展“十四五”规划" + "嘉兴市儿童发展“十四五”规划"
+    -> "嘉兴市妇女、儿童发展“十四五”规划问答"); anything else, GENERIC_TITLE."""
+    titles = list(dict.fromkeys(p.title for _, p in iter_plans(corpus) if p.title))
+    if len(titles) == 1:
+        return titles[0] + "问答"
+    merged = _merged_title(titles)
+    return merged + "问答" if merged else GENERIC_TITLE
+
+
+def _merged_title(titles: list[str]) -> str:
+    """"A甲C" + "A乙C" -> "A甲、乙C" when the common end C names a plan ("…规划"), the common start A is
+    empty or a place ("嘉兴市"), and every middle has two characters or more; "" otherwise."""
+    if not 2 <= len(titles) <= MAX_MERGED:
+        return ""
+    head = len(os.path.commonprefix(titles))
+    tail = len(os.path.commonprefix([t[::-1] for t in titles]))
+    tail = min(tail, min(len(t) for t in titles) - head)
+    start = titles[0][:head]
+    while start and start[-1] not in PLACE_ENDS:  # "嘉兴市妇" of "嘉兴市妇女…" / "嘉兴市妇联…": back to "嘉兴市"
+        start = start[:-1]
+    end = titles[0][len(titles[0]) - tail:] if tail else ""
+    middles = [t[len(start):len(t) - len(end)] for t in titles]
+    if not end.endswith("规划") or any(len(m) < 2 for m in middles):
+        return ""
+    merged = start + "、".join(middles) + end
+    return merged if len(merged) <= MAX_TITLE_CHARS else ""
+
+
+def page_intro(corpus: Corpus) -> str:
+    """What the app answers from, named by the plans' titles, and how it answers."""
+    titles = [f"《{t}》" for t in dict.fromkeys(p.title for _, p in iter_plans(corpus) if p.title)]
+    if not titles:
+        source = "规划原文"
+    elif len(titles) <= MAX_NAMED:
+        source = ("、".join(titles[:-1]) + "和" if len(titles) > 1 else "") + titles[-1] + "原文"
+    else:
+        source = "、".join(titles[:MAX_NAMED - 1]) + f"等{len(titles)}份规划的原文"
+    return f"依据{source}回答，每个回答都标出处，可点开核对原文。规划没有写明的内容会如实说明。"
+
+
+def example_questions(corpus: Corpus, curated: dict[str, list[tuple[str, str]]]) -> dict[str, list[str]]:
+    """The example questions of each group: the curated ones whose subject (the second of each pair)
+    is in the corpus; a group left empty gets questions made from the corpus (example_fallback)."""
+    text = "".join(d.text for d in corpus.documents.values())
+    made = example_fallback(corpus)
+    out = {}
+    for group, pairs in curated.items():
+        kept = [q for q, subject in pairs if subject in text] or made.get(group, [])
+        if kept:
+            out[group] = kept
+    return out
+
+
+def example_fallback(corpus: Corpus) -> dict[str, list[str]]:
+    """Questions made from the corpus for the three example groups: indicator targets, a section's
+    tasks, and a quote to check (a sentence with a number in it)."""
+    plans = [p for _, p in iter_plans(corpus)]
+    names = [re.sub(r"（[^（）]*）$", "", i.name) for p in plans for i in p.indicators]
+    sections = [n for p in plans for part in p.parts for n in part.children if n.level == "section" and n.children]
+    clauses = (ITEM_NUMBER.sub("", c) for doc, p in iter_plans(corpus) for part in p.parts
+               for c in re.split(r"[。；！？，\n]", doc.text[part.start:part.end]))
+    quotes = [c for c in clauses if QUOTABLE.fullmatch(c)]
+    return {
+        "市民常问": [f"{n}的目标是多少" for n in dict.fromkeys(names)][:3],
+        "新入职工作人员": [f"“{s.title}”有哪些任务" for s in sections][:3],
+        "培训师核对引文": [f"规划里是不是说“{q}”？" for q in quotes][:2],
+    }
 
 
 def plan_key(label: str | None) -> str | None:
@@ -203,6 +287,36 @@ def indicator_dicts(corpus: Corpus, plan: str | None = None, query: str = "") ->
             for p, ind, _ in _matching(corpus, plan, query)]
 
 
+def indicators_html(corpus: Corpus, plan: str | None = None, query: str = "") -> str:
+    """The filtered rows as one table under heading rows (the plan, then each 领域); a clear message
+    when no row matches.
+
+    The columns are 序号, 指标, 2020年, 2025年: with 规划 and 领域 as heading rows, a phone (whose
+    CSS also drops 序号, .ind-seq) shows the indicator's name beside both years without a sideways scroll."""
+    matching = _matching(corpus, plan, query)
+    if not matching:
+        words = "”“".join(query.split())
+        what = f"包含“{escape(words)}”的指标" if words else "指标"
+        hint = "可以换个词，或把规划改为“全部”。" if words else "这个规划没有重点指标目标表。"
+        return f'<div class="ind-empty"><p>没有找到{what}。{hint}</p></div>'
+    columns = list(zip(IND_CLASSES, INDICATOR_HEADERS[1:]))[1:]  # 领域 is a heading row
+    head = "".join(f'<th class="ind-{c}">{h}</th>' for c, h in columns)
+    rows, plan_now, domain_now = [], None, None
+    for p, ind, row in matching:
+        if p is not plan_now:
+            plan_now, domain_now = p, None
+            title = f"（{escape(p.title)}）" if p.title and p.title != p.name else ""
+            rows.append(f'<tr class="ind-plan"><th colspan="{len(columns)}">{escape(p.name)}{title}</th></tr>')
+        if ind.domain != domain_now:
+            domain_now = ind.domain
+            rows.append(f'<tr class="ind-area"><th colspan="{len(columns)}">{escape(ind.domain or "其他")}</th></tr>')
+        rows.append("<tr>" + "".join(f'<td class="ind-{c}">{escape(v)}</td>'
+                                     for (c, _), v in zip(columns, row[2:])) + "</tr>")
+    return (f'<div class="ind-wrap"><table class="ind-table"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>'
+            f'<p class="ind-count">共 {len(matching)} 项</p></div>')
+
+
 # ---- chat ----------------------------------------------------------------------------------------
 
 
@@ -263,8 +377,9 @@ def indicator_row_html(ind: Indicator, mark: Span) -> str:
     own_end = ind.target_start if ind.start <= ind.target_start < ind.end else ind.end
     row = _overlaps((ind.start, own_end), mark)
     cited = [False, row, row, row, _overlaps((ind.target_start, ind.target_end), mark)]
-    tds = "".join(f"<td>{_mark(escape(v)) if hit else escape(v)}</td>" for v, hit in zip(cells, cited))
-    head = "".join(f"<th>{h}</th>" for h in INDICATOR_HEADERS[1:])
+    tds = "".join(f'<td class="ind-{c}">{_mark(escape(v)) if hit else escape(v)}</td>'
+                  for c, v, hit in zip(IND_CLASSES, cells, cited))
+    head = "".join(f'<th class="ind-{c}">{h}</th>' for c, h in zip(IND_CLASSES, INDICATOR_HEADERS[1:]))
     return f'<table class="mini"><tr>{head}</tr><tr>{tds}</tr></table>'
 
 
@@ -288,10 +403,13 @@ def citation_card_html(corpus: Corpus, c: Citation, n: int, turn: int) -> str:
 
 
 def answer_html(answer: Answer, corpus: Corpus, turn: int) -> str:
-    """The answer first (markers linked), then one card per citation; refusals say so plainly."""
+    """The answer first (markers linked), then one card per citation, then the share button (its
+    plain text, `share_text`, rides along hidden); refusals say so plainly."""
     cards = "".join(citation_card_html(corpus, c, i, turn) for i, c in enumerate(answer.citations, 1))
     if answer.kind == "error":
         return error_html(answer.answer)
+    if answer.kind != "streaming":
+        cards += share_html(share_text(answer, corpus))
     extra = ""
     if answer.kind == "quote_check" and answer.citations:
         extra = diff_block_html(answer, strip_quote(extract_quote(answer.question) or answer.question))
@@ -303,6 +421,49 @@ def answer_html(answer: Answer, corpus: Corpus, turn: int) -> str:
         return f'<div class="answer refusal">{head}{text}{near}{cards}</div>'
     title = '<div class="cards-title">出处</div>' if cards else ""
     return f'<div class="answer"><p>{markers_html(answer.answer, turn)}</p>{extra}{title}{cards}</div>'
+
+
+def share_html(text: str) -> str:
+    """The share button and the text it copies (in the page's script: a click on a.share), kept on one
+    line: a raw blank line would end the chat's HTML block and turn the rest into Markdown."""
+    kept = escape(text).replace("\n", "&#10;")
+    return ('<div class="share-row"><a class="share" href="#share" role="button" title="复制这条回答和出处（纯文本）">'
+            f'复制回答和出处</a></div><div class="share-text" hidden>{kept}</div>')
+
+
+def share_text(answer: Answer, corpus: Corpus) -> str:
+    """The answer as plain text for training material: the question, the answer with its [n] markers,
+    then each citation's plan title, section path and the quoted text.
+
+        问：婚前医学检查率目标是多少
+        答：……2020年为92.41％[1]……
+        出处：
+        [1] 《嘉兴市妇女发展“十四五”规划》重点指标目标表 › 妇女与健康 › 3．婚前医学检查率（％）
+            原文：婚前医学检查率（％）；2020年：92.41；2025年：>85
+    """
+    lines = [f"问：{answer.question.strip()}", f"答：{answer.answer.strip()}"]
+    if answer.citations:
+        lines += ["", "出处：" if answer.answerable else "最接近的段落（供参考，并非答案）："]
+    for n, c in enumerate(answer.citations, 1):
+        lines += [f"[{n}] {citation_place(corpus, c)}", f"    原文：{citation_quote(corpus, c)}"]
+    return "\n".join(lines)
+
+
+def citation_place(corpus: Corpus, c: Citation) -> str:
+    """Where a citation is: 《plan title》 then its section path without the plan's short name."""
+    located = corpus.locate(c.doc, c.start)
+    title = located[1].title if located else c.plan
+    path = " › ".join(c.section.split(" > ")[1:])
+    return f"《{title}》{path}"
+
+
+def citation_quote(corpus: Corpus, c: Citation) -> str:
+    """The quoted text on one line; a table row as its named cells ("婚前医学检查率（％）；2020年：92.41；…")."""
+    ind = indicator_at(corpus, c.doc, c.start)
+    if ind is not None:
+        cells = indicator_cells(ind)
+        return f"{cells[3]}；{INDICATOR_HEADERS[4]}：{cells[4]}；{INDICATOR_HEADERS[5]}：{cells[5]}"
+    return "“" + " ".join(c.quote.split()) + "”"
 
 
 def answer_dict(answer: Answer) -> dict:
@@ -384,3 +545,56 @@ def quote_check_dict(answer: Answer) -> dict:
             "source": c.quote if c else "", "section": c.section if c else "",
             "doc": c.doc if c else "", "start": c.start if c else None, "end": c.end if c else None,
             "diffs": [{"quoted": q, "source": s} for q, s in answer.context.get("diffs", [])]}
+
+
+# ---- 文档管理 ------------------------------------------------------------------------------------
+
+DOCUMENT_HEADERS = ["文档", "原文件", "规划", "指标行", "检索段落"]
+UPLOAD_STATUS = {"added": "新增文档", "replaced": "替换已有文档", "unchanged": "与已有文档相同"}
+
+
+def preview_html(p: Preview) -> str:
+    """An upload's parse summary before it is committed: title, headings, table rows, warnings."""
+    stored = f"{escape(p.doc)}.txt（{UPLOAD_STATUS.get(p.status, p.status)}"
+    stored += f"，原文件 {escape(p.replaces)}）" if p.replaces else "）"
+    headings = "、".join(f"{what} {n} 个" for what, n in (
+        ("一级标题", sum(s.parts for s in p.plans)), ("二级标题", sum(s.sections for s in p.plans)),
+        ("条目", sum(s.items for s in p.plans))))
+    facts = [("文件", escape(p.file)), ("标题", escape(p.title)), ("存为", stored), ("章节", headings),
+             ("指标表", f"{p.table_rows} 行"), ("文字", f"{p.chars:,} 字，约 {p.chunks} 个检索段落")]
+    if len(p.plans) > 1:
+        facts[1] = ("规划", "<br>".join(f"{escape(s.title)}（标题 {s.parts + s.sections + s.items} 个，"
+                                        f"指标表 {s.table_rows} 行）" for s in p.plans))
+    rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts)
+    warnings = "".join(f"<li>{escape(w)}</li>" for w in p.warnings)
+    checks = (f'<div class="doc-warnings"><b>请注意：</b><ul>{warnings}</ul></div>' if warnings
+              else '<p class="doc-ok">解析未发现问题。</p>')
+    return (f'<div class="doc-summary"><div class="doc-head">解析结果（尚未提交）</div>'
+            f'<table class="doc-facts">{rows}</table>{checks}'
+            "<p>核对无误后，点“提交”添加到文档库并重建索引。</p></div>")
+
+
+def job_html(job: Job | None) -> str:
+    """A running change with its stage and a progress bar, or how the last one ended."""
+    if job is None:
+        return ""
+    if not job.running:
+        cls = "doc-done" if job.ok else "doc-failed"
+        when = time.strftime("%H:%M", time.localtime(job.finished or job.started))
+        return (f'<div class="doc-job {cls}">{"✓" if job.ok else "✗"} {escape(job.message)}'
+                f'<span class="doc-when">（{when}）</span></div>')
+    stage = STAGES.get(job.stage, job.stage)
+    count = f" {job.done}/{job.total}" if job.total else ""
+    bar = (f'<progress max="{job.total}" value="{job.done}"></progress>' if job.total
+           else "<progress></progress>")
+    return (f'<div class="doc-job doc-running">正在{escape(job.describe())}：{stage}{count}{bar}'
+            "<div>构建期间仍按原有文档回答问题。</div></div>")
+
+
+def documents_html(docs: list[DocumentInfo]) -> str:
+    """The list of documents as a table: id, original file, plans, indicator rows, passages."""
+    head = "".join(f"<th>{h}</th>" for h in DOCUMENT_HEADERS)
+    rows = "".join(f"<tr><td>{escape(d.doc)}</td><td>{escape(d.file)}</td><td>{'<br>'.join(map(escape, d.plans))}"
+                   f"</td><td>{d.indicators}</td><td>{d.chunks}</td></tr>" for d in docs)
+    return (f'<table class="doc-list"><caption>文档库（{len(docs)} 个文档）</caption><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table>")

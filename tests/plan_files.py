@@ -116,3 +116,24 @@ def bad_files(folder: Path) -> list[tuple[str, str]]:
             ("corrupt.docx", "not a readable .docx"), ("nodoc.docx", "not a readable .docx"),
             ("corrupt.pdf", "not a readable .pdf"), ("gbk.txt", "not UTF-8"), ("binary.txt", "binary"),
             ("huge.txt", "over the 5,000-byte limit"), ("missing.txt", "no such file")]
+
+
+def plan_text() -> str:
+    """The plan above as a corpus .txt: title, paragraphs, the indicator table in the corpus table format."""
+    table = "\n\n".join("\n".join("\t" + c for c in row) for row in [HEADER, *ROWS])
+    return "\n\n".join([TITLE, PREAMBLE, *PART1, TABLE_TITLE, table, *PART2]) + "\n"
+
+
+CHILDCARE_TITLE = "示范市托育服务发展“十四五”规划"
+
+
+def write_childcare_txt(path: Path, places: str = "4.5", tasks: int = 3) -> Path:
+    """A short plan as a .txt upload: a title, a numbered task with a target number, `tasks` more tasks."""
+    lines = [CHILDCARE_TITLE, "为加快发展普惠托育服务，制定本规划。", "一、总体要求",
+             f"（一）主要目标。到2025年，每千人口拥有3岁以下婴幼儿托位数达到{places}个。", "二、主要任务",
+             "（一）扩大普惠托育供给。",
+             "1．建设公办托育机构。每个县（市、区）至少建成1家公办示范性托育机构，新增托位2000个。"]
+    lines += [f"{n}．推进第{n}批社区托育点建设。在{n * 3}个街道建设嵌入式托育点，配备保育人员{n * 10}名。"
+              for n in range(2, tasks + 2)]
+    path.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -500,6 +500,10 @@ def test_python_app_py_serves_with_env_settings_and_login(assistant, tmp_path):
         assert "92.41" in r.json()["answer"]
         authed.predict("q", "a", "up", api_name="/feedback")
         assert json.loads((tmp_path / "fb.jsonl").read_text(encoding="utf-8"))["rating"] == "up"
+        # issue 13.7: no share-link hint from Gradio, and no "building the index" over a current one
+        said = (tmp_path / "app.log").read_text(encoding="utf-8")
+        assert "loading the assistant" in said and "serving on http://127.0.0.1:" in said
+        assert "share=True" not in said and "public link" not in said and "building" not in said, said
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -244,3 +244,63 @@ def test_feedback_is_rate_limited_per_client(proxied):
     assert [outcome(call(url, "feedback", rating, peer="10.7.0.1")) for _ in range(2)] == ["answered"] * 2
     assert outcome(call(url, "feedback", rating, session=uuid.uuid4().hex, peer="10.7.0.1")) == "limited"
     assert outcome(call(url, "feedback", rating, peer="10.7.0.2")) == "answered"
+
+
+# ---- the 文档管理 tab: uploads open to a logged-in page only, within ingest's limit ----------------
+
+LOGIN = ("trainer", "s3cret")
+
+
+@pytest.fixture(scope="module")
+def with_login(limited):
+    """The app with the 文档管理 tab, launched with a login, as main() serves it with ASSISTANT_APP_USER set."""
+    demo = app.build_app(limited, manage_documents=True)
+    port = free_port()
+    app.launch(demo, "127.0.0.1", port, auth=LOGIN, block=False)
+    yield demo, f"http://127.0.0.1:{port}"
+    demo.close()
+
+
+def test_document_uploads_need_the_login_and_stay_within_the_ingest_limit(with_login, limited):
+    demo, url = with_login
+    limit = limited.settings.max_file_bytes
+    assert demo.upload_limit == limit and demo.max_file_size is None  # capped by ApiGate, said in Chinese
+    name = f"upload-{uuid.uuid4().hex}.txt"
+    plan = "示范市托育服务发展规划。\n".encode() * 80_000  # 2.9 MB: over MAX_BODY_BYTES, within the limit
+    uploads = Path(demo.server_app.uploaded_file_dir)
+    # without the login cookie (and HTTP Basic is no page): refused before a byte is stored
+    for auth in (None, LOGIN):
+        for route, field in (("upload", "files"), ("process_recording", "video"), ("component_server", "data")):
+            r = httpx.post(f"{url}/gradio_api/{route}", files={field: (name, b"x" * 1000)}, auth=auth, timeout=60)
+            assert r.status_code == 403 and r.json()["detail"] == app.NO_UPLOADS
+    assert not list(uploads.rglob(name))
+    with httpx.Client(base_url=url, timeout=60) as session:
+        assert session.post("/login", data={"username": LOGIN[0], "password": LOGIN[1]}).status_code == 200
+        r = session.post("/gradio_api/upload", files={"files": (name, plan)})
+        assert r.status_code == 200, r.text
+        [stored] = [Path(p) for p in r.json()]
+        assert stored.read_bytes() == plan and stored.name == name
+        stored.unlink()  # the tab deletes what it has previewed or committed; here, the test
+        stored.parent.rmdir()
+        big = session.post("/gradio_api/upload", files={"files": (name, b"x" * (limit + app.MULTIPART_SLACK))})
+        assert big.status_code == 413 and "文件太大" in big.text  # on its Content-Length, in Chinese
+
+        def chunks():  # no Content-Length: counted as it comes
+            yield b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + name.encode() + b"\"\r\n\r\n"
+            for _ in range(limit // 1_000_000 + 2):
+                yield b"x" * 1_000_000
+
+        chunked = session.post("/gradio_api/upload", content=chunks(),
+                               headers={"content-type": "multipart/form-data; boundary=b"})
+        assert chunked.status_code == 413
+        # the other routes that store files stay closed with the login too
+        for route, field in (("process_recording", "video"), ("component_server", "data")):
+            r = session.post(f"/gradio_api/{route}", files={field: (name, b"x" * 1000)})
+            assert r.status_code == 403 and r.json()["detail"] == app.NO_UPLOADS
+    assert not list(uploads.rglob(name))
+
+
+def test_the_documents_tab_is_not_served_without_a_login(limited):
+    with pytest.raises(ValueError, match="needs a login"):
+        app.launch(app.build_app(limited, manage_documents=True), "127.0.0.1", free_port(), block=False)
+    assert app.build_app(limited).upload_limit is None  # the app without a login has no tab and no uploads

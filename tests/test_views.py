@@ -29,6 +29,11 @@ def text_of(html: str) -> str:
     return unescape(re.sub(r"<[^>]+>", "", html))
 
 
+def shown(html: str) -> str:
+    """What a browser shows of an answer: text_of without the hidden plain text of its share button."""
+    return text_of(re.sub(r'<div class="share-text" hidden>.*?</div>', "", html))
+
+
 def tags(html: str) -> set[str]:
     return {t.lower() for t in re.findall(r"<\s*([a-zA-Z]+)", html)}
 
@@ -153,7 +158,7 @@ def test_citation_card_of_an_indicator_row_is_a_table_row(corpus, women):
     ind = plan.indicators[2]
     c = Citation("妇女规划", "妇女规划 > 重点指标目标表", doc.text[ind.start:ind.end], ind.start, ind.end, doc.doc)
     html = views.citation_card_html(corpus, c, 1, 1)
-    assert "<th>2025年</th>" in html
+    assert '<th class="ind-target">2025年</th>' in html  # the class: the phone's CSS keeps it on one line
     assert marked(html) == ["3", "婚前医学检查率（％）", "92.41", ">85"]
     shared = plan.indicators[17]  # row 18 shares row 16's target cell "应保尽保": the card shows row 16
     assert shared.target_shared_with == 16
@@ -195,13 +200,93 @@ def test_a_refusal_heading_is_not_repeated_in_its_text(corpus, women):
     c = cite(corpus, doc.doc, "婚前医学检查率保持在85％以上。")
     text = "规划中没有写明这一点。规划期为2021—2025年，没有2030年的。\n规划中相关的表述：…[1]。"
     answer = Answer("q", text, False, [c], kind="refusal")
-    text = text_of(views.answer_html(answer, corpus, 1))
+    text = shown(views.answer_html(answer, corpus, 1))
     assert text.count("规划中没有写明这一点") == 1 and "没有2030年的" in text
 
 
 def test_an_error_is_a_message_not_an_answer(corpus):
     html = views.answer_html(Answer("", "问题是空的，请输入要查询的内容。", False, kind="error"), corpus, 1)
-    assert "问题是空的" in text_of(html) and "card" not in html
+    assert "问题是空的" in text_of(html) and "card" not in html and "share" not in html
+
+
+def test_share_text_is_the_answer_with_numbered_citations_and_their_places(corpus, women):
+    doc, plan = women
+    ind = plan.indicators[2]
+    row = Citation("妇女规划", "妇女规划 > 重点指标目标表 > 妇女与健康 > 3．婚前医学检查率（％）",
+                   doc.text[ind.start:ind.end], ind.start, ind.end, doc.doc)
+    text = cite(corpus, doc.doc, "婚前医学检查率保持在85％以上。",
+                "妇女规划 > 二、发展领域的主要任务与措施 > （二）妇女与健康 > 3．提升妇女生殖健康服务水平")
+    answer = Answer("婚前医学检查率目标是多少", "目标为>85％，2020年为92.41％[1]；正文写明“保持在85％以上”[2]。", True,
+                    [row, text], kind="indicator")
+    assert views.share_text(answer, corpus).splitlines() == [
+        "问：婚前医学检查率目标是多少",
+        "答：目标为>85％，2020年为92.41％[1]；正文写明“保持在85％以上”[2]。",
+        "",
+        "出处：",
+        "[1] 《嘉兴市妇女发展“十四五”规划》重点指标目标表 › 妇女与健康 › 3．婚前医学检查率（％）",
+        "    原文：婚前医学检查率（％）；2020年：92.41；2025年：>85",
+        "[2] 《嘉兴市妇女发展“十四五”规划》二、发展领域的主要任务与措施 › （二）妇女与健康"
+        " › 3．提升妇女生殖健康服务水平",
+        "    原文：“婚前医学检查率保持在85％以上。”",
+    ]
+    refusal = Answer("2030年呢", "规划中没有写明这一点。", False, [text], kind="refusal")
+    assert "最接近的段落（供参考，并非答案）：" in views.share_text(refusal, corpus)
+
+
+def test_the_share_text_rides_in_the_answer_on_one_line_and_escaped(corpus, women):
+    doc, _ = women
+    c = cite(corpus, doc.doc, "婚前医学检查率保持在85％以上。")
+    html = views.answer_html(Answer(XSS + "\n\n第二段", "保持在85％以上[1]。", True, [c]), corpus, 1)
+    assert "\n" not in html  # a raw blank line would end the chat's HTML block: the rest would be Markdown
+    assert '<a class="share" href="#share"' in html and not tags(html) & {"img", "script"}
+    hidden = re.search(r'<div class="share-text" hidden>(.*?)</div>', html).group(1)
+    assert unescape(hidden) == views.share_text(Answer(XSS + "\n\n第二段", "保持在85％以上[1]。", True, [c]), corpus)
+    assert "复制回答和出处" in shown(html) and "问：" not in shown(html)
+    streaming = views.answer_html(Answer("q", "写到一半", True, kind="streaming"), corpus, 1)
+    assert "share" not in streaming  # the button comes with the final answer
+
+
+def test_indicator_page_table_has_a_heading_row_per_plan_and_says_when_nothing_matches(corpus):
+    html = views.indicators_html(corpus, None, "死亡率")
+    rows = re.findall(r'<tr class="ind-(plan|area)"><th colspan="4">(.*?)</th>', html)
+    assert [(cls, text_of(h)) for cls, h in rows] == [
+        ("plan", "妇女规划（嘉兴市妇女发展“十四五”规划）"), ("area", "妇女与健康"),
+        ("plan", "儿童规划（嘉兴市儿童发展“十四五”规划）"), ("area", "儿童与健康"), ("area", "儿童与安全")]
+    assert '<td class="ind-name">婴儿死亡率（‰）</td><td class="ind-base">2</td>' in html
+    assert '<th class="ind-target">2025年</th>' in html and "ind-domain" not in html  # 领域: heading rows
+    assert text_of(views.indicators_html(corpus, "children", "火星 <b>")) == (
+        "没有找到包含“火星”“<b>”的指标。可以换个词，或把规划改为“全部”。")
+    assert "<b>" not in views.indicators_html(corpus, None, "<b>")
+
+
+def test_page_title_and_intro_come_from_the_plans_titles(corpus, tiny):
+    assert views.page_title(corpus) == "嘉兴市妇女、儿童发展“十四五”规划问答"
+    assert views.page_intro(corpus).startswith(
+        "依据《嘉兴市妇女发展“十四五”规划》和《嘉兴市儿童发展“十四五”规划》原文回答")
+    assert views.page_title(tiny) == "嘉兴市妇女发展“十四五”规划问答"  # one plan: its title
+    assert views.page_intro(tiny).startswith("依据《嘉兴市妇女发展“十四五”规划》原文回答")
+
+
+@pytest.mark.parametrize(("titles", "merged"), [
+    (["湖州市养老服务规划", "嘉兴市养老服务规划"], "湖州、嘉兴市养老服务规划"),
+    (["嘉兴市妇女发展规划", "嘉兴市妇联工作规划"], "嘉兴市妇女发展、妇联工作规划"),
+    (["嘉兴市妇女发展规划", "嘉兴市少女发展规划"], ""),  # "妇"/"少": a split word, no heading
+    (["嘉兴市妇女发展规划", "嘉兴市交通年报"], ""),  # the common end names no plan
+    (["甲市一规划", "乙市二规划", "丙市三规划", "丁市四规划", "戊市五规划"], ""),  # five: a list, not a heading
+])
+def test_plan_titles_merge_into_one_heading_only_when_it_reads_as_one(titles, merged):
+    assert views._merged_title(titles) == merged
+
+
+def test_examples_are_the_curated_ones_the_corpus_holds_else_made_from_it(corpus, tiny):
+    curated = {"市民常问": [("婚前医学检查率目标是多少", "婚前医学检查率"), ("火星基地有几个", "火星基地")],
+               "新入职工作人员": [("月球车有哪些任务", "月球车")]}
+    shown = views.example_questions(corpus, curated)
+    assert shown["市民常问"] == ["婚前医学检查率目标是多少"]
+    assert shown["新入职工作人员"] == ["“妇女与家庭建设”有哪些任务", "“妇女与健康”有哪些任务", "“妇女与教育”有哪些任务"]
+    made = views.example_fallback(corpus)
+    assert made["培训师核对引文"][0] == "规划里是不是说“婚前医学检查率保持在85％以上”？"
+    assert "市民常问" not in views.example_questions(tiny, curated)  # no table, nothing curated: no group
 
 
 @pytest.mark.parametrize(("quoted", "source", "mine", "theirs"), [
