@@ -168,8 +168,7 @@ def test_the_tab_speaks_chinese(page):
     labels = page.evaluate("""() => [...document.querySelectorAll('#documents-tab *')].flatMap(
         (el) => ['aria-label', 'title', 'placeholder'].map((a) => el.getAttribute(a)).filter(Boolean))""")
     english = {label for label in labels if re.search(r"[A-Za-z]{3,}|<", label)}
-    # Gradio's file drop zone, relabelled by the page script (ui/page.js LABELS) where it knows them
-    assert english <= {"Click to upload or drop files", "File upload"}, english
+    assert not english, english  # Gradio's file drop zone's too (relabelled by ui/page.js LABELS)
     words = page.locator("#documents-tab button, #documents-tab label, #documents-tab caption, #documents-tab th")
     assert not [w for w in words.all_inner_texts() if re.search(r"[A-Za-z]{3,}", w)]
 

@@ -202,6 +202,8 @@
     "Gradio footer navigation": "页脚导航",
     "logo": "标志",
     "Loading response": "正在生成回答",
+    "Click to upload or drop files": "点击上传或把文件拖到这里",
+    "File upload": "上传文件",
   };
   const TEXTS = {"Loading content": "正在加载回答"};  // screen-reader-only text (.sr-only)
   // The progress line over a component while it works: "queue: 1/2 |", "processing |".
