@@ -200,6 +200,10 @@ class Toolkit:
                 break
             if cand[0].id == best[0][0].id and cand[3] >= best[0][3] - margin:
                 best.append(cand)
+            elif cand[0].plan == best[0][0].plan and cand[3] >= best[0][3] - T.OTHER_ITEM_MARGIN and \
+                    self.coverage(query.grams, self.text_of(cand[0], cand[1], cand[2])) >= \
+                    self.coverage(query.grams, self.text_of(best[0][0], best[0][1], best[0][2])):
+                best.append(cand)  # another item says it as fully ("儿童之家" in two items): both
         best.sort(key=lambda x: x[1])
         if best and query.plans is None and len(self.plan_names) > 1:
             # The same statement in the other plan ("市政府妇儿工委负责…" is in both): give both.

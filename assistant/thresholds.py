@@ -95,6 +95,9 @@ BONUS_HEAD = 0.15
 HEADING_PENALTY = 0.3
 # A second sentence from the same chunk is added when it scores within this margin of the best.
 SECOND_SENTENCE_MARGIN = 0.12
+# A sentence of another item of the same plan is added when it scores within this of the best and
+# holds as much of the question.
+OTHER_ITEM_MARGIN = 0.05
 # The same statement in the other plan is added when it scores within this margin of the best.
 TWIN_MARGIN = 0.1
 # A question that names no plan gets the other plan's answer too when its support is within this of

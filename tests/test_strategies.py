@@ -242,3 +242,25 @@ def test_measures_quote_the_later_sentence_that_holds_the_question():
     assert draft is not None and "持续实施免费检查项目" in draft.text
     assert draft.citations[-1].quote == "孕产妇梅毒、乙肝检测率保持在98％以上。"
     assert all(c.quote == document.text[c.start:c.end] for c in draft.citations)
+
+
+def test_two_items_of_one_plan_that_say_it_as_fully_are_both_quoted():
+    """"儿童之家要建成啥样": one item says 村（社区）全覆盖, another 每个镇（街道）1个以上示范型; both answer."""
+    from assistant.chunking import chunk_document
+    from assistant.compose import Toolkit
+    from assistant.corpus import Corpus
+    from assistant.retrieve import Retriever
+    from assistant.structure import parse_document
+
+    text = ("示范市儿童发展规划\n为推进全市各项事业发展，制定本规划。规划期限为2021—2025年。\n\n"
+            "一、发展领域的主要任务和措施\n（一）儿童与家庭。\n\n"
+            "1．加强家庭服务。统筹推进儿童之家建设，实现村（社区）全覆盖。\n\n"
+            "2．促进家庭教育。开展家庭教育指导服务。\n\n（二）儿童与社会环境。\n\n"
+            "1．推进儿童活动场所建设。推动儿童之家规范化建设，每个镇（街道）建有1个示范型儿童之家。\n\n"
+            "2．净化网络环境。加强网络游戏管理。\n")
+    document = parse_document(text, doc="one")
+    kit = Toolkit(Corpus({"one": document}), Retriever(chunk_document(document)))
+    query = parse_query("儿童之家要建成啥样", kit.plan_names)
+    picked = kit.best_sentences(query, kit.retriever.retrieve(query.text, 10))
+    quotes = [kit.text_of(c, s, e) for c, s, e, _ in picked]
+    assert any("村（社区）全覆盖" in x for x in quotes) and any("示范型儿童之家" in x for x in quotes)
