@@ -46,3 +46,15 @@ def assistant(session_settings):
     from assistant import Assistant
 
     return Assistant(session_settings)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium (Debian's, tests/chromium.py) per browser test module."""
+    from chromium import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

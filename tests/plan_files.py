@@ -137,3 +137,14 @@ def write_childcare_txt(path: Path, places: str = "4.5", tasks: int = 3) -> Path
               for n in range(2, tasks + 2)]
     path.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def tiny_settings(base: Path):
+    """Settings over a corpus of the one short 养老 plan (plan_text) in `base`/corpus, its index in
+    `base`/index; nothing is built here."""
+    from assistant.config import Settings
+
+    (base / "corpus").mkdir()
+    (base / "corpus" / "yanglao.txt").write_text(plan_text(), encoding="utf-8")
+    return Settings.from_env(env={}, corpus_dir=str(base / "corpus"), index_dir=str(base / "index"),
+                             feedback_path=str(base / "feedback.jsonl"), rate_limit_per_minute=0)

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from plan_files import CHILDCARE_TITLE, TITLE, bad_files, plan_text, write_childcare_txt, write_docx
+from plan_files import CHILDCARE_TITLE, TITLE, bad_files, tiny_settings, write_childcare_txt, write_docx
 
 from assistant import Assistant
 from assistant.config import Settings
@@ -30,11 +30,7 @@ ENGLISH_WORD = re.compile(r"(?<![.\w])[A-Za-z]{4,}")  # ".docx" is a file type, 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Settings:
     """A corpus of one short plan (the 养老 plan of plan_files) and its index, built once for the module."""
-    base = tmp_path_factory.mktemp("tiny")
-    (base / "corpus").mkdir()
-    (base / "corpus" / "yanglao.txt").write_text(plan_text(), encoding="utf-8")
-    settings = Settings.from_env(env={}, corpus_dir=str(base / "corpus"), index_dir=str(base / "index"),
-                                 feedback_path=str(base / "feedback.jsonl"), rate_limit_per_minute=0)
+    settings = tiny_settings(tmp_path_factory.mktemp("tiny"))
     Assistant(settings)  # builds the index
     return settings
 

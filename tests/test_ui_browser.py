@@ -10,14 +10,11 @@ import socket
 from pathlib import Path
 
 import pytest
+from chromium import ARTIFACTS, MARKS
 
 import app
 from assistant import views
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 XSS_QUESTIONS = ['<img src=x onerror="window.__xss=1">婴儿死亡率是多少', "<script>window.__xss=1</script>托育服务"]
 TIMEOUT = 60_000  # ms: the first question of a session also warms the embedder
 SCREENS = {"desktop": {"viewport": {"width": 1280, "height": 900}},
@@ -25,14 +22,7 @@ SCREENS = {"desktop": {"viewport": {"width": 1280, "height": 900}},
                      "device_scale_factor": 2}}
 LONG_ANSWER = "妇女与健康领域有哪些任务"  # eight items, eight cards: taller than the chat
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),  # gradio's queue vs pandas 3, not ours
-    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium "
-                       "fonts-wqy-microhei); Playwright's own browser download does not work here"),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +35,6 @@ def app_url(assistant):
     app.launch(demo, "127.0.0.1", port, block=False)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture()

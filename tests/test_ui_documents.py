@@ -13,28 +13,18 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from plan_files import CHILDCARE_TITLE, plan_text, write_childcare_txt
+from chromium import ARTIFACTS, MARKS
+from plan_files import CHILDCARE_TITLE, tiny_settings, write_childcare_txt
 
 import app
 from assistant import Assistant
 from assistant.config import Settings
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT = 60_000  # ms
 LOGIN = ("trainer", "s3cret")
 QUESTION = "每千人口拥有3岁以下婴幼儿托位数目标是多少"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting"),  # gradio's queue vs pandas 3, not ours
-    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium "
-                       "fonts-wqy-microhei); Playwright's own browser download does not work here"),
-]
+pytestmark = MARKS
 
 
 def free_port() -> int:
@@ -46,12 +36,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Assistant:
     """An Assistant over a corpus of one short plan (plan_files' 养老 plan), in a temporary folder."""
-    base = tmp_path_factory.mktemp("ui-docs")
-    (base / "corpus").mkdir()
-    (base / "corpus" / "yanglao.txt").write_text(plan_text(), encoding="utf-8")
-    settings = Settings.from_env(env={}, corpus_dir=str(base / "corpus"), index_dir=str(base / "index"),
-                                 feedback_path=str(base / "feedback.jsonl"), rate_limit_per_minute=0)
-    return Assistant(settings)
+    return Assistant(tiny_settings(tmp_path_factory.mktemp("ui-docs")))
 
 
 @pytest.fixture(scope="module")
@@ -69,16 +54,6 @@ def app_url(tiny, monkeypatch_module):
 def monkeypatch_module():
     with pytest.MonkeyPatch.context() as mp:
         yield mp
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def new_page(browser, url: str):
