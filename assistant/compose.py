@@ -195,14 +195,14 @@ class Toolkit:
         scored = self._with_meaning(query, scored)
         scored.sort(key=lambda x: -x[3])
         best = scored[:1]
+        held = self.coverage(query.grams, self.text_of(*best[0][:3])) if best else 0.0
         for cand in scored[1:]:
             if len(best) >= limit:
                 break
             if cand[0].id == best[0][0].id and cand[3] >= best[0][3] - margin:
                 best.append(cand)
             elif cand[0].plan == best[0][0].plan and cand[3] >= best[0][3] - T.OTHER_ITEM_MARGIN and \
-                    self.coverage(query.grams, self.text_of(cand[0], cand[1], cand[2])) >= \
-                    self.coverage(query.grams, self.text_of(best[0][0], best[0][1], best[0][2])):
+                    self.coverage(query.grams, self.text_of(*cand[:3])) >= held:
                 best.append(cand)  # another item says it as fully ("儿童之家" in two items): both
         best.sort(key=lambda x: x[1])
         if best and query.plans is None and len(self.plan_names) > 1:

@@ -69,8 +69,8 @@ TEXT = (
 )
 
 
-def make_kit() -> Toolkit:
-    """The toolkit over the invented document: real parser, chunker and BM25; no vectors."""
-    document = parse_document(TEXT, doc="demo")
+def make_kit(text: str = TEXT, doc: str = "demo") -> Toolkit:
+    """The toolkit over the invented document (or another text): real parser, chunker and BM25; no vectors."""
+    document = parse_document(text, doc=doc)
     chunks = chunk_document(document)
-    return Toolkit(Corpus({"demo": document}), Retriever(chunks))
+    return Toolkit(Corpus({doc: document}), Retriever(chunks))

@@ -222,12 +222,7 @@ def test_a_part_or_domain_by_its_ordinal(kit):
 def test_measures_quote_the_later_sentence_that_holds_the_question():
     """An item's first sentences are quoted, and the later one that holds most of the question too
     (a figure often closes an item: "…检测率保持在98％以上" is its 6th sentence)."""
-    from assistant.chunking import chunk_document
-    from assistant.compose import Toolkit
-    from assistant.corpus import Corpus
-    from assistant.retrieve import Retriever
     from assistant.strategies.passage import MeasuresStrategy
-    from assistant.structure import parse_document
 
     text = ("示范市妇女发展规划\n为推进全市妇女事业发展，制定本规划。规划期限为2021—2025年。\n\n"
             "一、发展领域的主要任务与措施\n（一）妇女与健康。\n\n"
@@ -235,31 +230,23 @@ def test_measures_quote_the_later_sentence_that_holds_the_question():
             "完善防治工作机制，落实综合干预措施。开展孕期随访服务。孕产妇梅毒、乙肝检测率保持在98％以上。\n\n"
             "2．促进妇女就业。落实创业补贴政策。\n\n3．推动妇女参与管理。促进更多妇女进入管理层。\n\n"
             "4．保障妇女财产权益。依法保障妇女土地权益。\n")
-    document = parse_document(text, doc="one")
-    kit = Toolkit(Corpus({"one": document}), Retriever(chunk_document(document)))
+    kit = make_kit(text, doc="one")
     query = parse_query("孕妇梅毒乙肝检测有什么措施", kit.plan_names)
     draft = MeasuresStrategy(kit).answer(query, kit.retriever.retrieve(query.text, 10))
     assert draft is not None and "持续实施免费检查项目" in draft.text
     assert draft.citations[-1].quote == "孕产妇梅毒、乙肝检测率保持在98％以上。"
-    assert all(c.quote == document.text[c.start:c.end] for c in draft.citations)
+    assert all(c.quote == kit.corpus.text("one")[c.start:c.end] for c in draft.citations)
 
 
 def test_two_items_of_one_plan_that_say_it_as_fully_are_both_quoted():
     """"儿童之家要建成啥样": one item says 村（社区）全覆盖, another 每个镇（街道）1个以上示范型; both answer."""
-    from assistant.chunking import chunk_document
-    from assistant.compose import Toolkit
-    from assistant.corpus import Corpus
-    from assistant.retrieve import Retriever
-    from assistant.structure import parse_document
-
     text = ("示范市儿童发展规划\n为推进全市各项事业发展，制定本规划。规划期限为2021—2025年。\n\n"
             "一、发展领域的主要任务和措施\n（一）儿童与家庭。\n\n"
             "1．加强家庭服务。统筹推进儿童之家建设，实现村（社区）全覆盖。\n\n"
             "2．促进家庭教育。开展家庭教育指导服务。\n\n（二）儿童与社会环境。\n\n"
             "1．推进儿童活动场所建设。推动儿童之家规范化建设，每个镇（街道）建有1个示范型儿童之家。\n\n"
             "2．净化网络环境。加强网络游戏管理。\n")
-    document = parse_document(text, doc="one")
-    kit = Toolkit(Corpus({"one": document}), Retriever(chunk_document(document)))
+    kit = make_kit(text, doc="one")
     query = parse_query("儿童之家要建成啥样", kit.plan_names)
     picked = kit.best_sentences(query, kit.retriever.retrieve(query.text, 10))
     quotes = [kit.text_of(c, s, e) for c, s, e, _ in picked]
