@@ -12,14 +12,13 @@ from assistant.query import Query, unit_fits
 from assistant.strategies.base import Strategy
 from assistant.structure import unnumbered
 from assistant.targets import row_name
-from assistant.text import STATED_VALUE, char_bigrams, figures
+from assistant.text import NUMBER, STATED_VALUE, char_bigrams, figures
 from assistant.types import Chunk, DialogueState, Hit, Intent, plan_kind
 
 PLAN_GROUP_WORDS = re.compile("|".join(lexicon.GROUP_IN_NAMES))
 RATIO_WORDS = {"占比", "比例", "比重", "比率", "多少", "数"}
 GROUP_STEMS = {"女生": ("女",), "女性": ("女",), "妇女": ("女",), "男生": ("男",)}
 SHARE_UNITS = ("％", "%", "‰")
-NUMBER_IN_CELL = re.compile(r"\d+(?:\.\d+)?")
 ASKS = (Intent.VALUE, Intent.COUNT, Intent.STATEMENT, Intent.WHEN)
 
 
@@ -168,7 +167,8 @@ class IndicatorValueStrategy(Strategy):
             return []
         def values(row: Chunk) -> set[float]:
             ind = self.kit.indicators[row.id]
-            return {float(v) for cell in (ind.baseline, ind.target) for v in NUMBER_IN_CELL.findall(cell or "")}
+            cells = f"{ind.baseline} {ind.target}".replace("．", ".")
+            return {float(v) for v in NUMBER.findall(cells)}
 
         found = [c for c in rows if stated & values(c)]
         return found if len(found) <= 2 else []
