@@ -19,6 +19,7 @@ PLAN_GROUP_WORDS = re.compile("|".join(lexicon.GROUP_IN_NAMES))
 RATIO_WORDS = {"占比", "比例", "比重", "比率", "多少", "数"}
 GROUP_STEMS = {"女生": ("女",), "女性": ("女",), "妇女": ("女",), "男生": ("男",)}
 SHARE_UNITS = ("％", "%", "‰")
+GROUP_GRAMS = frozenset().union(*(char_bigrams(w) for w in lexicon.GROUP_IN_NAMES))
 ASKS = (Intent.VALUE, Intent.COUNT, Intent.STATEMENT, Intent.WHEN)
 
 
@@ -210,7 +211,11 @@ class IndicatorValueStrategy(Strategy):
         if not grams:
             return None
         lexical = self.kit.coverage(grams, self._name(best))
-        if cosine >= T.NAME_SURE or (margin >= T.NAME_MARGIN and lexical > 0) or lexical >= T.NAME_LEXICAL:
+        # Shared characters beyond the people's words: "适龄妇女…多少岁" shares only 妇女 with 妇女人均预期寿命
+        # (an English question's few glossary bigrams are all it has).
+        topic = grams if query.english else grams - GROUP_GRAMS
+        topical = self.kit.coverage(topic, self._name(best)) if topic else 0.0
+        if cosine >= T.NAME_SURE or (margin >= T.NAME_MARGIN and topical > 0) or lexical >= T.NAME_LEXICAL:
             return best
         if self._topic_coverage(query, grams, best) >= T.INDICATOR_NAME_FULL:  # 覆盖率 asked of a 比例 row
             return best
