@@ -17,7 +17,7 @@ from assistant.lexicon import COUNT_UNITS, FACETS, LEVELS
 from assistant.query import Query, asked_unit, unit_fits
 from assistant.strategies.document import PERIOD_YEARS
 from assistant.targets import row_name
-from assistant.text import NUMBER, STATED_VALUE, figures
+from assistant.text import NUMBER, STATED_VALUE, char_bigrams, figures
 from assistant.types import Hit, Intent
 
 REFUSAL = "规划中没有写明这一点。"
@@ -324,6 +324,24 @@ def stated_value_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts,
     return f"规划没有给出“{missing[0]}”这个数。" if stated and len(missing) == len(stated) else None
 
 
+CHOICE = re.compile(r"是([^，。？！?!\s是]{1,8}?)还是([^，。？！?!\s]{1,8}?)(?:啊|呢|呀|吧|[？?！!。]|$)")
+
+
+def choice_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """ "是二价还是九价": a choice between two things the quoted text names neither of (none of
+    either's bigrams): the plan does not say which."""
+    if draft.exact:
+        return None
+    m = CHOICE.search(query.raw)
+    if not m:
+        return None
+    have = char_bigrams(quoted_text(draft))
+    options = [m.group(1), m.group(2)]
+    if any(char_bigrams(o) & have or (len(o) == 1 and o in quoted_text(draft)) for o in options):
+        return None
+    return f"相关段落没有说是{options[0]}还是{options[1]}。"
+
+
 def time_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
     """A "when" question whose evidence states no time."""
     if Intent.WHEN not in query.asks[:2] and query.intent != Intent.WHEN or draft.exact:
@@ -376,6 +394,7 @@ CHECKS: list[Check] = [
     count_unit_missing,
     duration_missing,
     stated_value_missing,
+    choice_missing,
     time_missing,
 ]
 # Soft too: another strategy may quote the 经费 sentence, or the one of the level or age band asked.
