@@ -11,7 +11,7 @@ from assistant.dialogue import next_state
 from assistant.query import Query
 from assistant.refusal import REFUSAL, Facts, Verdict, corpus_facts, refusal_reason, support_floor, support_score
 from assistant.strategies import Strategy, make_strategies
-from assistant.strategies.indicator import groups_named
+from assistant.strategies.indicator import groups_named, names_heading
 from assistant.types import Answer, Citation, DialogueState, Hit, Intent
 
 NEARBY = 2  # passages a refusal quotes as what the plan does say
@@ -85,19 +85,36 @@ class Router:
         answer too, from the same strategy over that plan's passages, when it is nearly as well supported."""
         if found.kind not in PASSAGE_KINDS or query.plans or groups_named(query) or len(self.kit.plan_names) < 2:
             return found
+        if any(names_heading(query, c) for c in found.chunks):
+            return found  # "妇幼保健机构能力提升项目依托哪家医院": an item of one plan is named
         mine = support_score(query, found, self.kit, hits)
         for plan in self.kit.plan_names:
             if plan in found.plans:
                 continue
             scoped = replace(query, plans=(plan,))
-            theirs = strategy.answer(scoped, [h for h in hits if h.chunk.plan == plan])
-            if theirs is None or theirs.kind not in PASSAGE_KINDS:
-                continue
-            if refusal_reason(scoped, theirs, self.kit, self.facts, hits) is not None:
+            theirs = self._other_plans_draft(strategy, scoped, [h for h in hits if h.chunk.plan == plan], hits)
+            if theirs is None:
                 continue
             if support_score(query, theirs, self.kit, hits) >= min(mine - T.BOTH_PLANS_MARGIN, T.BOTH_PLANS_SURE):
                 found = merge_drafts(found, theirs)
         return found
+
+    def _other_plans_draft(self, strategy: Strategy, scoped: Query, theirs: list[Hit],
+                           hits: list[Hit]) -> Draft | None:
+        """The other plan's passage answer: from the same strategy, else from the later passage
+        strategies (the other plan states it without the figure the first plan's sentence has). A
+        number asked is answered by the same kind of draft only: a figure-less sentence is no answer
+        to it, and another sentence's figure would be of something else."""
+        later = [strategy] if scoped.wants_number else self.strategies[self.strategies.index(strategy):]
+        for other in later:
+            if other is not strategy and not other.match(scoped, None):
+                continue
+            draft = other.answer(scoped, theirs)
+            if draft is None or draft.kind not in PASSAGE_KINDS:
+                continue
+            if refusal_reason(scoped, draft, self.kit, self.facts, hits) is None:
+                return draft
+        return None
 
     def _audit(self, query: Query, found: Draft | None, verdict: Verdict | None, hits: list[Hit]) -> dict:
         """What the refusal step saw, for the eval's trade-off curve: the support score of a draft

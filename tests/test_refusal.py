@@ -209,3 +209,21 @@ def test_money_asked_of_evidence_without_money(kit, facts):
     subsidy = text_draft(kit, "落实创业补贴政策，就业人员中的女性比例保持在44％左右")
     assert refusal.money_missing(q(kit, "创业补贴有没有"), subsidy, kit, facts, []) is None
     assert refusal.money_missing in refusal.SOFT  # another strategy may still quote the money sentence
+
+
+def test_a_choice_the_quote_names_neither_side_of(kit, facts):
+    free = text_draft(kit, "持续实施“两癌”免费检查项目")
+    reason = refusal.choice_missing(q(kit, "两癌检查是每年一次还是两年一次啊"), free, kit, facts, [])
+    assert "每年一次" in reason and "两年一次" in reason
+    assert refusal.choice_missing(q(kit, "两癌检查是免费的还是自费的"), free, kit, facts, []) is None
+    assert refusal.choice_missing(q(kit, "两癌检查免费吗"), free, kit, facts, []) is None
+
+
+def test_a_change_asked_is_read_from_the_target_cell(kit, facts):
+    """"每年要增加几个百分点" asks how the target moves: a row whose target is words (应保尽保) gives no
+    number, whatever its 2020 cell holds."""
+    row = row_draft(kit, "女职工生育保险参保人数")
+    changed = q(kit, "女职工生育保险参保人数每年要增加几个百分点")
+    assert changed.aspect == "target"
+    assert refusal.number_missing(changed, row, kit, facts, [])
+    assert refusal.number_missing(q(kit, "女职工生育保险参保人数具体有多少万人"), row, kit, facts, []) is None

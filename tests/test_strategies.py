@@ -163,6 +163,24 @@ def test_a_question_naming_no_plan_gets_both_plans(kit, router):
     assert {c.plan for c in answer.citations} == {"妇女规划", "儿童规划"}
 
 
+def test_the_other_plan_answers_in_words_when_the_first_states_a_figure():
+    """"中医药有什么要求": one plan states a coverage rate, the other only a requirement in words; both
+    answer (the other plan's draft comes from a later strategy when the same one finds no figure)."""
+    from answer_fixture import TEXT
+
+    women = "3．发挥中医药作用。积极发挥中医药在妇幼保健和疾病防治中的作用。\n\n"
+    children = "3．推广中医儿科适宜技术。0-3岁儿童中医药健康管理服务覆盖率达到70％以上。\n\n"
+    text = TEXT.replace("（二）妇女与经济。", women + "（二）妇女与经济。")
+    text = text.replace("3．保障儿童食品安全。", children + "4．保障儿童食品安全。")
+    mini = make_kit(text)
+    query = q(mini, "中医药在规划里有什么要求")
+    answer = Router(mini).answer(query, None, hits(mini, query), 10)
+    assert "70％" in answer.answer and "妇幼保健和疾病防治" in answer.answer
+    assert {c.plan for c in answer.citations} == {"妇女规划", "儿童规划"}
+    for c in answer.citations:
+        assert mini.corpus.text("demo")[c.start:c.end] == c.quote
+
+
 def test_projects_about_a_topic_are_named(kit):
     draft = run(kit, TreeFactsStrategy, "近视方面的重点项目叫啥")
     assert "儿童近视防控项目" in draft.text and "托育" not in draft.text

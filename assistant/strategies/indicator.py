@@ -63,6 +63,12 @@ def columns_asked(query: Query, ind) -> list[str]:
     return list(dict.fromkeys(asked))
 
 
+def names_heading(query: Query, chunk: Chunk) -> bool:
+    """Does the question hold most of the bigrams of the chunk's heading ("妇幼保健机构能力提升项目…")?"""
+    heading = char_bigrams(unnumbered(chunk.section.rsplit(" > ", 1)[-1]))
+    return len(heading) >= 3 and len(heading & char_bigrams(query.text)) >= T.HEADING_NAMED * len(heading)
+
+
 def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
 
@@ -177,14 +183,7 @@ class IndicatorValueStrategy(Strategy):
     def heading_named(self, query: Query, hits: list[Hit]) -> bool:
         """Does the question name the heading of a retrieved item or project (most of its bigrams)?
         Then a row found only by meaning is not what is asked."""
-        asked = char_bigrams(query.text)
-        for h in hits[: T.SENTENCE_HITS]:
-            if h.chunk.kind == "indicator":
-                continue
-            heading = char_bigrams(unnumbered(h.chunk.section.rsplit(" > ", 1)[-1]))
-            if len(heading) >= 3 and len(heading & asked) >= T.HEADING_NAMED * len(heading):
-                return True
-        return False
+        return any(names_heading(query, h.chunk) for h in hits[: T.SENTENCE_HITS] if h.chunk.kind != "indicator")
 
     def _named_better(self, query: Query, other: Chunk, mine: Chunk) -> bool:
         """Does another plan's row hold clearly more of the question than the one in scope?"""
