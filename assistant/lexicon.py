@@ -869,6 +869,8 @@ TITLE_FRAME_GRAMS = frozenset(
 # Words for a share that name no topic: a question's 覆盖率 is often a row's 比例 ("活动中心 县里覆盖率"
 # for 建立妇女活动中心的县（市、区）比例), so a row's name is matched on the question's other words too.
 SHARE_WORDS = ("覆盖率", "比例", "占比", "比率", "比重", "百分比")
+# A share asked in any words: only a row counted in ％ or ‰ answers it ("what share of schools").
+SHARE_ASKED = SHARE_WORDS + ("百分之", "share", "percentage", "proportion", "ratio")
 
 # How the name of a measure ends (知晓率, 筛查率, 人数, 所占比例 ...): the name cell of a flattened
 # indicator table ends with one of these (reflow.segment_cells).

@@ -19,6 +19,9 @@ TEXT_OVER_ROW = 0.2
 # Two rows of different plans are the same indicator when their names, plan words cut, share this
 # much (获得法律机构援助的女性人数 / 获得法律机构援助的未成年人数: 0.75).
 TWIN_NAME = 0.6
+# A question whose words are all in several rows' names ("死亡率目标是多少") fits each of them: they
+# are answered together (bigram coverage of the question by each name, IDF-weighted).
+ROWS_ALL_WORDS = 0.99
 # Rows within this score of the best are answered together (the same name in both tables).
 INDICATOR_TIE = 0.1
 # A row not named outright is meant when its embedded name is this close to the question (e5

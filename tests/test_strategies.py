@@ -163,6 +163,17 @@ def test_a_question_naming_no_plan_gets_both_plans(kit, router):
     assert {c.plan for c in answer.citations} == {"妇女规划", "儿童规划"}
 
 
+def test_words_every_one_of_several_rows_holds_get_each_row(kit):
+    """"死亡率目标是多少" fits 孕产妇死亡率 and 婴儿死亡率 alike: both are answered, not the shorter name."""
+    draft = run(kit, IndicatorValueStrategy, "死亡率目标是多少")
+    assert {kit.indicators[c.id].name for c in draft.chunks} == {"孕产妇死亡率（1/10万）", "婴儿死亡率（‰）"}
+    assert draft.text.startswith("两个规划各有相关指标") and "<8" in draft.text and "＜4" in draft.text
+    # one indicator in both tables is one indicator; a share asked is not a count's row
+    twins = run(kit, IndicatorValueStrategy, "高中阶段毛入学率是多少")
+    assert not twins.text.startswith("重点指标中有")
+    assert not run(kit, IndicatorValueStrategy, "女职工生育保险参保人数占比是多少").text.startswith("重点指标中有")
+
+
 def test_the_other_plan_answers_in_words_when_the_first_states_a_figure():
     """"中医药有什么要求": one plan states a coverage rate, the other only a requirement in words; both
     answer (the other plan's draft comes from a later strategy when the same one finds no figure)."""

@@ -120,6 +120,9 @@ class IndicatorValueStrategy(Strategy):
                 found = [m.chunk for m in kit.retriever.match_indicators(names, plans, list(query.terms), docs=docs)]
                 return found, True
             return [c for c in carried if not plans or c.plan in plans], True
+        heads = self.rows_sharing_the_words(query, self._all_rows(plans, docs))
+        if heads:  # "死亡率目标是多少": 孕产妇死亡率, 婴儿死亡率, 儿童伤害死亡率 are all meant alike
+            return heads, True
         named = self.rank(query, hits, kit.retriever.match_indicators(query.text, plans, list(query.terms), docs=docs))
         if query.focus:  # "女生的呢" after 高等教育毛入学率: a row that has the focus, nearest in meaning
             fits = [c for c in self._all_rows(plans, docs) if has_focus(self._name(c), query.focus)]
@@ -165,6 +168,24 @@ class IndicatorValueStrategy(Strategy):
         others.sort(key=lambda c: -sims.get(c.id, 0.0))
         return [c for c in others[:1]
                 if sims.get(c.id, 0.0) >= T.NAME_MEANT_MIN and kit.coverage(query.grams, self._name(c)) >= held]
+
+    def rows_sharing_the_words(self, query: Query, rows: list[Chunk]) -> list[Chunk]:
+        """Rows of different indicators whose names each hold all of the question's words, when those
+        words are more than the people's ("死亡率", "入学率"): the question fits each of them alike, so
+        each is answered (at most MAX_LIST, nearest in meaning first). A follow-up's focus narrows instead."""
+        if query.focus or not query.grams - GROUP_GRAMS:
+            return []
+        kit = self.kit
+        share = any(w in query.raw.lower() for w in lexicon.SHARE_ASKED)
+        held = [c for c in rows if kit.coverage(query.grams, self._name(c)) >= T.ROWS_ALL_WORDS
+                and unit_fits(query, kit.indicators[c.id].unit)
+                and (not share or any(u in kit.indicators[c.id].unit for u in SHARE_UNITS))]
+        distinct = [c for i, c in enumerate(held) if not any(self._twins(c, o) for o in held[:i])]
+        if len(distinct) < 2:  # one indicator (in one or both tables) is named, not several
+            return []
+        sims = kit.name_similarities(query)
+        held.sort(key=lambda c: -sims.get(c.id, 0.0))
+        return held[: T.MAX_LIST]
 
     def rows_by_value(self, query: Query, rows: list[Chunk]) -> list[Chunk]:
         """Rows one of whose cells is a value the question states as a share or a decimal (48.9%, 58.4),
@@ -331,9 +352,13 @@ class IndicatorValueStrategy(Strategy):
             parts.append(line)
         plans = tuple(dict.fromkeys(c.plan for c in rows))
         same = all(self._twins(rows[0], c) or c.section == rows[0].section for c in rows[1:])
-        lead = ("两个规划都列有这一指标。" if same else "两个规划各有相关指标。") if len(plans) > 1 else ""
+        sep = "；"
+        if len(rows) > 2 or (len(rows) == 2 and not same and len(plans) == 1):
+            lead, sep = f"重点指标中有{len(rows)}项与此相关：\n", "；\n"
+        else:
+            lead = ("两个规划都列有这一指标。" if same else "两个规划各有相关指标。") if len(plans) > 1 else ""
         return Draft(
-            lead + "；".join(parts) + "。",
+            lead + sep.join(parts) + "。",
             cites,
             "indicator",
             self.name,
