@@ -290,6 +290,8 @@ def parse_query(
     is the corpus's bigrams (for typo repair)."""
     text = normalize(raw, known)
     quote = extract_quote(raw)
+    if quote and not CJK.search(quote):
+        quote = None  # the plans are in Chinese: "Does the plan say employers should…" asks, it quotes nothing
     ordinal = ordinal_of(raw)
     named = plans_named(text, plan_names, title_words)
     scope = tuple(plans) if plans else (named if len(named) == 1 else None)

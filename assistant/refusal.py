@@ -364,7 +364,7 @@ def support_floor(query: Query) -> float:
 
 def support_score(query: Query, draft: Draft, kit: Toolkit, hits: list[Hit]) -> float:
     """Support of the draft: its citations (with their chunks' full text) against the question."""
-    if not query.grams:
+    if not query.grams and not query.english:  # an English question without glossary words has its meaning
         return 0.0
     if draft.kind == "indicator":  # a table row is about what its name says: its name, and the name's vector
         evidence = "".join(row_name(c) for c in draft.chunks)

@@ -29,6 +29,10 @@ INDICATOR_TIE = 0.1
 # indicator questions, at 0.906-0.99; other value questions reach 0.90 too, so a text clause that holds
 # more of the question still wins (TEXT_OVER_ROW).
 NAME_MEANT_MIN = 0.90
+# English-to-Chinese cosines sit lower (DENSE_FLOOR_ENGLISH): an English question may mean a row from
+# this close, when its glossary words are most of the row's name ("CPPCC members" -> 市级政协委员中女性比例
+# at 0.894, coverage 0.78).
+NAME_MEANT_MIN_ENGLISH = 0.87
 # ... and either this close (sure), or this much closer than the next name (sharing some characters), or
 # with this share of the
 # question's bigrams in the name. Unrelated value questions ("收费标准是多少", "女高管比例") reach

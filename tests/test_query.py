@@ -119,6 +119,7 @@ def test_a_passage_in_any_checking_frame_is_a_quote_check_without_its_frame(text
     "暑假小孩老偷偷去河里游泳 太危险了 规划有没有措施",
     "我想核实一下，婚前医学检查率目标",
     "Does the women's plan say anything about procedures against sexual harassment?",
+    "Does the plan say employers should let new mothers work flexible hours?",  # no Chinese: no quote
 ])
 def test_a_citizen_question_with_a_statement_in_it_is_not_a_quote_check(text):
     assert q(text).intent != Intent.QUOTE

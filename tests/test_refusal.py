@@ -159,6 +159,17 @@ def test_support_low_judges_only_unresolved_drafts(kit, facts):
     assert refusal.support_low(q(kit, "危重新生儿救治中心要建几家"), row_draft(kit, "孕产妇"), kit, facts, []) is None
 
 
+def test_an_english_question_without_glossary_words_is_supported_by_its_meaning(kit, facts):
+    from assistant.types import Hit
+
+    chunk = kit.chunk_at("demo", kit.corpus.text("demo").index("就业人员中的女性比例"))
+    draft = text_draft(kit, "落实创业补贴政策，就业人员中的女性比例保持在44％左右", chunks=[chunk])
+    asked = q(kit, "What is planned so that more of them can find a job?")
+    assert asked.english and not asked.grams
+    assert refusal.support_score(asked, draft, kit, [Hit(chunk, 1.0, dense=0.92)]) > refusal.support_floor(asked)
+    assert refusal.support_score(asked, draft, kit, [Hit(chunk, 1.0, dense=0.78)]) == 0.0
+
+
 def test_verdicts(kit, facts):
     exact = Draft("未找到", [], "quote_check", exact=True)
     assert refusal.refusal_reason(q(kit, "2030年的数据"), exact, kit, facts, []) is None

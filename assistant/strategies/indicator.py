@@ -218,7 +218,8 @@ class IndicatorValueStrategy(Strategy):
         sims = self.kit.name_similarities(query)
         scored = sorted(((sims.get(c.id, 0.0), c) for c in rows if unit_fits(query, self.kit.indicators[c.id].unit)),
                         key=lambda x: -x[0])
-        if not scored or scored[0][0] < T.NAME_MEANT_MIN:
+        floor = T.NAME_MEANT_MIN_ENGLISH if query.english else T.NAME_MEANT_MIN
+        if not scored or scored[0][0] < floor:
             return None
         cosine, best = scored[0]
         # the same row in the other plan's table is no rival: "活动中心" names both
@@ -235,6 +236,9 @@ class IndicatorValueStrategy(Strategy):
         # (an English question's few glossary bigrams are all it has).
         topic = grams if query.english else grams - GROUP_GRAMS
         topical = self.kit.coverage(topic, self._name(best)) if topic else 0.0
+        if cosine < T.NAME_MEANT_MIN:  # English, below the Chinese bar: its glossary words name the row
+            rest = grams - GROUP_GRAMS
+            return best if rest and self.kit.coverage(rest, self._name(best)) >= T.NAME_LEXICAL else None
         if cosine >= T.NAME_SURE or (margin >= T.NAME_MARGIN and topical > 0) or lexical >= T.NAME_LEXICAL:
             return best
         if self._topic_coverage(query, grams, best) >= T.INDICATOR_NAME_FULL:  # 覆盖率 asked of a 比例 row
