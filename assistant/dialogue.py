@@ -72,6 +72,9 @@ def resolve(query: Query, state: DialogueState | None) -> Query:
         text = query.text if own_ask else f"{_rest(query)} {ASK_PHRASE.get(intent, '')}".strip()
         return with_text(query, text, followup=True, intent=intent, plans=query.plans or state.plans,
                          aspect=query.aspect or state.aspect)
+    if query.ordinal is not None and any(w in query.text for w in lexicon.STRUCTURE_NOUNS["domain"]):
+        # "第三个领域里有哪些指标": the ordinal counts the plan's domains, not the rows or items last shown
+        return replace(query, followup=True, plans=query.plans or state.plans)
     if (item := at_ordinal(state.items, query.ordinal)) is not None:
         asked = query.intent in (Intent.WHO, Intent.VALUE, Intent.COUNT, Intent.WHEN)
         wanted = query.intent if asked else Intent.DETAIL

@@ -90,3 +90,12 @@ def test_an_age_band_is_one_focus():
     state = DialogueState(topic="婴儿死亡率目标是多少", indicators=("d/children/table/4",), intent=Intent.VALUE)
     r = resolve(q("5岁以下的呢"), state)
     assert r.focus == ("5岁以下",) and r.indicators == ()
+
+
+def test_an_ordinal_of_domains_does_not_pick_from_the_rows_shown():
+    """"指标表分几个领域" lists the table's rows by domain; "第三个领域里有哪些指标" counts domains."""
+    rows = DialogueState(topic="妇女规划的指标表分几个领域", plans=("women",), intent=Intent.COUNT,
+                         items=tuple(f"d/women/table/{n}" for n in range(1, 9)))
+    resolved = resolve(q("第三个领域里有哪些指标"), rows)
+    assert resolved.item is None and resolved.ordinal == 3 and resolved.plans == ("women",)
+    assert resolve(q("第三个"), rows).item == "d/women/table/3"

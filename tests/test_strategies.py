@@ -163,6 +163,18 @@ def test_a_question_naming_no_plan_gets_both_plans(kit, router):
     assert {c.plan for c in answer.citations} == {"妇女规划", "儿童规划"}
 
 
+def test_the_rows_of_a_table_domain_by_its_ordinal(kit):
+    from assistant.dialogue import resolve
+    from assistant.types import DialogueState, Intent
+
+    state = DialogueState(topic="儿童规划的指标分几个领域", plans=("children",), intent=Intent.COUNT)
+    query = resolve(q(kit, "第二个领域里有哪些指标"), state)
+    draft = TreeFactsStrategy(kit).answer(query, hits(kit, query))
+    assert "儿童与教育" in draft.text and "高中阶段毛入学率" in draft.text and "近视" not in draft.text
+    last = TreeFactsStrategy(kit).answer(resolve(q(kit, "倒数第一个领域有哪些指标"), state), [])
+    assert "儿童与教育" in last.text and len(last.citations) == 1
+
+
 def test_words_every_one_of_several_rows_holds_get_each_row(kit):
     """"死亡率目标是多少" fits 孕产妇死亡率 and 婴儿死亡率 alike: both are answered, not the shorter name."""
     draft = run(kit, IndicatorValueStrategy, "死亡率目标是多少")

@@ -16,6 +16,7 @@ from assistant.text import STATED_VALUE, char_bigrams
 from assistant.types import Chunk, Citation, DialogueState, Hit, Intent, Node, Plan
 
 # A table domain named in an indicator question ("妇女与健康"): joined with 与 or 参与.
+DOMAIN_WORDS = re.compile("|".join(map(re.escape, lexicon.STRUCTURE_NOUNS["domain"])))
 TABLE_DOMAIN = re.compile(r"[\u4e00-\u9fff]{0,4}(?:与|参与)[\u4e00-\u9fff]{2,6}")
 SECTION_WORDS = re.compile(r"任务|措施|举措|工作|方面|那块|这块|板块|部分|领域|章节|内容|条|项|块|讲|啥|什么")
 DOMAIN_PREFIX = re.compile(r"^[\u4e00-\u9fff]{1,4}?(?:参与|与)")
@@ -150,6 +151,8 @@ class TreeFactsStrategy(Strategy):
                     rest = FRAME.sub("|", low.replace(word, "|"))
                     if kind == "indicator":  # "妇女与健康有哪几项指标": a table domain narrows the rows
                         rest = TABLE_DOMAIN.sub("|", rest)
+                        if query.ordinal is not None:  # "第三个领域里有哪些指标": the domain by its ordinal
+                            rest = DOMAIN_WORDS.sub("|", rest)
                         for core in self.domain_cores:
                             rest = rest.replace(core, "|")
                     left = key_grams(rest)
@@ -281,10 +284,27 @@ class TreeFactsStrategy(Strategy):
             return picked
         return f"{plan.name}正文分{len(plan.parts)}个部分：{self._heads(doc, plan, plan.parts, cites, '；')}。", []
 
+    def _domain_rows(self, plan: Plan, rows: list[Chunk], named: list[str], cites: list[Citation]):
+        """The rows of the named table domains, each cited by its line."""
+        rows = [c for c in rows if flat(self.kit.indicators[c.id].domain) in named]
+        names = []
+        for c in rows:
+            ind = self.kit.indicators[c.id]
+            cites.append(self.kit.cite(c, ind.start, ind.end))
+            names.append(f"{ind.number}．{ind.name}[{len(cites)}]")
+        return (
+            f"{plan.name}重点指标中“{'、'.join(named)}”共{len(rows)}项：" + "；".join(names) + "。",
+            [c.id for c in rows],
+        )
+
     def _indicator(self, doc: str, plan: Plan, cites: list[Citation], query: Query):
         if not plan.indicators:
             return None
         rows = [c for c in self.kit.retriever.indicators if c.doc == doc and c.plan == plan.key]
+        domains = list(dict.fromkeys(flat(i.domain) for i in plan.indicators if i.domain))
+        by_domain = DOMAIN_WORDS.search(query.text) and query.ordinal is not None
+        if by_domain and (domain := at_ordinal(domains, query.ordinal)) is not None:
+            return self._domain_rows(plan, rows, [domain], cites)  # "第三个领域里有哪些指标"
         if (row := at_ordinal(rows, query.ordinal)) is not None:  # "指标表里最后一个指标是啥"
             ind = self.kit.indicators[row.id]
             cites.append(self.kit.cite(row, ind.start, ind.end))
@@ -306,20 +326,7 @@ class TreeFactsStrategy(Strategy):
         if not named and elsewhere:
             return None  # the question names another plan's table domain
         if named:  # "妇女与健康有哪几项指标": that domain's rows only
-            rows = [c for c in rows if flat(self.kit.indicators[c.id].domain) in named]
-            cites.append(
-                self.kit.cite(rows[0], self.kit.indicators[rows[0].id].start, self.kit.indicators[rows[0].id].end)
-            )
-            names = []
-            for c in rows:
-                ind = self.kit.indicators[c.id]
-                if c is not rows[0]:
-                    cites.append(self.kit.cite(c, ind.start, ind.end))
-                names.append(f"{ind.number}．{ind.name}[{len(cites)}]")
-            return (
-                f"{plan.name}重点指标中“{'、'.join(named)}”共{len(rows)}项：" + "；".join(names) + "。",
-                [c.id for c in rows],
-            )
+            return self._domain_rows(plan, rows, named, cites)
         domains: dict[str, int] = {}
         for ind in plan.indicators:
             domains[ind.domain] = domains.get(ind.domain, 0) + 1
