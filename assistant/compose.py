@@ -109,6 +109,13 @@ class Toolkit:
     def text_of(self, chunk: Chunk, start: int, end: int) -> str:
         return self.corpus.text(chunk.doc)[start:end]
 
+    def later_sentences(self, grams: frozenset[str], chunk: Chunk,
+                        spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Of an item's later sentences, the one(s) holding most of `grams` (at least LATER_SENTENCE_MIN),
+        in text order: "…检测率保持在98％以上" is an item's 6th sentence."""
+        held = sorted(((self.coverage(grams, self.text_of(chunk, *se)), se) for se in spans), key=lambda x: -x[0])
+        return sorted(se for cov, se in held[: T.LATER_SENTENCES] if cov >= T.LATER_SENTENCE_MIN)
+
     def doc_chunks(self, doc: str) -> list[Chunk]:
         """One document's chunks in chunk order (a scan of one document, not of the corpus)."""
         return self._by_doc.get(doc, [])

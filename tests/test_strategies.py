@@ -163,6 +163,22 @@ def test_a_question_naming_no_plan_gets_both_plans(kit, router):
     assert {c.plan for c in answer.citations} == {"妇女规划", "儿童规划"}
 
 
+def test_a_named_section_answers_what_is_asked_beyond_its_name_from_a_later_sentence():
+    from answer_fixture import TEXT
+
+    from assistant.strategies.outline import SectionTextStrategy
+
+    project = ("实施儿童近视防控行动，每年开展视力筛查。建立视力健康档案。加强用眼卫生宣传。"
+               "改善教室采光照明条件。全面开展中小学生屈光度和眼轴长度检测，及早干预。\n\n")
+    mini = make_kit(TEXT.replace("实施儿童近视防控行动，每年开展视力筛查。\n\n", project))
+    strategy = SectionTextStrategy(mini)
+    asked = q(mini, "儿童近视防控项目里 学生要做哪些检测")
+    draft = strategy.answer(asked, hits(mini, asked))
+    assert draft.text.startswith("儿童规划：全面开展中小学生屈光度") and len(draft.citations) == 1
+    whole = strategy.answer(q(mini, "儿童近视防控项目讲了什么"), [])
+    assert "每年开展视力筛查" in whole.text and "屈光度" not in whole.text
+
+
 def test_the_rows_of_a_table_domain_by_its_ordinal(kit):
     from assistant.dialogue import resolve
     from assistant.types import DialogueState, Intent

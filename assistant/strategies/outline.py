@@ -423,9 +423,16 @@ def list_draft(strategy: Strategy, title: str, chunks: list[Chunk], limit: int, 
 
 
 class SectionTextStrategy(Strategy):
-    """"总体目标是什么", "完善监测评估讲了啥": what a section the question names says, per plan."""
+    """"总体目标是什么", "完善监测评估讲了啥": what a section the question names says, per plan; and
+    the later sentence that holds what the question asks beyond the name ("出生缺陷预防项目里 新生儿要筛哪些")."""
 
     name = "section_text"
+
+    def _later(self, query: Query, node: Node, chunk: Chunk, rest: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        asked = query.grams - title_grams(node.title)
+        if not asked or not rest:
+            return []
+        return self.kit.later_sentences(asked, chunk, rest)
 
     def match(self, query: Query, state: DialogueState | None) -> bool:
         return query.item is None and query.intent in LISTING + (Intent.DEFINITION, Intent.VALUE)
@@ -446,14 +453,19 @@ class SectionTextStrategy(Strategy):
             sents = [se for se in self.kit.sentences(chunk)
                      if self.kit.text_of(chunk, *se).rstrip("。").lstrip("（一二三四五六七八九十）") != node.title]
             if sents:
-                last = sents[min(T.FALLBACK_SENTENCES, len(sents)) - 1][1]
-                picked.append((chunk, sents[0][0], last))
+                shown, rest = sents[: T.FALLBACK_SENTENCES], sents[T.FALLBACK_SENTENCES :]
+                # the sentence that answers what is asked beyond the name, alone: the answer first
+                later = self._later(query, node, chunk, rest)
+                picked.append((chunk, later or [(shown[0][0], shown[-1][1])]))
         if not picked:
             return None
         cites, parts = [], []
-        for chunk, s, e in picked:
-            cites.append(self.kit.cite(chunk, s, e))
-            parts.append(f"{chunk.plan_name}：{flat(cites[-1].quote)}[{len(cites)}]")
-        chunks = [c for c, _, _ in picked]
+        for chunk, spans in picked:
+            quoted = []
+            for s, e in spans:
+                cites.append(self.kit.cite(chunk, s, e))
+                quoted.append(f"{flat(cites[-1].quote)}[{len(cites)}]")
+            parts.append(f"{chunk.plan_name}：" + "……".join(quoted))
+        chunks = [c for c, _ in picked]
         return Draft("\n".join(parts), cites, "text", self.name, named=True, chunks=chunks, item=chunks[0].id,
                      plans=tuple(dict.fromkeys(c.plan for c in chunks)))

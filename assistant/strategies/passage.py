@@ -108,10 +108,7 @@ class MeasuresStrategy(Strategy):
         sents = [se for se in kit.sentences(chunk) if kit.text_of(chunk, *se).rstrip("。") != heading.rstrip("。")]
         if whole and sents:
             shown, rest = sents[: T.TOP_ITEM_SENTENCES], sents[T.TOP_ITEM_SENTENCES :]
-            held = sorted(((kit.coverage(query.grams, kit.text_of(chunk, *se)), se) for se in rest),
-                          key=lambda x: -x[0])
-            later = sorted(se for cov, se in held[: T.LATER_SENTENCES] if cov >= T.LATER_SENTENCE_MIN)
-            spans = [(shown[0][0], shown[-1][1]), *later]
+            spans = [(shown[0][0], shown[-1][1]), *kit.later_sentences(query.grams, chunk, rest)]
         else:
             best = kit.best_sentences(replace(query, plans=(chunk.plan,)), [Hit(chunk, 1.0, dense=_dense(hits, chunk))],
                                       limit=1)
