@@ -36,7 +36,7 @@ DOCUMENT_FRAME = re.compile(
 )
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PAREN_ASIDE = re.compile(r"(?<=[\u4e00-\u9fff])（([\u4e00-\u9fff、]{1,8})）")
-SEGMENT_SPLIT = re.compile(rf"[^\u4e00-\u9fff0-9A-Za-z]|[{''.join(sorted(lexicon.STOP_CHARS))}]")
+SEGMENT_SPLIT = re.compile(rf"[^\u4e00-\u9fff0-9A-Za-z\ue000-\ue0ff]|[{''.join(sorted(lexicon.STOP_CHARS))}]")
 # Words that ask for a quantity. "比例" alone names an indicator ("女性比例有什么要求"), it does not.
 UNIT_ASKED = re.compile(r"(?:多少|几)\s*(?:万)?\s*([人个家所岁天元张名次]|钱)(?!百分)")
 FIGURE_CUES = re.compile(r"具体|百分之几|几个百分点|确切|精确|exact|specific|how many years|what number")
@@ -125,6 +125,16 @@ def normalize(question: str, known: set[str] | frozenset[str] | None = None) -> 
     return q
 
 
+# Plan words that the lexicon maps everyday words to and that hold a particle character ("打工" ->
+# 就业): shielded from the particle split by a private-use stand-in for each such character.
+_STOPS = sorted(lexicon.STOP_CHARS)
+_SHIELD = {ord(ch): 0xE000 + i for i, ch in enumerate(_STOPS)}
+_UNSHIELD = {0xE000 + i: ord(ch) for i, ch in enumerate(_STOPS)}
+PLAN_WORDS_WITH_PARTICLES = sorted(
+    {w for w in lexicon.SYNONYMS.values() if lexicon.STOP_CHARS & set(w) and w not in lexicon.GENERIC},
+    key=len, reverse=True)
+
+
 def key_grams(text: str) -> frozenset[str]:
     """Bigrams of the substance of a (normalized) question: cue words and particles cut out.
 
@@ -138,8 +148,11 @@ def key_grams(text: str) -> frozenset[str]:
         if len(word) > 1 and not word.isascii():
             low = low.replace(word, "|")
     low = re.sub(r"[a-z]+", "|", low)  # English words count through their glossary terms only
+    # a plan word the lexicon maps to keeps its particle characters (就业, 社会保障, 委员会)
+    for word in PLAN_WORDS_WITH_PARTICLES:
+        low = low.replace(word, word.translate(_SHIELD))
     segments = SEGMENT_SPLIT.split(low)
-    return frozenset(seg[i : i + 2] for seg in segments for i in range(len(seg) - 1))
+    return frozenset((seg[i : i + 2]).translate(_UNSHIELD) for seg in segments for i in range(len(seg) - 1))
 
 
 def key_terms(text: str) -> tuple[str, ...]:

@@ -27,6 +27,14 @@ def test_key_grams_leave_out_cue_words_particles_and_years():
     assert "多少" not in grams and "率要" not in grams
 
 
+def test_a_plan_word_the_lexicon_maps_to_keeps_its_particle_characters():
+    """"打工" becomes 就业; 就 is a particle elsewhere ("就能"), but 就业 must stay a bigram."""
+    grams = key_grams(normalize("15岁的孩子能去厂里打工吗"))
+    assert "就业" in grams and "15" in grams
+    assert "能去" not in grams  # 能 is still a particle outside the plan word
+    assert {"社会", "保障"} <= key_grams("社会保障有哪些")
+
+
 @pytest.mark.parametrize("text, intent", [
     ("婚前医学检查率目标是多少", Intent.VALUE),
     ("谁负责规划实施的组织协调", Intent.WHO),
