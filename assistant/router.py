@@ -11,11 +11,13 @@ from assistant.dialogue import next_state
 from assistant.query import Query
 from assistant.refusal import REFUSAL, Facts, Verdict, corpus_facts, refusal_reason, support_floor, support_score
 from assistant.strategies import Strategy, make_strategies
-from assistant.strategies.indicator import groups_named, names_heading
+from assistant.strategies.indicator import GROUP_GRAMS, IndicatorValueStrategy, groups_named, names_heading
+from assistant.targets import row_name
 from assistant.types import Answer, Citation, DialogueState, Hit, Intent
 
 NEARBY = 2  # passages a refusal quotes as what the plan does say
 PASSAGE_KINDS = ("text", "text_target", "measures")  # answers quoted from the running text
+TOPIC_INTENTS = (Intent.MEASURES, Intent.STATEMENT, Intent.LIST)  # a topic asked about in general
 WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 MARKER = re.compile(r"\[(\d+)\]")
 # A question about a ratio or figure answered by a requirement in words says so first.
@@ -60,6 +62,8 @@ class Router:
             refused.context.update(audit)
             return refused
         answerable = True
+        if found.kind in PASSAGE_KINDS and query.intent in TOPIC_INTENTS:
+            found = self._with_rows(query, found, hits)
         if RATIO_ASKED.search(query.raw) and found.kind not in ("indicator", "quote_check", "structure", "document") \
                 and not any(ch.isdigit() for c in found.citations for ch in c.quote):
             found.text = NO_FIGURE + found.text  # "女高管比例有要求吗": no ratio, but a requirement
@@ -98,6 +102,24 @@ class Router:
             if support_score(query, theirs, self.kit, hits) >= min(mine - T.BOTH_PLANS_MARGIN, T.BOTH_PLANS_SURE):
                 found = merge_drafts(found, theirs)
         return found
+
+    def _with_rows(self, query: Query, found: Draft, hits: list[Hit]) -> Draft:
+        """A topic asked about in general ("出生缺陷有什么指标和措施"): the table rows whose names hold all
+        of its words follow the text (at most two: more are not the topic's own)."""
+        grams = query.grams - GROUP_GRAMS
+        if not grams:
+            return found
+        indicator = next(s for s in self.strategies if isinstance(s, IndicatorValueStrategy))
+        rows = [c for c in self.kit.retriever.indicators
+                if (not query.plans or c.plan in query.plans) and (not query.docs or c.doc in query.docs)
+                and self.kit.coverage(query.grams, row_name(c)) >= T.ROWS_ALL_WORDS]
+        if not 1 <= len(rows) <= 2 or any(c.start == r.start and c.doc == r.doc for c in found.citations for r in rows):
+            return found
+        table = indicator.compose(query, rows, [], named=True)  # no text mention: the text is quoted above
+        shift = len(found.citations)
+        text = MARKER.sub(lambda m: f"[{int(m.group(1)) + shift}]", table.text)
+        return replace(found, text=found.text + "\n" + text, citations=found.citations + table.citations,
+                       chunks=found.chunks + table.chunks)
 
     def _other_plans_draft(self, strategy: Strategy, scoped: Query, theirs: list[Hit],
                            hits: list[Hit]) -> Draft | None:

@@ -220,6 +220,15 @@ def test_the_other_plan_answers_in_words_when_the_first_states_a_figure():
         assert mini.corpus.text("demo")[c.start:c.end] == c.quote
 
 
+def test_a_topic_asked_in_general_gets_its_table_row_after_the_text(kit, router):
+    query = q(kit, "近视有哪些指标和措施")
+    answer = router.answer(query, None, hits(kit, query), 10)
+    text, row = answer.answer.rsplit("\n", 1)
+    assert "每年降低1个百分点" in text and row.startswith("儿童规划重点指标“儿童青少年总体近视率")
+    assert answer.answer.count("每年降低1个百分点") == 1  # the row's text mention is the quote above
+    assert [c.quote for c in answer.citations].count(answer.citations[-1].quote) == 1
+
+
 def test_projects_about_a_topic_are_named(kit):
     draft = run(kit, TreeFactsStrategy, "近视方面的重点项目叫啥")
     assert "儿童近视防控项目" in draft.text and "托育" not in draft.text
