@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from assistant import lexicon
 from assistant import thresholds as T
-from assistant.query import Query, at_ordinal, key_grams, key_terms, with_text
+from assistant.query import Query, asks_number, at_ordinal, key_grams, key_terms, with_text
 from assistant.types import DialogueState, Intent
 
 PLAN_NAME_WORDS = re.compile("|".join(map(re.escape, lexicon.PLAN_NAMING)), re.I)
@@ -107,7 +107,8 @@ def resolve(query: Query, state: DialogueState | None) -> Query:
         aspect=aspect,
         focus=focus,
         indicators=state.indicators if keeps_rows else (),
-        wants_number=query.wants_number or (keeps_rows and bool(state.indicators)),
+        # the composed question's cues: "5岁以下儿童的呢" after 婴儿死亡率是多少 still asks a number
+        wants_number=query.wants_number or asks_number(text) or (keeps_rows and bool(state.indicators)),
     )
 
 

@@ -291,6 +291,12 @@ def unit_fits(query: Query, unit: str) -> bool:
     return asked == "个" and any(u in unit for u in "个家所人名次")
 
 
+def asks_number(text: str) -> bool:
+    """Does the text ask for a quantity? ("哪几项" lists, it does not count.)"""
+    low = text.lower().replace("哪几", "")
+    return any(c in low for c in NUMBER_CUES)
+
+
 def parse_query(
     raw: str,
     plan_names: dict[str, str],
@@ -327,7 +333,7 @@ def parse_query(
         intent=asks[0],
         asks=asks,
         aspect=aspect_of(raw),
-        wants_number=any(c in low.replace("哪几", "") for c in NUMBER_CUES),  # "哪几项" lists, it does not count
+        wants_number=asks_number(low),
         wants_figure=bool(FIGURE_CUES.search(low)),
         head=asked_head(text),
         english=not CJK.search(raw),

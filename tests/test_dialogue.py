@@ -99,3 +99,12 @@ def test_an_ordinal_of_domains_does_not_pick_from_the_rows_shown():
     resolved = resolve(q("第三个领域里有哪些指标"), rows)
     assert resolved.item is None and resolved.ordinal == 3 and resolved.plans == ("women",)
     assert resolve(q("第三个"), rows).item == "d/women/table/3"
+
+
+def test_a_narrowing_followup_still_asks_the_topics_number():
+    """"5岁以下儿童的呢" after "婴儿死亡率是多少" asks a number: the refusal checks must see that."""
+    state = DialogueState(topic="婴儿死亡率是多少", plans=("children",), intent=Intent.VALUE)
+    resolved = resolve(q("5岁以下儿童的呢"), state)
+    assert resolved.wants_number and "死亡率" in resolved.text
+    measures = DialogueState(topic="托育服务有什么措施", intent=Intent.MEASURES)
+    assert not resolve(q("5岁以下儿童的呢"), measures).wants_number
