@@ -12,7 +12,7 @@ from assistant.compose import Toolkit
 from assistant.config import Settings
 from assistant.corpus import plan_filter
 from assistant.corpusdir import read_corpus, reading_corpus
-from assistant.dialogue import looks_like_followup, resolve
+from assistant.dialogue import may_lean, resolve
 from assistant.embeddings import Embedder, get_embedder
 from assistant.errors import IndexStateError, InputError
 from assistant.index import ChromaIndex, open_index
@@ -177,7 +177,7 @@ class Assistant:
                                      title_words=self.kit.title_words)
             except InputError:
                 continue
-            if len(replay) >= MAX_REPLAY or not looks_like_followup(parsed):
+            if len(replay) >= MAX_REPLAY or not may_lean(parsed):
                 break
         turns: list[Answer] = []
         for text in replay:

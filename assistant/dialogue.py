@@ -14,6 +14,7 @@ from dataclasses import replace
 from assistant import lexicon
 from assistant import thresholds as T
 from assistant.query import Query, asks_number, at_ordinal, key_grams, key_terms, with_text
+from assistant.text import char_bigrams
 from assistant.types import DialogueState, Intent
 
 PLAN_NAME_WORDS = re.compile("|".join(map(re.escape, lexicon.PLAN_NAMING)), re.I)
@@ -22,6 +23,7 @@ TOPIC_LEADS = ("那", "那么", "what about", "how about", "and ")
 # What a question of each intent asks, added to a new topic that brings no question words of its own.
 ASK_PHRASE = {Intent.VALUE: "目标是多少", Intent.COUNT: "有多少", Intent.WHO: "由谁负责", Intent.WHEN: "什么时候",
               Intent.MEASURES: "有哪些措施", Intent.LIST: "有哪些", Intent.DEFINITION: "指什么"}
+NUMBER_INTENTS = (Intent.VALUE, Intent.COUNT)  # a follow-up that keeps asking a value keeps asking a number
 YEAR_WORDS = re.compile(r"(?:19|20)\d\d\s*年?")
 # An age band kept whole as a focus ("5岁以下的呢": not the bare "以下", which every band has).
 AGE_BAND = re.compile(r"\d+\s*(?:[-－~～至到]\s*\d+\s*)?(?:个月|周?岁)(?:以下|以上|以内)?")
@@ -56,6 +58,21 @@ def looks_like_followup(query: Query) -> bool:
     return len(grams) <= 1 or (leans and len(grams) <= T.FOLLOWUP_MAX_GRAMS) or replaces_topic(query)
 
 
+def may_lean(query: Query) -> bool:
+    """Could this question lean on the turn before it? A follow-up, or a short question that may be in
+    the last answer's words (replaying a conversation goes back past it)."""
+    grams = own_grams(query)
+    return looks_like_followup(query) or (len(grams) <= T.FOLLOWUP_MAX_GRAMS and not query.quote)
+
+
+def about_what_was_said(query: Query, state: DialogueState) -> bool:
+    """"覆盖率要达到多少" right after an answer that quotes 筛查覆盖率: a short question all of whose words
+    the last answer said asks about that answer's topic, not afresh."""
+    grams = own_grams(query)
+    return (bool(grams) and len(grams) <= T.FOLLOWUP_MAX_GRAMS and not query.quote and not query.english
+            and grams <= char_bigrams(state.said))
+
+
 def replaces_topic(query: Query) -> bool:
     """"那孕产妇死亡率呢？" after a target question: a new topic, asked the same way."""
     low = query.raw.strip().lower()
@@ -64,7 +81,10 @@ def replaces_topic(query: Query) -> bool:
 
 def resolve(query: Query, state: DialogueState | None) -> Query:
     """The query made self-contained against the state; a fresh question passes through."""
-    if state is None or not (state.topic or state.items) or not looks_like_followup(query):
+    if state is None or not (state.topic or state.items):
+        return query
+    said = not looks_like_followup(query)
+    if said and not about_what_was_said(query, state):
         return query
     intent = query.intent if query.intent not in (Intent.STATEMENT, Intent.DETAIL) else (state.intent or query.intent)
     if replaces_topic(query) and len(own_grams(query)) > T.FOLLOWUP_MAX_GRAMS:
@@ -89,7 +109,7 @@ def resolve(query: Query, state: DialogueState | None) -> Query:
         topic = PLAN_NAME_WORDS.sub("", topic).strip() or topic
         plans = query.named_plans
     rest = _rest(query)
-    focus = _focus(rest) if own_grams(query) else ()
+    focus = _focus(rest) if own_grams(query) and not said else ()  # words the answer said narrow nothing
     swapped = _swap_population(topic, focus)
     if swapped is not None:  # "婴儿的呢" after 孕产妇死亡率: the topic with the other people, no narrowing
         topic, focus, rest = swapped, (), ""
@@ -108,7 +128,8 @@ def resolve(query: Query, state: DialogueState | None) -> Query:
         focus=focus,
         indicators=state.indicators if keeps_rows else (),
         # the composed question's cues: "5岁以下儿童的呢" after 婴儿死亡率是多少 still asks a number
-        wants_number=query.wants_number or asks_number(text) or (keeps_rows and bool(state.indicators)),
+        wants_number=query.wants_number or (intent in NUMBER_INTENTS and asks_number(text))
+        or (keeps_rows and bool(state.indicators)),
     )
 
 
@@ -148,6 +169,7 @@ def next_state(
     items: tuple[str, ...] = (),
     item: str | None = None,
     topic: str | None = None,
+    said: str = "",
 ) -> DialogueState:
     """The state after answering `query`: its slots replace the old ones; a list lives until replaced.
     `topic` replaces the question's text when the answer was about one item ("最后一个" -> its heading)."""
@@ -162,4 +184,5 @@ def next_state(
         item=item or query.item,
         aspect=query.aspect,
         intent=query.intent if query.intent != Intent.DETAIL else previous.intent,
+        said=said[: T.SAID_CHARS],
     )

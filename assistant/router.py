@@ -71,7 +71,7 @@ class Router:
         if found.kind == "detail" and found.chunks:  # "最后一个" -> "谁负责": about that item
             topic = found.chunks[0].section.rsplit(" > ", 1)[-1]
         new_state = next_state(query, state, indicators=found.indicators, items=found.items, item=found.item,
-                               topic=topic)
+                               topic=topic, said="".join(c.quote for c in found.citations))
         return Answer(
             query.raw,
             found.text,

@@ -159,6 +159,7 @@ class DialogueState:
     item: str | None = None  # the item last detailed or cited first
     aspect: str | None = None  # "baseline" | "target" | None
     intent: Intent | None = None
+    said: str = ""  # the last answer's quoted text: a short question in its words asks about it
 
 
 @dataclass

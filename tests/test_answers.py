@@ -130,6 +130,16 @@ def test_history_as_plain_strings(assistant):
     assert "92.41" in a.answer
 
 
+def test_a_short_question_in_the_last_answers_words_is_about_that_answer(assistant):
+    """Replayed from plain strings too: the conversation goes back past a question that may lean."""
+    first = assistant.ask("两癌筛查有什么要求")
+    a = assistant.ask("覆盖率要达到多少", history=[first])
+    assert "85％" in a.answer and "幼儿园" not in a.answer
+    assert_exact(assistant, a)
+    b = assistant.ask("2020年呢", history=["两癌筛查有什么要求", "覆盖率要达到多少"])
+    assert "两癌" in b.resolved_question and "幼儿园" not in b.answer
+
+
 def test_quote_check_differs(assistant):
     a = assistant.ask("规划里是不是说'至少设有2家危重新生儿救治中心'？")
     assert a.kind == "quote_check" and a.answer.startswith("与原文不一致")

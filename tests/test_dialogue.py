@@ -108,3 +108,19 @@ def test_a_narrowing_followup_still_asks_the_topics_number():
     assert resolved.wants_number and "死亡率" in resolved.text
     measures = DialogueState(topic="托育服务有什么措施", intent=Intent.MEASURES)
     assert not resolve(q("5岁以下儿童的呢"), measures).wants_number
+
+
+def test_a_followup_with_its_own_ask_does_not_inherit_a_number_cue():
+    state = DialogueState(topic="托育服务有什么措施 有没有具体数字", intent=Intent.VALUE)
+    assert not resolve(q("谁负责"), state).wants_number
+
+
+def test_a_short_question_in_the_last_answers_words_asks_about_it():
+    """"覆盖率要达到多少" right after an answer quoting 筛查覆盖率 is about 两癌筛查, not any 覆盖率."""
+    state = DialogueState(topic="两癌筛查有什么要求", intent=Intent.VALUE,
+                          said="持续实施适龄妇女“两癌”免费检查项目，筛查覆盖率保持在85％以上。")
+    resolved = resolve(q("覆盖率要达到多少"), state)
+    assert resolved.followup and "两癌" in resolved.text and resolved.focus == ()
+    unsaid = DialogueState(topic="托育服务有什么措施", intent=Intent.MEASURES, said="发展普惠托育服务体系。")
+    fresh = q("覆盖率要达到多少")
+    assert resolve(fresh, unsaid) is fresh
