@@ -87,9 +87,13 @@ class Router:
     def _both_plans(self, strategy: Strategy, query: Query, found: Draft, hits: list[Hit]) -> Draft:
         """A question that names no plan and fits both ("艾滋病母婴传播方面规划怎么说"): the other plan's
         answer too, from the same strategy over that plan's passages, when it is nearly as well supported."""
-        if found.kind not in PASSAGE_KINDS or query.plans or groups_named(query) or len(self.kit.plan_names) < 2:
+        # a row named in a question that asks whether the plans say anything of it ("婚检规划里有提吗"):
+        # the other plan's sentence on it too
+        mention = found.kind == "indicator" and query.intent == Intent.STATEMENT
+        if (found.kind not in PASSAGE_KINDS and not mention) or query.plans or groups_named(query) \
+                or len(self.kit.plan_names) < 2:
             return found
-        if any(names_heading(query, c) for c in found.chunks):
+        if not mention and any(names_heading(query, c) for c in found.chunks):
             return found  # "妇幼保健机构能力提升项目依托哪家医院": an item of one plan is named
         mine = support_score(query, found, self.kit, hits)
         for plan in self.kit.plan_names:

@@ -229,6 +229,17 @@ def test_a_topic_asked_in_general_gets_its_table_row_after_the_text(kit, router)
     assert [c.quote for c in answer.citations].count(answer.citations[-1].quote) == 1
 
 
+def test_a_row_asked_whether_the_plans_mention_it_gets_the_other_plans_sentence():
+    """"孕产妇死亡率规划里有提吗": the women's table row, and the children's plan's sentence on it."""
+    from answer_fixture import TEXT
+
+    mini = make_kit(TEXT.replace("3．保障儿童食品安全。", "3．保障儿童食品安全。开展孕产妇死亡率监测评审。"))
+    query = q(mini, "孕产妇死亡率规划里有提吗")
+    answer = Router(mini).answer(query, None, hits(mini, query), 10)
+    assert "孕产妇死亡率（1/10万）" in answer.answer and "监测评审" in answer.answer
+    assert {c.plan for c in answer.citations} == {"妇女规划", "儿童规划"}
+
+
 def test_projects_about_a_topic_are_named(kit):
     draft = run(kit, TreeFactsStrategy, "近视方面的重点项目叫啥")
     assert "儿童近视防控项目" in draft.text and "托育" not in draft.text
