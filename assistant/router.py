@@ -23,6 +23,8 @@ MARKER = re.compile(r"\[(\d+)\]")
 # A question about a ratio or figure answered by a requirement in words says so first.
 RATIO_ASKED = re.compile(r"比例|占比|比重|百分比|百分之|具体数|数字|指标值|\bratio\b|\bpercentage\b|\bshare\b", re.I)
 NO_FIGURE = "规划没有规定具体数字，相关要求是：\n"
+# Whether the plans say anything of a thing ("婚检规划里有提吗", "提到了吗", "有没有写").
+MENTION_ASKED = re.compile(r"有提|提到|提及|提没提|有没有(?:说|写|讲)|写了吗|说了吗|涉及")
 
 
 class Router:
@@ -89,7 +91,7 @@ class Router:
         answer too, from the same strategy over that plan's passages, when it is nearly as well supported."""
         # a row named in a question that asks whether the plans say anything of it ("婚检规划里有提吗"):
         # the other plan's sentence on it too
-        mention = found.kind == "indicator" and query.intent == Intent.STATEMENT
+        mention = found.kind == "indicator" and bool(MENTION_ASKED.search(query.raw)) and not query.wants_number
         if (found.kind not in PASSAGE_KINDS and not mention) or query.plans or groups_named(query) \
                 or len(self.kit.plan_names) < 2:
             return found
