@@ -88,9 +88,10 @@ class ChromaIndex:
         self._reopen = reopen  # server mode: the live collection again, after a rebuild dropped ours
 
     def search_vector(self, vector: list[float], n: int, plans: list[str] | None = None,
-                      docs: list[str] | None = None) -> list[tuple[Chunk, float]]:
-        """Nearest chunks by cosine similarity, best first, optionally filtered by plan/doc."""
-        where = _where(plans, docs)
+                      docs: list[str] | None = None, fronts: list[str] | None = None) -> list[tuple[Chunk, float]]:
+        """Nearest chunks by cosine similarity, best first, optionally filtered by plan/doc; `fronts`: the
+        documents whose front matter (a cover notice, of no one plan) is within the plans asked."""
+        where = _where(plans, docs, fronts)
         n = max(1, min(n, len(self.chunks)))
         try:
             res = self._query(vector, n, where)
@@ -109,9 +110,12 @@ class ChromaIndex:
         return self._collection.query(query_embeddings=[vector], n_results=n, where=where, include=["distances"])
 
 
-def _where(plans: list[str] | None, docs: list[str] | None) -> dict | None:
-    conds = []
-    if plans:
+def _where(plans: list[str] | None, docs: list[str] | None, fronts: list[str] | None = None) -> dict | None:
+    conds: list[dict] = []
+    if plans and fronts:  # the plans' chunks, or the front matter of their documents
+        conds.append({"$or": [{"plan": {"$in": list(plans)}},
+                              {"$and": [{"plan": {"$eq": ""}}, {"doc": {"$in": list(fronts)}}]}]})
+    elif plans:
         conds.append({"plan": {"$in": list(plans)}})
     if docs:
         conds.append({"doc": {"$in": list(docs)}})

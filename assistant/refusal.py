@@ -17,15 +17,11 @@ from assistant.lexicon import COUNT_UNITS, FACETS, LEVELS
 from assistant.query import Query, asked_unit, unit_fits
 from assistant.strategies.document import PERIOD_YEARS
 from assistant.targets import row_name
-from assistant.text import NUMBER, STATED_VALUE, char_bigrams, figures
+from assistant.text import NUMBER, STATED_VALUE, TIME_STATED, char_bigrams, figures
 from assistant.types import Hit, Intent
 
 REFUSAL = "规划中没有写明这一点。"
 DIGITS = re.compile(r"\d")
-# A time stated: a date or a yearly rhythm. "中期和终期评估" names phases, not when.
-# A time or a time limit: a date, "每年", or a duration ("5个工作日内", "12小时内", "每2-3年").
-TIME_STATED = re.compile(r"\d{4}\s*年|\d+\s*月|\d+\s*日|每年|年底|年内|之前|以前"
-                         r"|\d+(?:\s*[-－~～]\s*\d+)?\s*个?\s*(?:工作日|小时|天|周|年)")
 HORIZON = re.compile(r"(?:到|至|截至|截止)\s*((?:19|20)\d\d)\s*年")
 AGE_ASKED = re.compile(r"(?:几|多少)\s*周?岁|多大")
 AGE = re.compile(r"\d+\s*(?:[-－~～]\s*\d+\s*)?周?岁")

@@ -92,6 +92,10 @@ class Retriever:
         self._names = IndicatorNames(self.indicators, self.weight)
         self._plan_of = np.array([c.plan for c in chunks], dtype=str)
         self._doc_of = np.array([c.doc for c in chunks], dtype=str)
+        self._front_docs = {c.doc for c in chunks if not c.plan}
+        self._plan_docs: dict[str, set[str]] = {}
+        for c in chunks:
+            self._plan_docs.setdefault(c.plan, set()).add(c.doc)
         self._masks: dict[tuple, np.ndarray] = {}
 
     def weight(self, gram: str) -> float:
@@ -111,9 +115,15 @@ class Retriever:
         """Dense nearest neighbours from the vector index, best first (`vector`: the query's, if embedded)."""
         if self.index is None or self.embedder is None:
             return []
-        scope = {"docs": docs} if docs else {}  # an index without a doc filter still serves unfiltered queries
+        scope: dict = {"docs": docs} if docs else {}  # an index without a doc filter still serves unfiltered queries
+        if plans:
+            scope["fronts"] = self.fronts(plans)
         return self.index.search_vector(vector or self.embedder.embed_query(embedding_text(query)), n, plans=plans,
                                         **scope)
+
+    def fronts(self, plans: list[str]) -> list[str]:
+        """Documents holding these plans that have front matter (a cover notice is every one of its plans')."""
+        return sorted({d for p in plans for d in self._plan_docs.get(p, ())} & self._front_docs)
 
     def match_indicators(self, query: str, plans: list[str] | None = None,
                          key_terms: list[str] | None = None, docs: list[str] | None = None) -> list[IndicatorMatch]:
@@ -167,8 +177,9 @@ class Retriever:
         mask = self._masks.get(key)
         if mask is None:
             mask = np.ones(len(self.chunks), dtype=bool)
-            if plans:
-                mask &= np.isin(self._plan_of, list(plans))
+            if plans:  # the plans' chunks and their documents' front matter
+                front = (self._plan_of == "") & np.isin(self._doc_of, self.fronts(list(plans)))
+                mask &= np.isin(self._plan_of, list(plans)) | front
             if docs:
                 mask &= np.isin(self._doc_of, list(docs))
             if len(self._masks) >= MASKS_KEPT:

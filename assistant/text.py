@@ -70,6 +70,11 @@ def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
 FIGURE = re.compile(r"(?:达到|保持在|不低于|不少于|控制在|提高到|降低|至少|以上|超过|低于|新建|建成|每年)?"
                     r"\d+(?:[.．]\d+)?\s*(?:％|%|‰|/10万|个百分点|个|家|所|座|人|名|万|张|天|元|次|项|倍|分钟|小时|条|辆|种|剂|国际单位|工作日)")
 
+# A time stated: a date or a yearly rhythm. "中期和终期评估" names phases, not when.
+# A time or a time limit: a date, "每年", or a duration ("5个工作日内", "12小时内", "每2-3年").
+TIME_STATED = re.compile(r"\d{4}\s*年|\d+\s*月|\d+\s*日|每年|年底|年内|之前|以前"
+                         r"|\d+(?:\s*[-－~～]\s*\d+)?\s*个?\s*(?:工作日|小时|天|周|年)")
+
 # A value a question states as a share or a decimal ("2020年是48.9%的那个指标", "58.4"), not a year or an age.
 STATED_VALUE = re.compile(r"(?<![\d.])(\d+\.\d+|\d+(?=\s*[%％‰]))")
 

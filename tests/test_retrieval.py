@@ -54,7 +54,19 @@ def test_indicator_lookup_ranks_the_row_first(assistant):
 
 def test_plan_filter_applies_to_every_retriever(assistant):
     for h in assistant.retrieve("家庭教育指导服务", plan="women"):
-        assert h.chunk.plan == "women"
+        assert h.chunk.plan in ("women", "")  # "": the cover notice, every plan's of its document
+
+
+def test_a_plans_scope_keeps_its_documents_front_matter(assistant):
+    """The cover notice is of no one plan but is each plan's: a question naming a plan still finds it,
+    in the keyword and in the vector search (Chroma's filter), and no other plan's chunk comes in."""
+    r = assistant.retriever
+    front = next(c for c in r.chunks if c.plan == "")
+    q = front.text[:80]  # the notice's own opening: its nearest chunk, by words and by meaning
+    for search in (r.search_text, r.search_vector):
+        got = search(q, 10, plans=["women"])
+        assert any(c.plan == "" for c, _ in got), search.__name__
+        assert all(c.plan in ("women", "") for c, _ in got)
 
 
 def test_langchain_retriever(assistant):
@@ -81,7 +93,7 @@ class TestKeywordIndex:
         q = normalize("妇女儿童健康服务")
         everything = retriever.search_text(q, len(chunks))
         for plan in ("women", "children"):
-            want = [c.id for c, _ in everything if c.plan == plan][:10]
+            want = [c.id for c, _ in everything if c.plan in (plan, "")][:10]  # "": the cover notice
             assert [c.id for c, _ in retriever.search_text(q, 10, plans=[plan])] == want
         doc = chunks[0].doc
         assert [c.doc for c, _ in retriever.search_text(q, 10, docs=[doc])] == [doc] * 10

@@ -240,6 +240,15 @@ def test_a_row_asked_whether_the_plans_mention_it_gets_the_other_plans_sentence(
     assert {c.plan for c in answer.citations} == {"妇女规划", "儿童规划"}
 
 
+def test_a_when_question_is_answered_by_a_sentence_that_states_a_time(kit):
+    from assistant.strategies.passage import WhenStrategy
+
+    draft = run(kit, WhenStrategy, "近视防控项目的视力筛查什么时候做")
+    assert "每年开展视力筛查" in draft.text
+    silent = q(kit, "心理辅导中心什么时候建成")  # its sentence states no time, and no sentence near it does
+    assert WhenStrategy(kit).answer(silent, hits(kit, silent)) is None
+
+
 def test_projects_about_a_topic_are_named(kit):
     draft = run(kit, TreeFactsStrategy, "近视方面的重点项目叫啥")
     assert "儿童近视防控项目" in draft.text and "托育" not in draft.text

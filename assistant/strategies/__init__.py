@@ -18,6 +18,7 @@ from assistant.strategies.passage import (
     ResponsibilityStrategy,
     SentenceStrategy,
     TextTargetStrategy,
+    WhenStrategy,
 )
 from assistant.strategies.quote import QuoteCheckStrategy
 
@@ -33,6 +34,7 @@ STRATEGY_ORDER: list[type[Strategy]] = [
     IndicatorValueStrategy,
     SectionTextStrategy,
     ResponsibilityStrategy,
+    WhenStrategy,
     TextTargetStrategy,
     MeasuresStrategy,
     SentenceStrategy,

@@ -9,7 +9,7 @@ from assistant import thresholds as T
 from assistant.compose import WHO_WORDS, Draft, flat
 from assistant.query import Query
 from assistant.strategies.base import Strategy
-from assistant.text import FIGURE, numbers
+from assistant.text import FIGURE, TIME_STATED, numbers
 from assistant.types import Chunk, DialogueState, Hit, Intent
 
 
@@ -67,6 +67,18 @@ class TextTargetStrategy(Strategy):
         if not picked:
             return None  # no stated figure: the fallback quotes what is said, the refusal step judges it
         return sentence_draft(self, query, picked)
+
+
+class WhenStrategy(Strategy):
+    """ "配置规划要在啥时候之前报上去备案": the sentence that states a time or a time limit."""
+
+    name = "when"
+
+    def match(self, query: Query, state: DialogueState | None) -> bool:
+        return query.intent == Intent.WHEN
+
+    def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
+        return sentence_draft(self, query, self.kit.best_sentences(query, hits, only=TIME_STATED))
 
 
 class MeasuresStrategy(Strategy):
