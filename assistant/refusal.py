@@ -26,6 +26,7 @@ HORIZON = re.compile(r"(?:到|至|截至|截止)\s*((?:19|20)\d\d)\s*年")
 AGE_ASKED = re.compile(r"(?:几|多少)\s*周?岁|多大")
 AGE = re.compile(r"\d+\s*(?:[-－~～]\s*\d+\s*)?周?岁")
 MONEY = re.compile(r"收费|费用|补贴|津贴|工资|价格|预算|金额|资金|经费|多少钱|花多少|奖励|报销")
+FREE_ASKED = re.compile(r"免费|不要钱|要钱|自费")  # whether something costs the user, not an amount
 AMOUNT = re.compile(r"\d+\s*万?亿?元")  # an amount of money stated
 RURAL = ("农村", "乡村")  # 城乡 is town and country: a rural facet it covers
 CITY = re.compile(r"^([\u4e00-\u9fff]{2,4}?)[市省县区]")
@@ -175,12 +176,28 @@ def _overlap(a: tuple[int, float, str], b: tuple[int, float, str]) -> bool:
 
 def money_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
     """Fees or money asked about ("托儿所收费有没有上限") when the evidence says nothing about money."""
-    if draft.exact or not MONEY.search(query.raw):
+    asked = MONEY.search(query.raw) or FREE_ASKED.search(query.raw)
+    if draft.exact or not asked:
         return None
     evidence = evidence_text(draft) + "".join(c.text for c in draft.chunks)
-    if MONEY.search(evidence) or AMOUNT.search(evidence) or re.search(r"免费|买单", evidence):
+    if MONEY.search(evidence) or AMOUNT.search(evidence) or re.search(r"免费|买单|自费", evidence):
         return None
-    return f"相关段落没有关于{MONEY.search(query.raw).group()}的内容。"
+    return f"相关段落没有关于{asked.group()}的内容。"
+
+
+DISEASE = re.compile(r"[\u4e00-\u9fff]{2,6}(?:癌|病|症)$")
+
+
+def disease_unmentioned(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """A disease the question names ("卵巢癌是怎么筛的") that no document mentions at all: whatever
+    passage comes nearest is about another disease."""
+    if draft.exact:
+        return None
+    evidence = evidence_text(draft) + "".join(c.text for c in draft.chunks)
+    for term in query.terms:
+        if DISEASE.search(term) and term in query.raw and term not in evidence:  # the user's own words
+            return f"相关段落没有关于“{term}”的内容。"
+    return None
 
 
 def unit_mismatch(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
@@ -385,6 +402,7 @@ CHECKS: list[Check] = [
     money_missing,
     unit_mismatch,
     facet_missing,
+    disease_unmentioned,
     number_missing,
     quantity_missing,
     count_unit_missing,

@@ -164,7 +164,7 @@ def test_an_english_question_without_glossary_words_is_supported_by_its_meaning(
 
     chunk = kit.chunk_at("demo", kit.corpus.text("demo").index("就业人员中的女性比例"))
     draft = text_draft(kit, "落实创业补贴政策，就业人员中的女性比例保持在44％左右", chunks=[chunk])
-    asked = q(kit, "What is planned so that more of them can find a job?")
+    asked = q(kit, "What will be done for these people?")
     assert asked.english and not asked.grams
     assert refusal.support_score(asked, draft, kit, [Hit(chunk, 1.0, dense=0.92)]) > refusal.support_floor(asked)
     assert refusal.support_score(asked, draft, kit, [Hit(chunk, 1.0, dense=0.78)]) == 0.0
@@ -238,3 +238,17 @@ def test_a_change_asked_is_read_from_the_target_cell(kit, facts):
     assert changed.aspect == "target"
     assert refusal.number_missing(changed, row, kit, facts, [])
     assert refusal.number_missing(q(kit, "女职工生育保险参保人数具体有多少万人"), row, kit, facts, []) is None
+
+
+def test_whether_it_is_free_asked_of_a_quote_that_says_nothing_of_cost(kit, facts):
+    plain = text_draft(kit, "实施儿童近视防控行动，每年开展视力筛查")
+    assert refusal.money_missing(q(kit, "视力筛查国家给不给免费做"), plain, kit, facts, [])
+    free = text_draft(kit, "持续实施“两癌”免费检查项目")
+    assert refusal.money_missing(q(kit, "两癌检查要钱吗"), free, kit, facts, []) is None
+
+
+def test_a_disease_the_user_names_that_the_evidence_does_not(kit, facts):
+    draft = text_draft(kit, "持续实施“两癌”免费检查项目，筛查覆盖率保持在80％以上")
+    assert "卵巢癌" in refusal.disease_unmentioned(q(kit, "两癌检查里 卵巢癌是怎么筛的"), draft, kit, facts, [])
+    named = text_draft(kit, "加大宫颈癌、乳腺癌（以下简称“两癌”）防治力度")
+    assert refusal.disease_unmentioned(q(kit, "宫颈癌防治有什么要求"), named, kit, facts, []) is None
