@@ -256,6 +256,8 @@ class Toolkit:
 
 ITEM_LEAD = re.compile(r"^\s*(?:[（(]\d{1,3}[)）]|\d{1,3}[．.、](?!\d))")
 WHO_WORDS = re.compile(r"负责|牵头|主体责任|协调|组织|指导|督促|承担|报送")
+# A body named as who acts: a "谁" question's answer names one (卫生计生行政部门, 妇儿工委, 县级政府).
+BODIES = re.compile(r"部门|委员会|工委|政府|[卫健]委|我委|机构|局|厅|妇联|团体|单位")
 WHEN_WORDS = re.compile(r"\d{4}\s*年|\d+\s*月|\d+\s*日|每年|年底|年内|期间|中期|终期")
 DEFINES = re.compile(r"是指|所称|简称|以下简称|包括|即|指的是|含")
 
@@ -268,6 +270,8 @@ def sentence_bonus(query, sent: str, prefer: re.Pattern | None = None) -> float:
     if query.intent == Intent.WHEN and WHEN_WORDS.search(sent):
         bonus += T.BONUS_TIME
     if query.intent == Intent.WHO and WHO_WORDS.search(sent):
+        bonus += T.BONUS_BODY
+    if query.intent == Intent.WHO and BODIES.search(sent):
         bonus += T.BONUS_BODY
     if query.intent == Intent.DEFINITION and DEFINES.search(sent):
         bonus += T.BONUS_DEFINES
