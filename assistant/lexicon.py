@@ -418,7 +418,8 @@ GENERIC = set(
     领域 部分 章节 一节 主要任务 任务措施 有关 相关 规定 说明 写 提 讲 明确 请问 想问 问下 问一下 啥
     咋 咋样 怎么样 哪个 哪里 是啥 多大 几个 要不要 需不需要 能不能 可不可以 具体数字 数是 率是 是不是
     the what is are was of which how rate plan target does do say says about in for and to by on
-    any there much many when who whom""".split()
+    any there much many when who whom
+    安排 部署 以后 之后""".split()
 )
 
 # Characters that carry no topic: a bigram containing one says nothing ("率要", "的预").
