@@ -95,6 +95,10 @@ def resolve(query: Query, state: DialogueState | None) -> Query:
     if query.ordinal is not None and any(w in query.text for w in lexicon.STRUCTURE_NOUNS["domain"]):
         # "第三个领域里有哪些指标": the ordinal counts the plan's domains, not the rows or items last shown
         return replace(query, followup=True, plans=query.plans or state.plans)
+    if state.items and query.intent in NUMBER_INTENTS and any(w in query.raw.lower() for w in lexicon.ALL_OF_THEM):
+        # "它们2020年分别是多少" after a list of rows: each listed row's value (the strategy keeps the rows)
+        return replace(query, followup=True, indicators=state.items[: T.MAX_LIST_ROWS],
+                       plans=query.plans or state.plans, aspect=query.aspect or state.aspect)
     if (item := at_ordinal(state.items, query.ordinal)) is not None:
         asked = query.intent in (Intent.WHO, Intent.VALUE, Intent.COUNT, Intent.WHEN)
         wanted = query.intent if asked else Intent.DETAIL

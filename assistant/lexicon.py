@@ -676,6 +676,10 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
 }
 INTENT_ORDER = ("document", "who", "when", "definition", "count", "value", "list", "measures")
 
+# Words that refer to every item of the list last shown at once ("它们2020年分别是多少").
+ALL_OF_THEM = ("它们", "这些", "那些", "分别", "各自", "每一项", "每项", "都是多少",
+               "each of", "each one", "all of them")
+
 # Words that point back at the conversation: a question with one of these and little content of
 # its own is a follow-up ("儿童规划有类似的吗", "这个谁负责").
 ANAPHORA = (

@@ -141,6 +141,8 @@ SECTION_TITLE_MIN = 4
 # A question with at most this many key bigrams of its own (after cue and plan words are cut) is
 # read as a follow-up when there is a conversation: "那2020年呢" has 0, "女生的呢" has 1.
 FOLLOWUP_MAX_GRAMS = 3
+# "它们分别是多少" after a list: the values of at most this many of the listed rows.
+MAX_LIST_ROWS = 8
 # What the dialogue state keeps of the last answer's quotes (a short question in its words asks about it).
 SAID_CHARS = 2000
 # Earlier plain-string turns replayed to rebuild the dialogue state (the API may send history as

@@ -124,3 +124,11 @@ def test_a_short_question_in_the_last_answers_words_asks_about_it():
     unsaid = DialogueState(topic="托育服务有什么措施", intent=Intent.MEASURES, said="发展普惠托育服务体系。")
     fresh = q("覆盖率要达到多少")
     assert resolve(fresh, unsaid) is fresh
+
+
+def test_all_of_the_listed_rows_asked_at_once():
+    rows = DialogueState(topic="妇女与教育有哪几项指标", plans=("women",), intent=Intent.LIST,
+                         items=("d/women/table/5", "d/women/table/6", "d/women/table/7"))
+    resolved = resolve(q("它们2020年分别是多少"), rows)
+    assert resolved.indicators == rows.items and resolved.aspect == "baseline"
+    assert resolve(q("第二个2020年是多少"), rows).item == "d/women/table/6"

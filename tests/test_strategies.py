@@ -191,6 +191,24 @@ def test_the_rows_of_a_table_domain_by_its_ordinal(kit):
     assert "儿童与教育" in last.text and len(last.citations) == 1
 
 
+def test_a_table_domain_named_in_full_is_that_plans_only(kit):
+    women = TreeFactsStrategy(kit).answer(q(kit, "妇女与健康有哪几项指标"), [])
+    assert "孕产妇死亡率" in women.text and "婴儿死亡率" not in women.text
+    both = TreeFactsStrategy(kit).answer(q(kit, "健康方面有哪几项指标"), [])
+    assert "孕产妇死亡率" in both.text and "婴儿死亡率" in both.text
+
+
+def test_the_listed_rows_values_at_once(kit):
+    from assistant.dialogue import resolve
+    from assistant.types import DialogueState, Intent
+
+    listed = TreeFactsStrategy(kit).answer(q(kit, "儿童与健康有哪几项指标"), [])
+    state = DialogueState(topic="儿童与健康有哪几项指标", plans=("children",), intent=Intent.LIST, items=listed.items)
+    query = resolve(q(kit, "它们2025年分别是多少"), state)
+    draft = IndicatorValueStrategy(kit).answer(query, hits(kit, query))
+    assert "＜4" in draft.text and "＜50" in draft.text and len(draft.rows) == 2
+
+
 def test_words_every_one_of_several_rows_holds_get_each_row(kit):
     """"死亡率目标是多少" fits 孕产妇死亡率 and 婴儿死亡率 alike: both are answered, not the shorter name."""
     draft = run(kit, IndicatorValueStrategy, "死亡率目标是多少")

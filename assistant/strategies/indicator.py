@@ -112,7 +112,9 @@ class IndicatorValueStrategy(Strategy):
         plans = list(query.plans) if query.plans else None
         docs = list(query.docs) if query.docs else None
         if query.indicators:
-            carried = [kit.by_id[i] for i in query.indicators if i in kit.by_id]
+            carried = [kit.by_id[i] for i in query.indicators if i in kit.by_id and kit.by_id[i].kind == "indicator"]
+            if not carried:
+                return None, False  # "它们分别是多少" of a list of items, not of rows
             if plans and not any(c.plan in plans for c in carried):
                 # "那儿童规划呢？": the same indicator in the other plan's table. Plan words are dropped:
                 # 建立妇女活动中心的… matches 建立儿童活动中心的….

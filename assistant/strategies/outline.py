@@ -316,15 +316,12 @@ class TreeFactsStrategy(Strategy):
             for d in dict.fromkeys(flat(i.domain) for i in plan.indicators)
             if d and (d in query.text or title_core(d) in query.text)
         ]
-        elsewhere = any(
-            title_core(flat(i.domain)) in query.text
-            for _, p in self.kit.plans.values()
-            if p is not plan
-            for i in p.indicators
-            if i.domain
-        )
+        others = {flat(i.domain) for _, p in self.kit.plans.values() if p is not plan for i in p.indicators if i.domain}
+        elsewhere = any(title_core(d) in query.text for d in others)
         if not named and elsewhere:
             return None  # the question names another plan's table domain
+        if any(d in query.text for d in others) and not any(d in query.text for d in named):
+            return None  # "妇女与教育有哪几项指标": another plan's domain named in full, this plan's by its core only
         if named:  # "妇女与健康有哪几项指标": that domain's rows only
             return self._domain_rows(plan, rows, named, cites)
         domains: dict[str, int] = {}
