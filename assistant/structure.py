@@ -347,6 +347,9 @@ def _parse_named_table(plan: Plan, lines: list[Line], cells: list[tuple[str, int
     for r in range(0, full, ncols):
         row = body[r : r + ncols]
         if not row[name_col][0]:
+            if any(c[0] for c in row):  # cells without a name to hang on: not a table of this header
+                del plan.indicators[before:]
+                return None
             continue
         own = [c for c in row if c[0]]
         target = row[target_col]

@@ -27,7 +27,7 @@ import unicodedata
 from difflib import SequenceMatcher
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from assistant.chunking import chunk_document
@@ -190,8 +190,15 @@ def _uncovered(doc, chunks) -> list[int]:
     return [i for i, ch in enumerate(doc.text) if not covered[i] and not ch.isspace()]
 
 
+# Found by CI: a header of no year columns whose "rows" hold cells under an empty name column (the
+# second header's 2020年/2025年 among them) lost those cells; such a table is now plain text.
+SKIPPED_ROWS = ("嘉兴市妇女发展“十四五”规划\n嘉兴市妇女发展“十四五”规划重点指标目标表\n\t领域\n\t序号\n\t主要统计指标\n"
+                + "\t85.02\n" * 17 + "\t\n\t领域\n\t序号\n\t主要统计指标\n\t2020年\n\t2025年\n" + "\t85.02\n" * 25)
+
+
 @FUZZ
 @given(documents, st.sampled_from([8, 200]))
+@example(SKIPPED_ROWS, 8)
 def test_every_character_is_in_a_chunk_or_is_structure(text, max_tokens):
     doc = parse(text)
     if doc is None:
