@@ -15,7 +15,7 @@ from assistant.corpus import Corpus
 from assistant.retrieve import Retriever
 from assistant.sentences import SentenceVectors
 from assistant.structure import TITLE_NOTE
-from assistant.targets import NameIndex
+from assistant.targets import NameIndex, row_name
 from assistant.text import char_bigrams, figures, numbers, sentence_spans
 from assistant.types import Chunk, Citation, Hit, Indicator, Intent, plan_kind
 
@@ -108,6 +108,12 @@ class Toolkit:
 
     def text_of(self, chunk: Chunk, start: int, end: int) -> str:
         return self.corpus.text(chunk.doc)[start:end]
+
+    def rows_holding(self, grams: frozenset[str], plans: list[str] | None = None,
+                     docs: list[str] | None = None) -> list[Chunk]:
+        """Rows whose names hold all of these bigrams ("死亡率": 孕产妇死亡率, 婴儿死亡率, 儿童伤害死亡率)."""
+        return [c for c in self.retriever.rows_sharing(grams, plans, docs)
+                if self.coverage(grams, row_name(c)) >= T.ROWS_ALL_WORDS]
 
     def later_sentences(self, grams: frozenset[str], chunk: Chunk,
                         spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -58,19 +58,22 @@ def looks_like_followup(query: Query) -> bool:
     return len(grams) <= 1 or (leans and len(grams) <= T.FOLLOWUP_MAX_GRAMS) or replaces_topic(query)
 
 
+def _short(query: Query) -> bool:
+    """Few words of its own and no quotation: a question the last answer's words may be all of."""
+    return len(own_grams(query)) <= T.FOLLOWUP_MAX_GRAMS and not query.quote
+
+
 def may_lean(query: Query) -> bool:
     """Could this question lean on the turn before it? A follow-up, or a short question that may be in
     the last answer's words (replaying a conversation goes back past it)."""
-    grams = own_grams(query)
-    return looks_like_followup(query) or (len(grams) <= T.FOLLOWUP_MAX_GRAMS and not query.quote)
+    return looks_like_followup(query) or _short(query)
 
 
 def about_what_was_said(query: Query, state: DialogueState) -> bool:
     """"覆盖率要达到多少" right after an answer that quotes 筛查覆盖率: a short question all of whose words
     the last answer said asks about that answer's topic, not afresh."""
     grams = own_grams(query)
-    return (bool(grams) and len(grams) <= T.FOLLOWUP_MAX_GRAMS and not query.quote and not query.english
-            and grams <= char_bigrams(state.said))
+    return bool(grams) and _short(query) and not query.english and grams <= char_bigrams(state.said)
 
 
 def replaces_topic(query: Query) -> bool:
@@ -83,8 +86,8 @@ def resolve(query: Query, state: DialogueState | None) -> Query:
     """The query made self-contained against the state; a fresh question passes through."""
     if state is None or not (state.topic or state.items):
         return query
-    said = not looks_like_followup(query)
-    if said and not about_what_was_said(query, state):
+    by_words = not looks_like_followup(query)  # a follow-up only by being in the last answer's words
+    if by_words and not about_what_was_said(query, state):
         return query
     intent = query.intent if query.intent not in (Intent.STATEMENT, Intent.DETAIL) else (state.intent or query.intent)
     if replaces_topic(query) and len(own_grams(query)) > T.FOLLOWUP_MAX_GRAMS:
@@ -113,7 +116,7 @@ def resolve(query: Query, state: DialogueState | None) -> Query:
         topic = PLAN_NAME_WORDS.sub("", topic).strip() or topic
         plans = query.named_plans
     rest = _rest(query)
-    focus = _focus(rest) if own_grams(query) and not said else ()  # words the answer said narrow nothing
+    focus = _focus(rest) if own_grams(query) and not by_words else ()  # words the answer said narrow nothing
     swapped = _swap_population(topic, focus)
     if swapped is not None:  # "婴儿的呢" after 孕产妇死亡率: the topic with the other people, no narrowing
         topic, focus, rest = swapped, (), ""

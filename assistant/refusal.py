@@ -67,6 +67,11 @@ def evidence_text(draft: Draft) -> str:
     return "".join(c.quote + c.section for c in draft.citations)
 
 
+def evidence_with_chunks(draft: Draft) -> str:
+    """The draft's evidence and the full text of the chunks it quotes (a topic may sit beside the quote)."""
+    return evidence_text(draft) + "".join(c.text for c in draft.chunks)
+
+
 def quoted_text(draft: Draft) -> str:
     return "".join(c.quote for c in draft.citations)
 
@@ -179,7 +184,7 @@ def money_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
     asked = MONEY.search(query.raw) or FREE_ASKED.search(query.raw)
     if draft.exact or not asked:
         return None
-    evidence = evidence_text(draft) + "".join(c.text for c in draft.chunks)
+    evidence = evidence_with_chunks(draft)
     if MONEY.search(evidence) or AMOUNT.search(evidence) or re.search(r"免费|买单|自费", evidence):
         return None
     return f"相关段落没有关于{asked.group()}的内容。"
@@ -189,11 +194,11 @@ DISEASE = re.compile(r"[\u4e00-\u9fff]{2,6}(?:癌|病|症)$")
 
 
 def disease_unmentioned(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
-    """A disease the question names ("卵巢癌是怎么筛的") that no document mentions at all: whatever
-    passage comes nearest is about another disease."""
+    """A disease the user names ("乳腺癌筛查方案里 卵巢癌是怎么筛的") that the evidence does not mention:
+    the passage that came nearest is about another disease."""
     if draft.exact:
         return None
-    evidence = evidence_text(draft) + "".join(c.text for c in draft.chunks)
+    evidence = evidence_with_chunks(draft)
     for term in query.terms:
         if DISEASE.search(term) and term in query.raw and term not in evidence:  # the user's own words
             return f"相关段落没有关于“{term}”的内容。"
@@ -216,7 +221,7 @@ def facet_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
     if draft.exact:
         return None
     figure = (query.wants_number or query.aspect) and query.intent in (Intent.VALUE, Intent.COUNT)
-    evidence = evidence_text(draft) + "".join(c.text for c in draft.chunks)
+    evidence = evidence_with_chunks(draft)
     asked = query.raw  # the user's own words: the lexicon's mappings ("村里" -> 农村) are not facets
     for facet in FACETS:
         wider = any(facet in f and f in asked for f in FACETS if f != facet)  # "小学生" is asked, not "小学"
@@ -348,9 +353,10 @@ def choice_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits:
     m = CHOICE.search(query.raw)
     if not m:
         return None
-    have = char_bigrams(quoted_text(draft))
+    quoted = quoted_text(draft)
+    have = char_bigrams(quoted)
     options = [m.group(1), m.group(2)]
-    if any(char_bigrams(o) & have or (len(o) == 1 and o in quoted_text(draft)) for o in options):
+    if any(char_bigrams(o) & have or (len(o) == 1 and o in quoted) for o in options):
         return None
     return f"相关段落没有说是{options[0]}还是{options[1]}。"
 
@@ -384,7 +390,7 @@ def support_score(query: Query, draft: Draft, kit: Toolkit, hits: list[Hit]) -> 
         sims = kit.name_similarities(query)
         cosine = max((sims.get(c.id, 0.0) for c in draft.chunks), default=0.0)
         return kit.support(query.grams, evidence, kit.name_dense(cosine), query.english)
-    evidence = evidence_text(draft) + "".join(c.text for c in draft.chunks)
+    evidence = evidence_with_chunks(draft)
     dense = max((h.dense for h in hits if any(h.chunk.id == c.id for c in draft.chunks)), default=0.0)
     return kit.support(query.grams, evidence, max(dense, kit.quoted_meaning(query, draft.citations)), query.english)
 

@@ -125,6 +125,13 @@ class Retriever:
         """Documents holding these plans that have front matter (a cover notice is every one of its plans')."""
         return sorted({d for p in plans for d in self._plan_docs.get(p, ())} & self._front_docs)
 
+    def rows_sharing(self, grams: set[str] | frozenset[str], plans: list[str] | None = None,
+                     docs: list[str] | None = None) -> list[Chunk]:
+        """Indicator rows whose name shares a bigram with `grams` (by the names' inverted index, not a
+        scan of every row), within the plans and documents."""
+        rows, _ = self._names.shares(set(grams))
+        return [c for c in (self.indicators[r] for r in rows.tolist()) if _allowed(c, plans, docs)]
+
     def match_indicators(self, query: str, plans: list[str] | None = None,
                          key_terms: list[str] | None = None, docs: list[str] | None = None) -> list[IndicatorMatch]:
         """Indicator rows whose name the question mentions, strongest first.

@@ -12,7 +12,6 @@ from assistant.query import Query
 from assistant.refusal import REFUSAL, Facts, Verdict, corpus_facts, refusal_reason, support_floor, support_score
 from assistant.strategies import Strategy, make_strategies
 from assistant.strategies.indicator import GROUP_GRAMS, IndicatorValueStrategy, groups_named, names_heading
-from assistant.targets import row_name
 from assistant.types import Answer, Citation, DialogueState, Hit, Intent
 
 NEARBY = 2  # passages a refusal quotes as what the plan does say
@@ -112,13 +111,10 @@ class Router:
     def _with_rows(self, query: Query, found: Draft, hits: list[Hit]) -> Draft:
         """A topic asked about in general ("出生缺陷有什么指标和措施"): the table rows whose names hold all
         of its words follow the text (at most two: more are not the topic's own)."""
-        grams = query.grams - GROUP_GRAMS
-        if not grams:
+        if not query.grams - GROUP_GRAMS:
             return found
         indicator = next(s for s in self.strategies if isinstance(s, IndicatorValueStrategy))
-        rows = [c for c in self.kit.retriever.indicators
-                if (not query.plans or c.plan in query.plans) and (not query.docs or c.doc in query.docs)
-                and self.kit.coverage(query.grams, row_name(c)) >= T.ROWS_ALL_WORDS]
+        rows = self.kit.rows_holding(query.grams, list(query.plans or ()) or None, list(query.docs or ()) or None)
         if not 1 <= len(rows) <= 2 or any(c.start == r.start and c.doc == r.doc for c in found.citations for r in rows):
             return found
         table = indicator.compose(query, rows, [], named=True)  # no text mention: the text is quoted above

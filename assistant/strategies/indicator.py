@@ -122,7 +122,7 @@ class IndicatorValueStrategy(Strategy):
                 found = [m.chunk for m in kit.retriever.match_indicators(names, plans, list(query.terms), docs=docs)]
                 return found, True
             return [c for c in carried if not plans or c.plan in plans], True
-        heads = self.rows_sharing_the_words(query, self._all_rows(plans, docs))
+        heads = self.rows_sharing_the_words(query, plans, docs)
         if heads:  # "死亡率目标是多少": 孕产妇死亡率, 婴儿死亡率, 儿童伤害死亡率 are all meant alike
             return heads, True
         named = self.rank(query, hits, kit.retriever.match_indicators(query.text, plans, list(query.terms), docs=docs))
@@ -171,7 +171,7 @@ class IndicatorValueStrategy(Strategy):
         return [c for c in others[:1]
                 if sims.get(c.id, 0.0) >= T.NAME_MEANT_MIN and kit.coverage(query.grams, self._name(c)) >= held]
 
-    def rows_sharing_the_words(self, query: Query, rows: list[Chunk]) -> list[Chunk]:
+    def rows_sharing_the_words(self, query: Query, plans: list[str] | None, docs: list[str] | None) -> list[Chunk]:
         """Rows of different indicators whose names each hold all of the question's words, when those
         words are more than the people's ("死亡率", "入学率"): the question fits each of them alike, so
         each is answered (at most MAX_LIST, nearest in meaning first). A follow-up's focus narrows instead."""
@@ -179,8 +179,7 @@ class IndicatorValueStrategy(Strategy):
             return []
         kit = self.kit
         share = any(w in query.raw.lower() for w in lexicon.SHARE_ASKED)
-        held = [c for c in rows if kit.coverage(query.grams, self._name(c)) >= T.ROWS_ALL_WORDS
-                and unit_fits(query, kit.indicators[c.id].unit)
+        held = [c for c in kit.rows_holding(query.grams, plans, docs) if unit_fits(query, kit.indicators[c.id].unit)
                 and (not share or any(u in kit.indicators[c.id].unit for u in SHARE_UNITS))]
         distinct = [c for i, c in enumerate(held) if not any(self._twins(c, o) for o in held[:i])]
         if len(distinct) < 2:  # one indicator (in one or both tables) is named, not several
@@ -235,12 +234,11 @@ class IndicatorValueStrategy(Strategy):
             return None
         lexical = self.kit.coverage(grams, self._name(best))
         # Shared characters beyond the people's words: "适龄妇女…多少岁" shares only 妇女 with 妇女人均预期寿命
-        # (an English question's few glossary bigrams are all it has).
-        topic = grams if query.english else grams - GROUP_GRAMS
-        topical = self.kit.coverage(topic, self._name(best)) if topic else 0.0
+        rest = grams - GROUP_GRAMS
+        beyond = self.kit.coverage(rest, self._name(best)) if rest else 0.0
         if cosine < T.NAME_MEANT_MIN:  # English, below the Chinese bar: its glossary words name the row
-            rest = grams - GROUP_GRAMS
-            return best if rest and self.kit.coverage(rest, self._name(best)) >= T.NAME_LEXICAL else None
+            return best if beyond >= T.NAME_LEXICAL else None
+        topical = lexical if query.english else beyond  # an English question's few glossary bigrams are all it has
         if cosine >= T.NAME_SURE or (margin >= T.NAME_MARGIN and topical > 0) or lexical >= T.NAME_LEXICAL:
             return best
         if self._topic_coverage(query, grams, best) >= T.INDICATOR_NAME_FULL:  # 覆盖率 asked of a 比例 row
