@@ -350,7 +350,6 @@ GLOSSARY: dict[str, str] = {
     "protection": "保护",
     "poverty": "困难",
     # everyday English for the plans' topics (each maps to a term the plans use)
-    "husband": "家庭暴力",
     "hits me": "家庭暴力",
     "beats me": "家庭暴力",
     "abuse": "虐待",
@@ -358,7 +357,6 @@ GLOSSARY: dict[str, str] = {
     "work from home": "居家办公",
     "people's congress": "人大代表",
     "childcare places": "托位",
-    "places for under-3": "托位",
     "per 1,000": "每千",
     "vaccin": "疫苗",
     "school meal": "用餐",
