@@ -560,7 +560,6 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
         "几岁",
         "什么年龄",
         "范围",
-        "what does",
         "define",
         "多大以内",
         "多大年龄",
@@ -667,9 +666,15 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
         "政策",
         "支持",
         "保障",
+        "搞什么",
+        "搞啥",
+        "要搞",
+        "配套",
         "how",
         "measures",
         "what will",
+        "say about",
+        "says about",
     ),
 }
 INTENT_ORDER = ("document", "who", "when", "definition", "count", "value", "list", "measures")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant import thresholds as T
-from assistant.compose import Draft, Toolkit
+from assistant.compose import Draft, Toolkit, flat
 from assistant.lexicon import COUNT_UNITS, FACETS, LEVELS
 from assistant.query import Query, asked_unit, unit_fits
 from assistant.strategies.document import PERIOD_YEARS
@@ -223,6 +223,8 @@ def facet_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
     figure = (query.wants_number or query.aspect) and query.intent in (Intent.VALUE, Intent.COUNT)
     evidence = evidence_with_chunks(draft)
     asked = query.raw  # the user's own words: the lexicon's mappings ("村里" -> 农村) are not facets
+    if (rural := RURAL_ASKED.search(asked)) and (urban := urban_only(query, draft, kit)):
+        return f"相关段落说的是“{urban}”，没有说到{rural.group()}。"  # "农村也要搞10分钟健身圈吗": 城市“…”
     for facet in FACETS:
         wider = any(facet in f and f in asked for f in FACETS if f != facet)  # "小学生" is asked, not "小学"
         if facet not in asked or facet in evidence or wider or (facet in RURAL and "城乡" in evidence):
@@ -232,6 +234,29 @@ def facet_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
         if not any(facet in kit.corpus.text(d) for d in kit.corpus.documents):
             return f"规划中没有关于“{facet}”的内容。"
     return None
+
+
+URBAN = re.compile(r"城市|城镇|城区|市区")
+RURAL_ASKED = re.compile(r"农村|乡村|乡下|村里|村子|农民|\b(?:rural|countryside|villages?)\b", re.I)
+
+
+def best_clause(query: Query, draft: Draft, kit: Toolkit) -> str | None:
+    """The clause of the quote that holds most of what is asked (at least LATER_SENTENCE_MIN of it)."""
+    best, held = None, 0.0
+    for clause in re.split(r"[，；。]", quoted_text(draft)):
+        cov = kit.coverage(query.grams, clause)
+        if cov > held:
+            best, held = clause, cov
+    return best if held >= T.LATER_SENTENCE_MIN else None
+
+
+def urban_only(query: Query, draft: Draft, kit: Toolkit) -> str | None:
+    """The clause that holds what is asked, when it names a town scope (城市, 城镇) and no rural one:
+    a rural question is then answered only for towns. The clause, or None."""
+    best = best_clause(query, draft, kit)
+    if best is None or not URBAN.search(best):
+        return None
+    return None if any(w in best for w in (*RURAL, "城乡")) else flat(best)
 
 
 # "肥胖率", "近视率": a rate named by the two characters before 率 ("多少比例", "死亡的比例" name none).
@@ -301,6 +326,30 @@ def count_unit_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, h
         return None  # "几岁前": "<12周岁"
     if not re.search(rf"[\d０-９一二两三四五六七八九十百千万]+\s*(?:[余多]\s*)?[{units}]", text):
         return f"相关段落没有给出具体的数量（多少{m.group(1)}）。"
+    return None
+
+
+TOTAL_ASKED = re.compile(r"一共|总共|合计|总数|总量|全市共|\b(?:in total|altogether|total)\b", re.I)
+CITYWIDE = re.compile(r"全市|整个嘉兴|\b(?:citywide|city-wide|whole city|across the city)\b", re.I)
+RATE_FIGURE = re.compile(r"[％%‰]|/10万")
+PER_UNIT = re.compile(r"各|每|所有|均|千名|万名|/10万|\b(?:each|every|per)\b", re.I)
+
+
+def total_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """A total asked ("全市一共有几家") where every figure the evidence states is per unit
+    ("各县（市、区）至少设有1家", "每千名儿童…"): the plan gives no total. A count of the plan's own
+    parts is a fact of its tree (exact) and is not judged here."""
+    citywide_count = query.intent == Intent.COUNT and CITYWIDE.search(query.raw)  # "全市要建几家"
+    if draft.exact or not query.wants_number or not (TOTAL_ASKED.search(query.raw) or citywide_count):
+        return None
+    if draft.kind == "indicator":
+        names = [r.name for r in draft.rows]
+        if names and all(PER_UNIT.search(n) for n in names):
+            return f"指标表中这一项是按人口比例计的（{names[0]}），没有给出总数。"
+        return None
+    stated = [c for c in re.split(r"[，；。]", quoted_text(draft)) if figures(c) and not RATE_FIGURE.search(c)]
+    if stated and all(PER_UNIT.search(c) for c in stated):
+        return f"规划写的是“{flat(stated[0])}”，没有给出总数。"
     return None
 
 
@@ -412,6 +461,7 @@ CHECKS: list[Check] = [
     number_missing,
     quantity_missing,
     count_unit_missing,
+    total_missing,
     duration_missing,
     stated_value_missing,
     choice_missing,

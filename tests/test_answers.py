@@ -172,3 +172,12 @@ def test_a_question_about_a_plan_as_a_whole_gets_no_table_row(assistant):
     for question in ("妇女规划的目标有哪些", "妇女规划里的主要目标有哪些"):
         assert assistant.ask(question).kind != "indicator", question
     assert assistant.ask("妇女规划里女的平均能活多少岁").kind == "indicator"  # a row meant by its meaning
+
+
+def test_measures_show_the_other_plans_item_on_the_topic_as_fully_as_the_first(assistant):
+    """Both plans have an item on trafficking: each is quoted from its start, so the children's
+    later sentence (民间送养) is there, not only the one sentence nearest the question."""
+    a = assistant.ask("防拐卖有哪些措施")
+    assert a.kind == "measures" and {c.plan for c in a.citations} == {"妇女规划", "儿童规划"}
+    assert "防拐工作长效机制" in a.answer and "民间送养" in a.answer
+    assert_exact(assistant, a)

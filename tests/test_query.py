@@ -44,6 +44,10 @@ def test_a_plan_word_the_lexicon_maps_to_keeps_its_particle_characters():
     ("两癌指的是什么", Intent.DEFINITION),
     ("重点实事项目有哪些", Intent.LIST),
     ("家暴这块规划打算怎么管", Intent.MEASURES),
+    ("跟外地大医院合作 是要搞什么", Intent.MEASURES),  # what will be done, in everyday words
+    ("三孩政策放开以后 规划配套了些啥", Intent.MEASURES),
+    ("What does the plan say about child labour?", Intent.MEASURES),  # "what does … say" defines nothing
+    ("What does 困境儿童 mean?", Intent.DEFINITION),
     ("规划里是不是说“至少设有2家危重新生儿救治中心”？", Intent.QUOTE),
     ("核对引文：90％以上的社区图书馆设立亲子阅读区", Intent.QUOTE),
 ])

@@ -252,3 +252,23 @@ def test_a_disease_the_user_names_that_the_evidence_does_not(kit, facts):
     assert "卵巢癌" in refusal.disease_unmentioned(q(kit, "两癌检查里 卵巢癌是怎么筛的"), draft, kit, facts, [])
     named = text_draft(kit, "加大宫颈癌、乳腺癌（以下简称“两癌”）防治力度")
     assert refusal.disease_unmentioned(q(kit, "宫颈癌防治有什么要求"), named, kit, facts, []) is None
+
+
+def test_a_total_asked_of_evidence_that_states_a_number_per_unit(kit, facts):
+    """"全市一共几家" of "各县（市、区）至少设有1家…": the plan gives a minimum per county, no total."""
+    county = text_draft(kit, "各县（市、区）至少设有1家危重新生儿救治中心")
+    assert "各县（市、区）至少设有1家" in refusal.total_missing(q(kit, "全市一共要设几家危重新生儿救治中心"), county,
+                                                               kit, facts, [])
+    assert refusal.total_missing(q(kit, "全市要建几家危重新生儿救治中心"), county, kit, facts, [])
+    assert refusal.total_missing(q(kit, "How many newborn critical-care centres in total?"), county, kit, facts, [])
+    assert refusal.total_missing(q(kit, "每个县要设几家危重新生儿救治中心"), county, kit, facts, []) is None
+    rate = text_draft(kit, "产前筛查率达到92％以上")  # a share has no total: a citywide rate is the answer
+    assert refusal.total_missing(q(kit, "全市产前筛查率一共要达到多少"), rate, kit, facts, []) is None
+
+
+def test_a_rural_question_of_a_clause_that_names_only_towns(kit, facts):
+    """"农村也要搞10分钟健身圈吗": the clause holding 健身圈 says 城市, and 城乡 elsewhere does not cover it."""
+    draft = text_draft(kit, "构建城市“10分钟健身圈”")
+    for asked in ("农村也要搞10分钟健身圈吗", "村里也有10分钟健身圈吗"):
+        assert "城市" in refusal.facet_missing(q(kit, asked), draft, kit, facts, [])
+    assert refusal.facet_missing(q(kit, "城里有10分钟健身圈吗"), draft, kit, facts, []) is None

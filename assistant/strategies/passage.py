@@ -106,8 +106,10 @@ class MeasuresStrategy(Strategy):
         others.sort(key=lambda c: c.plan == top.plan)  # the other plan's item first
         cites: list = []
         lines = [self._line(query, top, hits, cites, whole=True)]
+        # the other plan's own item on the topic ("打拐": 妇女规划 4．and 儿童规划 12．) is shown as fully
+        twin = next((c for c in others if c.plan != top.plan), None)
         for chunk in others[: T.MAX_LIST - 1]:
-            lines.append(self._line(query, chunk, hits, cites, whole=False))
+            lines.append(self._line(query, chunk, hits, cites, whole=chunk is twin))
         shown = [top] + others[: T.MAX_LIST - 1]
         return Draft("\n".join(lines), cites, "measures", self.name, chunks=shown,
                      items=tuple(c.id for c in shown), plans=tuple(dict.fromkeys(c.plan for c in shown)))
