@@ -48,6 +48,8 @@ def test_a_plan_word_the_lexicon_maps_to_keeps_its_particle_characters():
     ("三孩政策放开以后 规划配套了些啥", Intent.MEASURES),
     ("What does the plan say about child labour?", Intent.MEASURES),  # "what does … say" defines nothing
     ("What does 困境儿童 mean?", Intent.DEFINITION),
+    ("养老保险方面规划怎么要求的", Intent.MEASURES),  # what is required in words
+    ("孕产妇死亡率有哪些要求", Intent.VALUE),  # a rate named: its target is the requirement
     ("规划里是不是说“至少设有2家危重新生儿救治中心”？", Intent.QUOTE),
     ("核对引文：90％以上的社区图书馆设立亲子阅读区", Intent.QUOTE),
 ])
