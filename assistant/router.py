@@ -101,10 +101,10 @@ class Router:
             if plan in found.plans:
                 continue
             scoped = replace(query, plans=(plan,))
-            theirs = self._other_plans_draft(strategy, scoped, [h for h in hits if h.chunk.plan == plan], hits)
-            if theirs is None:
-                continue
-            if support_score(query, theirs, self.kit, hits) >= min(mine - T.BOTH_PLANS_MARGIN, T.BOTH_PLANS_SURE):
+            need = min(mine - T.BOTH_PLANS_MARGIN, T.BOTH_PLANS_SURE)
+            theirs = self._other_plans_draft(strategy, scoped, [h for h in hits if h.chunk.plan == plan], hits,
+                                             query, need)
+            if theirs is not None:
                 found = merge_drafts(found, theirs)
         return found
 
@@ -123,12 +123,12 @@ class Router:
         return replace(found, text=found.text + "\n" + text, citations=found.citations + table.citations,
                        chunks=found.chunks + table.chunks)
 
-    def _other_plans_draft(self, strategy: Strategy, scoped: Query, theirs: list[Hit],
-                           hits: list[Hit]) -> Draft | None:
-        """The other plan's passage answer: from the same strategy, else from the later passage
-        strategies (the other plan states it without the figure the first plan's sentence has). A
-        number asked is answered by the same kind of draft only: a figure-less sentence is no answer
-        to it, and another sentence's figure would be of something else."""
+    def _other_plans_draft(self, strategy: Strategy, scoped: Query, theirs: list[Hit], hits: list[Hit],
+                           query: Query, need: float) -> Draft | None:
+        """The other plan's passage answer supported at least `need`: from the same strategy, else from
+        the later passage strategies (the other plan states it without the figure the first plan's
+        sentence has: its figure sentence is about something else). A number asked is answered by
+        the same kind of draft only: a figure-less sentence is no answer to it."""
         later = [strategy] if scoped.wants_number else self.strategies[self.strategies.index(strategy):]
         for other in later:
             if other is not strategy and not other.match(scoped, None):
@@ -136,7 +136,8 @@ class Router:
             draft = other.answer(scoped, theirs)
             if draft is None or draft.kind not in PASSAGE_KINDS:
                 continue
-            if refusal_reason(scoped, draft, self.kit, self.facts, hits) is None:
+            if refusal_reason(scoped, draft, self.kit, self.facts, hits) is None and \
+                    support_score(query, draft, self.kit, hits) >= need:
                 return draft
         return None
 

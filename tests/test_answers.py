@@ -181,3 +181,12 @@ def test_measures_show_the_other_plans_item_on_the_topic_as_fully_as_the_first(a
     assert a.kind == "measures" and {c.plan for c in a.citations} == {"妇女规划", "儿童规划"}
     assert "防拐工作长效机制" in a.answer and "民间送养" in a.answer
     assert_exact(assistant, a)
+
+
+def test_the_other_plans_answer_comes_from_a_later_strategy_when_its_own_figure_is_off_topic(assistant):
+    """The children's plan states 母婴阻断 without a figure; its only figure sentence near the question
+    is about anaemia. That sentence is too weakly supported to join, so a later strategy's is taken."""
+    a = assistant.ask("艾滋病母婴传播上有什么要求")
+    assert {c.plan for c in a.citations} == {"妇女规划", "儿童规划"}
+    assert "98％" in a.answer and "母婴阻断" in a.answer and "贫血" not in a.answer
+    assert_exact(assistant, a)
