@@ -173,7 +173,7 @@ def classify(text: str, quote: str | None, ordinal: int | None) -> tuple[Intent,
     found = [
         Intent(name) for name in lexicon.INTENT_ORDER if any(_has_cue(low, cue) for cue in lexicon.INTENT_CUES[name])
     ]
-    if Intent.VALUE in found and any(c in low for c in lexicon.HOW_REQUIRED) and not numeric_cue(low):
+    if Intent.VALUE in found and any(c in low for c in lexicon.HOW_REQUIRED) and not figure_asked(low):
         # "医保方面规划怎么要求的" asks what is required, not a figure
         found = [Intent.MEASURES] + [i for i in found if i not in (Intent.VALUE, Intent.MEASURES)]
     if ordinal is not None and not any(c in low for c in ("多少", "几", "目标", "谁")):
@@ -181,9 +181,9 @@ def classify(text: str, quote: str | None, ordinal: int | None) -> tuple[Intent,
     return tuple(found) or (Intent.STATEMENT,)
 
 
-def numeric_cue(low: str) -> bool:
-    """A figure asked outright: 多少, 几, 百分之, a year or a rate."""
-    return any(c in low for c in ("多少", "几", "百分", "比例", "率", "2020", "2025", "数"))
+def figure_asked(low: str) -> bool:
+    """A quantity asked, or a rate, share, count of people or year named: its requirement is a figure."""
+    return asks_number(low) or any(c in low for c in ("率", "比例", "人数")) or YEAR.search(low) is not None
 
 
 def _has_cue(low: str, cue: str) -> bool:

@@ -240,10 +240,15 @@ URBAN = re.compile(r"城市|城镇|城区|市区")
 RURAL_ASKED = re.compile(r"农村|乡村|乡下|村里|村子|农民|\b(?:rural|countryside|villages?)\b", re.I)
 
 
+def quoted_clauses(draft: Draft) -> list[str]:
+    """The quoted text's clauses (split at ，；。): the unit a scope or a figure is stated in."""
+    return [c for c in re.split(r"[，；。]", quoted_text(draft)) if c]
+
+
 def best_clause(query: Query, draft: Draft, kit: Toolkit) -> str | None:
     """The clause of the quote that holds most of what is asked (at least LATER_SENTENCE_MIN of it)."""
     best, held = None, 0.0
-    for clause in re.split(r"[，；。]", quoted_text(draft)):
+    for clause in quoted_clauses(draft):
         cov = kit.coverage(query.grams, clause)
         if cov > held:
             best, held = clause, cov
@@ -330,7 +335,7 @@ def count_unit_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, h
 
 
 TOTAL_ASKED = re.compile(r"一共|总共|合计|总数|总量|全市共|\b(?:in total|altogether|total)\b", re.I)
-CITYWIDE = re.compile(r"全市|整个嘉兴|\b(?:citywide|city-wide|whole city|across the city)\b", re.I)
+CITYWIDE = re.compile(r"全市|\b(?:citywide|city-wide|whole city|across the city)\b", re.I)
 RATE_FIGURE = re.compile(r"[％%‰]|/10万")
 PER_UNIT = re.compile(r"各|每|所有|均|千名|万名|/10万|\b(?:each|every|per)\b", re.I)
 
@@ -339,7 +344,9 @@ def total_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
     """A total asked ("全市一共有几家") where every figure the evidence states is per unit
     ("各县（市、区）至少设有1家", "每千名儿童…"): the plan gives no total. A count of the plan's own
     parts is a fact of its tree (exact) and is not judged here."""
-    citywide_count = query.intent == Intent.COUNT and CITYWIDE.search(query.raw)  # "全市要建几家"
+    # "全市要建几家", "整个嘉兴有几家": a count of the whole city (the plan's own, read from its title)
+    citywide = CITYWIDE.search(query.raw) or any(f"整个{p}" in query.raw for p in facts.places.values() if p)
+    citywide_count = query.intent == Intent.COUNT and citywide
     if draft.exact or not query.wants_number or not (TOTAL_ASKED.search(query.raw) or citywide_count):
         return None
     if draft.kind == "indicator":
@@ -347,7 +354,7 @@ def total_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
         if names and all(PER_UNIT.search(n) for n in names):
             return f"指标表中这一项是按人口比例计的（{names[0]}），没有给出总数。"
         return None
-    stated = [c for c in re.split(r"[，；。]", quoted_text(draft)) if figures(c) and not RATE_FIGURE.search(c)]
+    stated = [c for c in quoted_clauses(draft) if figures(c) and not RATE_FIGURE.search(c)]
     if stated and all(PER_UNIT.search(c) for c in stated):
         return f"规划写的是“{flat(stated[0])}”，没有给出总数。"
     return None

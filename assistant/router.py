@@ -102,8 +102,7 @@ class Router:
                 continue
             scoped = replace(query, plans=(plan,))
             need = min(mine - T.BOTH_PLANS_MARGIN, T.BOTH_PLANS_SURE)
-            theirs = self._other_plans_draft(strategy, scoped, [h for h in hits if h.chunk.plan == plan], hits,
-                                             query, need)
+            theirs = self._other_plans_draft(strategy, scoped, [h for h in hits if h.chunk.plan == plan], hits, need)
             if theirs is not None:
                 found = merge_drafts(found, theirs)
         return found
@@ -124,7 +123,7 @@ class Router:
                        chunks=found.chunks + table.chunks)
 
     def _other_plans_draft(self, strategy: Strategy, scoped: Query, theirs: list[Hit], hits: list[Hit],
-                           query: Query, need: float) -> Draft | None:
+                           need: float) -> Draft | None:
         """The other plan's passage answer supported at least `need`: from the same strategy, else from
         the later passage strategies (the other plan states it without the figure the first plan's
         sentence has: its figure sentence is about something else). A number asked is answered by
@@ -137,7 +136,7 @@ class Router:
             if draft is None or draft.kind not in PASSAGE_KINDS:
                 continue
             if refusal_reason(scoped, draft, self.kit, self.facts, hits) is None and \
-                    support_score(query, draft, self.kit, hits) >= need:
+                    support_score(scoped, draft, self.kit, hits) >= need:
                 return draft
         return None
 

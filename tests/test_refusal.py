@@ -260,6 +260,7 @@ def test_a_total_asked_of_evidence_that_states_a_number_per_unit(kit, facts):
     assert "各县（市、区）至少设有1家" in refusal.total_missing(q(kit, "全市一共要设几家危重新生儿救治中心"), county,
                                                                kit, facts, [])
     assert refusal.total_missing(q(kit, "全市要建几家危重新生儿救治中心"), county, kit, facts, [])
+    assert refusal.total_missing(q(kit, "整个示范有几家危重新生儿救治中心"), county, kit, facts, [])  # the plan's city
     assert refusal.total_missing(q(kit, "How many newborn critical-care centres in total?"), county, kit, facts, [])
     assert refusal.total_missing(q(kit, "每个县要设几家危重新生儿救治中心"), county, kit, facts, []) is None
     rate = text_draft(kit, "产前筛查率达到92％以上")  # a share has no total: a citywide rate is the answer
