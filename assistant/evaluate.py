@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,6 +64,7 @@ METRICS: list[tuple[str, str, str]] = [
     ("hit5", "hit@5", "pct"),
     ("mrr", "MRR", "f3"),
     ("citation_acc", "cite acc", "pct"),
+    ("citation_strict", "cite strict", "pct"),
     ("citation_validity", "cite valid", "pct"),
     ("refusal_acc", "refusal acc", "pct"),
     ("false_refusal", "false refusal", "pct"),
@@ -82,7 +84,9 @@ NOTES = [
     "hit@k / MRR: rank of the first retrieved chunk holding source_quote (whitespace ignored; an indicator "
     "chunk's corpus span counts too); items with a source_quote, unanswerable ones included (their quote is "
     "the nearest passage).",
-    "cite acc: source_quote inside a cited quote; answerable items with a source_quote. "
+    "cite acc: the cited spans cover at least half of source_quote where it stands in the document "
+    "(a quoted PDF line may begin in the sentence before); cite strict: source_quote inside one cited quote; "
+    "both over answerable items with a source_quote. "
     "cite valid: share of citations whose quote equals the corpus text at their offsets.",
     "refusal acc: unanswerable items refused; false refusal: answerable items refused. "
     "Latency is per item (all turns of a multi-turn item), after a warm-up.",
@@ -103,7 +107,8 @@ class ItemResult:
     passed: bool
     reasons: list[str]
     hit_rank: int | None  # first retrieved chunk holding source_quote, 1-based; 0 = missed; None = no quote
-    citation_ok: bool | None  # source_quote inside a cited quote; None when the item is not scored for it
+    citation_ok: bool | None  # the place of source_quote cited; None when the item is not scored for it
+    citation_strict: bool | None  # source_quote inside one cited quote
     citations: int
     citations_valid: int
     latency_ms: float
@@ -160,12 +165,39 @@ def hit_rank(quote: str, hits: list[Hit], corpus: Corpus) -> int | None:
     return next((rank for rank, h in enumerate(hits, 1) if holds(quote, h.chunk, corpus)), 0)
 
 
-def citation_ok(item: dict, citations: list[Citation]) -> bool | None:
-    """Is source_quote inside a cited quote? None for unanswerable items and items without a quote."""
+def citation_ok(item: dict, citations: list[Citation], corpus: Corpus | None = None) -> bool | None:
+    """Does the answer cite the place of source_quote? True when the quote is inside a cited quote,
+    or, with the corpus, when the cited spans cover at least half of the quote's characters where it
+    stands in the document: a quoted PDF line often starts in the sentence before the one cited
+    ("单。初筛机构获得……应当在 5 个工作"). None for unanswerable items and items without a quote."""
     if not (item["answerable"] and item["source_quote"]):
         return None
     quote = squash(item["source_quote"])
-    return any(quote in squash(c.quote) for c in citations)
+    if any(quote in squash(c.quote) for c in citations):
+        return True
+    if corpus is None:
+        return False
+    for doc_id in [item["doc"]] if item.get("doc") in corpus.documents else list(corpus.documents):
+        places = _squashed(corpus.documents[doc_id].text)
+        at = places[0].find(quote)
+        if at < 0:
+            continue
+        spans = [(c.start, c.end) for c in citations if c.doc == doc_id]
+        covered = sum(any(s <= pos < e for s, e in spans) for pos in places[1][at : at + len(quote)])
+        return 2 * covered >= len(quote)
+    return False
+
+
+def citation_strict(item: dict, citations: list[Citation]) -> bool | None:
+    """The stricter reading of citation_ok: source_quote inside one cited quote."""
+    return citation_ok(item, citations)
+
+
+@lru_cache(maxsize=32)
+def _squashed(text: str) -> tuple[str, tuple[int, ...]]:
+    """The text without whitespace, and each of its characters' offset in the text."""
+    offsets = tuple(k for k, ch in enumerate(text) if not ch.isspace())
+    return "".join(text[k] for k in offsets), offsets
 
 
 def quote_valid(citation: Citation, corpus: Corpus) -> bool:
@@ -183,7 +215,8 @@ def score(system: str, item: dict, answer: Answer, corpus: Corpus, latency_ms: f
         turns=list(item.get("turns") or []),
         answerable=answer.answerable, expected_answerable=item["answerable"], passed=not reasons, reasons=reasons,
         hit_rank=hit_rank(item["source_quote"], answer.retrieved, corpus),
-        citation_ok=citation_ok(item, answer.citations), citations=len(answer.citations),
+        citation_ok=citation_ok(item, answer.citations, corpus),
+        citation_strict=citation_strict(item, answer.citations), citations=len(answer.citations),
         citations_valid=sum(quote_valid(c, corpus) for c in answer.citations), latency_ms=round(latency_ms, 2),
         kind=answer.kind, strategy=answer.context.get("strategy", ""), resolved_question=answer.resolved_question,
         support=answer.context.get("support"), support_floor=answer.context.get("support_floor"),
@@ -217,6 +250,7 @@ def summarize(results: list[ItemResult]) -> dict[str, float | None]:
         "hit5": mean([0 < r <= 5 for r in ranks]),
         "mrr": mean([1 / r if r else 0.0 for r in ranks]),
         "citation_acc": mean([r.citation_ok for r in results if r.citation_ok is not None]),
+        "citation_strict": mean([r.citation_strict for r in results if r.citation_strict is not None]),
         "citation_validity": sum(r.citations_valid for r in results) / n_cites if n_cites else None,
         "refusal_acc": mean([not r.answerable for r in results if not r.expected_answerable]),
         "false_refusal": mean([not r.answerable for r in results if r.expected_answerable]),

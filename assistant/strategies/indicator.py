@@ -310,13 +310,10 @@ class IndicatorValueStrategy(Strategy):
 
     def cells(self, query: Query, chunk: Chunk, ind, cites: list) -> str:
         """A row of a table of any header: the cells of the columns asked ("计算方法" -> 计算公式),
-        the target column's when none is; each cell cited by its own span."""
+        the target column's when none is; the row is cited once, as a Jiaxing row is."""
         asked = columns_asked(query, ind)
-        shown = []
-        for header, text, start, end in ind.columns:
-            if header in asked:
-                cites.append(self.kit.cite(chunk, start, end))
-                shown.append(f"{header}为“{text}”[{len(cites)}]")
+        cites.append(self.kit.cite(chunk, ind.start, ind.end))
+        shown = [f"{header}为“{text}”[{len(cites)}]" for header, text, _, _ in ind.columns if header in asked]
         table = f"《{ind.table}》" if ind.table else "指标表"
         return f"{chunk.plan_name}{table}中“{ind.name}”的" + "，".join(shown)
 
