@@ -42,6 +42,9 @@ SPLITS = {
     # alone, heavy on near-miss refusals, questions that fit both plans and paraphrased tasks (the
     # blind split's weakest classes), so that tuning sees them without reading the blind items.
     "dev2": [ROOT / "evals" / "dev_d4.jsonl"],
+    # A third, written by two helpers from the plan text and the users alone for the weakest kinds:
+    # near-miss refusals, definitions, questions that fit several places, and follow-ups. Tuned on.
+    "dev3": [ROOT / "evals" / "dev_d5.jsonl"],
     "blind": [ROOT / "evals" / "blind.jsonl"],
     # Over documents nobody here wrote (evals/external-docs, copies of ../shared/external-docs as
     # found), asked of a corpus of those documents alone; written the same way, blind frozen.

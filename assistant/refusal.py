@@ -138,9 +138,16 @@ def levels_named(text: str) -> set[str]:
 def level_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
     """A level of government asked ("残疾人之家每个村都要有吗", "县委书记里女性") that the quoted
     sentences do not name while they name another (各镇(街道), 村党支部): the plan says it of that level."""
-    if draft.exact or draft.kind == "indicator":
+    if draft.exact:
         return None
     asked = levels_named(query.raw)
+    if draft.kind == "indicator":  # "乡镇党委班子里女干部": the row is of 县（市、区）党委领导班子
+        names = [r.name for r in draft.rows if not r.columns]
+        said = set().union(*map(levels_named, names)) if names else set()
+        if asked and said and not asked & said:
+            levels, missing = "、".join(sorted(said)), "、".join(sorted(asked))
+            return f"指标表中这一项说的是{levels}一级（{names[0]}），没有说到{missing}。"
+        return None
     said = levels_named(quoted_text(draft))
     if not asked or not said or asked & said:
         return None
@@ -360,6 +367,26 @@ def total_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
     return None
 
 
+# "每个县要建几个", "各镇多少家": a count asked of each unit of a level
+EACH_UNIT_ASKED = re.compile(
+    r"(?:每|各)\s*[个一所家]?\s*(?:县|区|镇|乡|街道|村|社区|学校|医院|幼儿园)"
+    r"|\b(?:each|every|per)\s+(?:county|district|town|village|school)\b",
+    re.I,
+)
+
+
+def each_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """A count asked of each unit ("观护帮教基地每个县要建几个") where every count the quoted text
+    states is of the whole ("新建10个"), none per unit: the plan gives no figure for each. The mirror
+    of total_missing."""
+    if draft.exact or draft.kind == "indicator" or not query.wants_number or not EACH_UNIT_ASKED.search(query.raw):
+        return None
+    stated = [c for c in quoted_clauses(draft) if figures(c) and not RATE_FIGURE.search(c)]
+    if stated and not any(PER_UNIT.search(c) for c in stated):
+        return f"规划写的是“{flat(stated[0])}”，没有给出每一处的数量。"
+    return None
+
+
 DURATION = r"(?:小时|分钟|钟头)"
 DURATION_ASKED = re.compile(rf"(?:多少|几)\s*个?\s*{DURATION}")  # "每天要睡够几个小时"
 DURATION_STATED = re.compile(rf"\d+(?:\.\d+)?\s*个?\s*{DURATION}")  # "24小时有人接吗", "每天锻炼1小时"
@@ -398,7 +425,7 @@ def stated_value_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts,
     return f"规划没有给出“{missing[0]}”这个数。" if stated and len(missing) == len(stated) else None
 
 
-CHOICE = re.compile(r"是([^，。？！?!\s是]{1,8}?)还是([^，。？！?!\s]{1,8}?)(?:啊|呢|呀|吧|[？?！!。]|$)")
+CHOICE = re.compile(r"(?:是|^|[，,\s])([^，。？！?!\s是]{1,8}?)还是([^，。？！?!\s]{1,8}?)(?:啊|呢|呀|吧|[？?！!。]|$)")
 
 
 def choice_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
@@ -469,6 +496,7 @@ CHECKS: list[Check] = [
     quantity_missing,
     count_unit_missing,
     total_missing,
+    each_missing,
     duration_missing,
     stated_value_missing,
     choice_missing,

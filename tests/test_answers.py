@@ -190,3 +190,12 @@ def test_the_other_plans_answer_comes_from_a_later_strategy_when_its_own_figure_
     assert {c.plan for c in a.citations} == {"妇女规划", "儿童规划"}
     assert "98％" in a.answer and "母婴阻断" in a.answer and "贫血" not in a.answer
     assert_exact(assistant, a)
+
+
+def test_measures_on_a_topic_add_the_table_row_about_it(assistant):
+    """"托育方面规划有啥说法": the childcare project and tasks, and the row of 托位 per 1,000 people,
+    whose figure belongs with them although the row's name does not say 托育."""
+    a = assistant.ask("托育方面规划有啥说法")
+    assert a.kind == "measures" and "普惠托育" in a.answer
+    assert "托位数" in a.answer and "4.6" in a.answer
+    assert_exact(assistant, a)

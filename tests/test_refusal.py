@@ -1,5 +1,7 @@
 """Each refusal check on hand-made drafts over the invented 示范市 document (no index)."""
 
+from dataclasses import replace
+
 import pytest
 from answer_fixture import make_kit
 
@@ -228,6 +230,8 @@ def test_a_choice_the_quote_names_neither_side_of(kit, facts):
     assert "每年一次" in reason and "两年一次" in reason
     assert refusal.choice_missing(q(kit, "两癌检查是免费的还是自费的"), free, kit, facts, []) is None
     assert refusal.choice_missing(q(kit, "两癌检查免费吗"), free, kit, facts, []) is None
+    plain = refusal.choice_missing(q(kit, "两癌检查归哪个部门管 民政还是妇联"), free, kit, facts, [])  # no 是
+    assert "民政" in plain and "妇联" in plain
 
 
 def test_a_change_asked_is_read_from_the_target_cell(kit, facts):
@@ -265,6 +269,27 @@ def test_a_total_asked_of_evidence_that_states_a_number_per_unit(kit, facts):
     assert refusal.total_missing(q(kit, "每个县要设几家危重新生儿救治中心"), county, kit, facts, []) is None
     rate = text_draft(kit, "产前筛查率达到92％以上")  # a share has no total: a citywide rate is the answer
     assert refusal.total_missing(q(kit, "全市产前筛查率一共要达到多少"), rate, kit, facts, []) is None
+
+
+def test_a_count_asked_of_each_unit_of_evidence_that_states_a_whole(kit, facts):
+    """"每个县要建几个" of "在5年内新建10个…": the plan gives the city's number, none for each county."""
+    whole = text_draft(kit, "在5年内新建10个食品安全示范食堂")
+    assert "新建10个" in refusal.each_missing(q(kit, "示范食堂每个县要建几个"), whole, kit, facts, [])
+    assert refusal.each_missing(q(kit, "示范食堂 各镇建多少个"), whole, kit, facts, [])
+    assert refusal.each_missing(q(kit, "示范食堂一共建几个"), whole, kit, facts, []) is None  # the whole asked
+    county = text_draft(kit, "各县（市、区）至少设有1家危重新生儿救治中心")
+    assert refusal.each_missing(q(kit, "每个县要设几家危重新生儿救治中心"), county, kit, facts, []) is None
+
+
+def test_a_level_the_row_name_does_not_name(kit, facts):
+    """A row of 县（市、区）党委领导班子 does not answer for 乡镇党委: the level is part of the row's name."""
+    draft = row_draft(kit, "妇女体质合格率")
+    county_row = replace(draft.rows[0], name="县（市、区）党委领导班子中配有女干部的班子比例（％）")
+    county = replace(draft, rows=[county_row])
+    reason = refusal.level_missing(q(kit, "乡镇党委班子配女干部的比例要求是多少"), county, kit, facts, [])
+    assert "县（市、区）" in reason
+    assert refusal.level_missing(q(kit, "县里党委班子配女干部有什么硬指标"), county, kit, facts, []) is None
+    assert refusal.level_missing(q(kit, "乡镇妇女体质合格率"), draft, kit, facts, []) is None  # a row of no level
 
 
 def test_a_rural_question_of_a_clause_that_names_only_towns(kit, facts):

@@ -342,6 +342,16 @@ def test_measures_quote_the_later_sentence_that_holds_the_question():
     assert all(c.quote == kit.corpus.text("one")[c.start:c.end] for c in draft.citations)
 
 
+def test_a_second_item_is_quoted_by_a_sentence_other_than_its_heading(kit):
+    """"近视防控有什么措施": the 2nd item's heading (加强近视防控) is named in the line already, so its
+    figure sentence is what is quoted for it, not the heading again."""
+    from assistant.strategies.passage import MeasuresStrategy
+
+    draft = run(kit, MeasuresStrategy, "近视防控有什么措施")
+    assert "每年降低1个百分点" in draft.text
+    assert all(c.quote.rstrip("。") not in ("2．加强近视防控", "加强近视防控") for c in draft.citations)
+
+
 def test_two_items_of_one_plan_that_say_it_as_fully_are_both_quoted():
     """"儿童之家要建成啥样": one item says 村（社区）全覆盖, another 每个镇（街道）1个以上示范型; both answer."""
     text = ("示范市儿童发展规划\n为推进全市各项事业发展，制定本规划。规划期限为2021—2025年。\n\n"

@@ -9,6 +9,7 @@ from assistant import thresholds as T
 from assistant.compose import WHO_WORDS, Draft, flat
 from assistant.query import Query
 from assistant.strategies.base import Strategy
+from assistant.strategies.indicator import row_line
 from assistant.text import FIGURE, TIME_STATED, numbers
 from assistant.types import Chunk, DialogueState, Hit, Intent
 
@@ -111,8 +112,24 @@ class MeasuresStrategy(Strategy):
         for chunk in others[: T.MAX_LIST - 1]:
             lines.append(self._line(query, chunk, hits, cites, whole=chunk is twin))
         shown = [top] + others[: T.MAX_LIST - 1]
+        row = self._row_on_topic(query, hits, top_score)
+        if row is not None:
+            lines.append(row_line(kit, row, hits, cites) + "。")
+            shown.append(row)
         return Draft("\n".join(lines), cites, "measures", self.name, chunks=shown,
                      items=tuple(c.id for c in shown), plans=tuple(dict.fromkeys(c.plan for c in shown)))
+
+    def _row_on_topic(self, query: Query, hits: list[Hit], top_score: float) -> Chunk | None:
+        """The indicator row about the topic asked ("托育这块" -> the 托位 row), when one is retrieved
+        with support near the items shown: the plan's figure for the topic belongs with its measures."""
+        kit = self.kit
+        for h in hits[: T.SENTENCE_HITS]:
+            chunk = h.chunk
+            if chunk.kind != "indicator" or chunk.id not in kit.indicators or kit.indicators[chunk.id].columns:
+                continue
+            if kit.support(query.grams, chunk.text + chunk.section, h.dense, query.english) >= T.MEASURES_ROW_MIN:
+                return chunk
+        return None
 
     def _line(self, query: Query, chunk: Chunk, hits: list[Hit], cites: list, whole: bool) -> str:
         """An item's heading and its text: when whole, its first sentences and the later one that holds
@@ -125,7 +142,9 @@ class MeasuresStrategy(Strategy):
             spans = [(shown[0][0], shown[-1][1]), *kit.later_sentences(query.grams, chunk, rest)]
         else:
             best = kit.best_sentences(replace(query, plans=(chunk.plan,)), [Hit(chunk, 1.0, dense=_dense(hits, chunk))],
-                                      limit=1)
+                                      limit=2)
+            # the item's own heading ("2．加强近视防控。") is already shown: its next-best sentence instead
+            best = [b for b in best if kit.text_of(chunk, b[1], b[2]).rstrip("。") != heading.rstrip("。")]
             if not best:
                 return ""
             spans = [(best[0][1], best[0][2])]
