@@ -678,7 +678,10 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
     ),
 }
 # "怎么要求的": what the plan requires, in words; a value cue (要求) that asks no figure.
-HOW_REQUIRED = ("怎么要求", "如何要求", "怎样要求", "咋要求", "有哪些要求", "哪些要求")
+HOW_REQUIRED = (
+    "怎么要求", "如何要求", "怎样要求", "咋要求", "有哪些要求", "哪些要求", "什么要求", "啥要求",
+    "硬性要求", "还要求吗",
+)
 INTENT_ORDER = ("document", "who", "when", "definition", "count", "value", "list", "measures")
 
 # Words that refer to every item of the list last shown at once ("它们2020年分别是多少").

@@ -50,6 +50,9 @@ def test_a_plan_word_the_lexicon_maps_to_keeps_its_particle_characters():
     ("What does 困境儿童 mean?", Intent.DEFINITION),
     ("养老保险方面规划怎么要求的", Intent.MEASURES),  # what is required in words
     ("孕产妇死亡率有哪些要求", Intent.VALUE),  # a rate named: its target is the requirement
+    ("妇女就业这块有啥要求", Intent.MEASURES),
+    ("配备女干部有硬性要求吗", Intent.MEASURES),
+    ("产前筛查率有什么要求", Intent.VALUE),
     ("规划里是不是说“至少设有2家危重新生儿救治中心”？", Intent.QUOTE),
     ("核对引文：90％以上的社区图书馆设立亲子阅读区", Intent.QUOTE),
 ])
