@@ -28,6 +28,8 @@ ENGLISH_ORDINAL = re.compile(
 )
 # A Chinese numeral before a unit the plan writes with digits: "三岁以下" is written "3岁以下".
 CN_COUNT = re.compile(r"(十[一二三四五]?|[一二两三四五六七八九十])(岁|周岁|个月|年级|分钟|小时)")
+# ... and the first numeral of a range whose second is then digits: "三到五岁" -> "3到5岁".
+CN_RANGE_START = re.compile(r"(十[一二三四五]?|[一二两三四五六七八九十])(?=\s*[到至\-－~～—]\s*\d+\s*(?:岁|周岁|个月))")
 COMMON_WORDS = {"社区", "小区", "园区", "城区", "街区", "景区", "校区", "山区", "地区", "辖区", "市区", "县区", "城市",
                 "省市"}
 NOT_A_PLACE = set("全本各每该我此城个少多些")  # "实现全市", "构建城市": not a place name
@@ -107,6 +109,7 @@ def normalize(question: str, known: set[str] | frozenset[str] | None = None) -> 
     if known:
         question = repair_typos(question, known)
     q = CN_COUNT.sub(lambda m: f"{lexicon.CN_NUMERALS[m.group(1)]}{m.group(2)}", question)  # 三岁 -> 3岁
+    q = CN_RANGE_START.sub(lambda m: str(lexicon.CN_NUMERALS[m.group(1)]), q)
     for phrase in lexicon.NEW_TOPIC:  # "换个问题 …": the frame is not part of the question
         q = q.replace(phrase, " ")
     low = q.lower()

@@ -155,6 +155,7 @@ def level_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
 
 
 AGE_RANGE = re.compile(r"(\d+)\s*(?:周?岁|个月)?\s*[-－~～—至到]\s*(\d+)\s*(周?岁|个月)")
+SINGLE_AGE = re.compile(r"(?<![\d\-－~～—至到])(\d+)\s*周?岁(?!\s*(?:以下|以内|之前|前|以上|[-－~～—至到]))")
 AGE_BOUND = re.compile(r"(\d+)\s*(周?岁|个月)\s*(以下|以内|之前|前|以上)")
 
 
@@ -170,12 +171,23 @@ def age_bands(text: str) -> set[tuple[int, float, str]]:
     return bands
 
 
+def ages_said(text: str) -> set[tuple[int, float, str]]:
+    """The bands of the evidence, where one age is a band too: "12岁儿童龋齿患病率" is of 12-year-olds."""
+    return age_bands(text) | {(int(n), int(n) + 1.0, "岁") for n in SINGLE_AGE.findall(text)}
+
+
 def age_band_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
     """An age band asked ("3岁到6岁的小孩") of sentences that name only bands apart from it (0-3岁):
     what the plan says is of other children."""
-    if draft.exact or draft.kind == "indicator":
+    if draft.exact:
         return None
-    asked, said = age_bands(query.text), age_bands(quoted_text(draft))
+    if draft.kind == "indicator":  # "3到5岁的蛀牙率" of 12岁儿童龋齿发生率: a row's one age is its band
+        said = ages_said(" ".join(r.name for r in draft.rows if not r.columns))
+        asked = age_bands(query.text)
+        if asked and said and not any(_overlap(a, b) for a in asked for b in said):
+            return "指标表中这一项说的是其他年龄段，没有说到这个年龄段。"
+        return None
+    asked, said = age_bands(query.text), ages_said(quoted_text(draft))
     # refused only when every band asked lies outside every band said (7岁以下 is near 0-6岁)
     if not asked or not said or any(_overlap(a, b) for a in asked for b in said):
         return None

@@ -17,6 +17,7 @@ def test_normalize_maps_everyday_words_once():
     assert normalize("近视眼的比例") == "近视率"  # the plan word inside the everyday word still maps
     assert normalize("高中阶段毛入学率") == "高中阶段毛入学率"  # never 高中阶段阶段
     assert normalize("三岁以下宝宝") == "3岁以下婴幼儿"  # numerals before a unit become digits
+    assert normalize("三到五岁的孩子") == "3到5岁的儿童"  # and the first numeral of such a range
     assert "婴儿死亡率" in normalize("What is the infant mortality target?")
 
 

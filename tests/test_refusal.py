@@ -281,6 +281,17 @@ def test_a_count_asked_of_each_unit_of_evidence_that_states_a_whole(kit, facts):
     assert refusal.each_missing(q(kit, "每个县要设几家危重新生儿救治中心"), county, kit, facts, []) is None
 
 
+def test_an_age_band_asked_of_a_row_or_sentence_of_one_other_age(kit, facts):
+    """"三到五岁的蛀牙率" of 12岁儿童龋齿发生率: one age in the evidence is its band (12-year-olds)."""
+    assert refusal.ages_said("12岁儿童龋齿患病率控制在25％以内") == {(12, 13.0, "岁")}
+    assert refusal.ages_said("0-3岁婴幼儿") == {(0, 3.0, "岁")}  # a range is not two single ages
+    draft = row_draft(kit, "妇女体质合格率")
+    twelve = replace(draft, rows=[replace(draft.rows[0], name="12岁儿童龋齿发生率（％）")])
+    assert refusal.age_band_missing(q(kit, "三到五岁小朋友蛀牙率要控制在多少"), twelve, kit, facts, [])
+    assert refusal.age_band_missing(q(kit, "12岁孩子蛀牙率要控制在多少"), twelve, kit, facts, []) is None
+    assert refusal.age_band_missing(q(kit, "10到14岁孩子蛀牙率"), twelve, kit, facts, []) is None
+
+
 def test_a_level_the_row_name_does_not_name(kit, facts):
     """A row of 县（市、区）党委领导班子 does not answer for 乡镇党委: the level is part of the row's name."""
     draft = row_draft(kit, "妇女体质合格率")
