@@ -12,7 +12,7 @@ from assistant.query import Query
 from assistant.refusal import REFUSAL, Facts, Verdict, corpus_facts, refusal_reason, support_floor, support_score
 from assistant.strategies import Strategy, make_strategies
 from assistant.strategies.indicator import GROUP_GRAMS, IndicatorValueStrategy, groups_named, names_heading
-from assistant.types import Answer, Citation, DialogueState, Hit, Intent
+from assistant.types import Answer, Chunk, Citation, DialogueState, Hit, Intent
 
 NEARBY = 2  # passages a refusal quotes as what the plan does say
 PASSAGE_KINDS = ("text", "text_target", "measures")  # answers quoted from the running text
@@ -114,6 +114,7 @@ class Router:
             return found
         indicator = next(s for s in self.strategies if isinstance(s, IndicatorValueStrategy))
         rows = self.kit.rows_holding(query.grams, list(query.plans or ()) or None, list(query.docs or ()) or None)
+        rows = rows or self._row_on_topic(query, hits)
         if not 1 <= len(rows) <= 2 or any(c.start == r.start and c.doc == r.doc for c in found.citations for r in rows):
             return found
         table = indicator.compose(query, rows, [], named=True)  # no text mention: the text is quoted above
@@ -121,6 +122,18 @@ class Router:
         text = MARKER.sub(lambda m: f"[{int(m.group(1)) + shift}]", table.text)
         return replace(found, text=found.text + "\n" + text, citations=found.citations + table.citations,
                        chunks=found.chunks + table.chunks)
+
+    def _row_on_topic(self, query: Query, hits: list[Hit]) -> list[Chunk]:
+        """The retrieved row about the topic though its name lacks the question's words ("托育这块" ->
+        the 托位 row), when its support is near a passage's: its figure belongs with the text."""
+        kit = self.kit
+        for h in hits[: T.SENTENCE_HITS]:
+            c = h.chunk
+            if c.kind == "indicator" and c.id in kit.indicators and not kit.indicators[c.id].columns \
+                    and (not query.plans or c.plan in query.plans) \
+                    and kit.support(query.grams, c.text + c.section, h.dense, query.english) >= T.TOPIC_ROW_MIN:
+                return [c]
+        return []
 
     def _other_plans_draft(self, strategy: Strategy, scoped: Query, theirs: list[Hit], hits: list[Hit],
                            need: float) -> Draft | None:

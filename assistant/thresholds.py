@@ -124,8 +124,8 @@ LATER_SENTENCE_MIN = 0.4
 LATER_SENTENCES = 1
 # Other items shown beside it when their support is within this of the best item's.
 MEASURES_MARGIN = 0.2
-# A measures answer adds the indicator row about its topic when the row's support reaches this.
-MEASURES_ROW_MIN = 0.3
+# A topic's text answer adds a retrieved table row about it when the row's support reaches this.
+TOPIC_ROW_MIN = 0.3
 # A key project is "about" a topic when its text holds this share of the topic's bigrams.
 PROJECT_TOPIC_MIN = 0.6
 # Items shown for a measures question, and items shown when a section is listed whole.

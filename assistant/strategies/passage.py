@@ -9,7 +9,6 @@ from assistant import thresholds as T
 from assistant.compose import WHO_WORDS, Draft, flat
 from assistant.query import Query
 from assistant.strategies.base import Strategy
-from assistant.strategies.indicator import row_line
 from assistant.text import FIGURE, TIME_STATED, numbers
 from assistant.types import Chunk, DialogueState, Hit, Intent
 
@@ -112,24 +111,8 @@ class MeasuresStrategy(Strategy):
         for chunk in others[: T.MAX_LIST - 1]:
             lines.append(self._line(query, chunk, hits, cites, whole=chunk is twin))
         shown = [top] + others[: T.MAX_LIST - 1]
-        row = self._row_on_topic(query, hits, top_score)
-        if row is not None:
-            lines.append(row_line(kit, row, hits, cites) + "。")
-            shown.append(row)
         return Draft("\n".join(lines), cites, "measures", self.name, chunks=shown,
                      items=tuple(c.id for c in shown), plans=tuple(dict.fromkeys(c.plan for c in shown)))
-
-    def _row_on_topic(self, query: Query, hits: list[Hit], top_score: float) -> Chunk | None:
-        """The indicator row about the topic asked ("托育这块" -> the 托位 row), when one is retrieved
-        with support near the items shown: the plan's figure for the topic belongs with its measures."""
-        kit = self.kit
-        for h in hits[: T.SENTENCE_HITS]:
-            chunk = h.chunk
-            if chunk.kind != "indicator" or chunk.id not in kit.indicators or kit.indicators[chunk.id].columns:
-                continue
-            if kit.support(query.grams, chunk.text + chunk.section, h.dense, query.english) >= T.MEASURES_ROW_MIN:
-                return chunk
-        return None
 
     def _line(self, query: Query, chunk: Chunk, hits: list[Hit], cites: list, whole: bool) -> str:
         """An item's heading and its text: when whole, its first sentences and the later one that holds
