@@ -327,6 +327,10 @@ def number_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits:
     text = quoted_text(draft)
     if AGE_ASKED.search(query.raw) and AGE.search(text):
         return None  # "月经来得早是指几岁前": an age asked, an age stated
+    asked = re.search(r"(?:多少|几)\s*([次趟遍个家所项])", query.raw)
+    unit = "[次趟遍]" if asked and asked.group(1) in "次趟遍" else asked.group(1) if asked else ""
+    if asked and re.search(rf"[一二两三四五六七八九十百千万]+\s*{unit}", text):
+        return None  # "要跑几趟": "最多跑一次", a count in words
     if not figures(text):  # "0-3岁" says who, not how much
         return "相关段落没有给出具体数字。"
     return None

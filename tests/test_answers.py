@@ -199,3 +199,12 @@ def test_measures_on_a_topic_add_the_table_row_about_it(assistant):
     assert a.kind == "measures" and "普惠托育" in a.answer
     assert "托位数" in a.answer and "4.6" in a.answer
     assert_exact(assistant, a)
+
+
+def test_a_follow_up_age_band_keeps_the_earlier_topic(assistant):
+    """"那3岁以下的呢" after 0-6岁儿童健康管理率: the 3岁以下 health-management rate in the text, not
+    the table row that merely names 3岁以下 (托位数)."""
+    first = assistant.ask("0到6岁孩子的健康管理率要达到多少")
+    then = assistant.ask("那3岁以下的呢", history=[first])
+    assert "95" in then.answer and "托位" not in then.answer
+    assert_exact(assistant, then)

@@ -271,6 +271,16 @@ def test_a_total_asked_of_evidence_that_states_a_number_per_unit(kit, facts):
     assert refusal.total_missing(q(kit, "全市产前筛查率一共要达到多少"), rate, kit, facts, []) is None
 
 
+def test_a_count_asked_is_answered_by_a_count_in_words(facts):
+    """"要跑几趟" of "最多跑一次": a count in Chinese numerals is a number (趟 and 次 alike)."""
+    from answer_fixture import TEXT
+
+    mini = make_kit(TEXT.replace("开展“阳光厨房”行动，", "出生“一件事”最多跑一次。开展“阳光厨房”行动，"))
+    once = text_draft(mini, "出生“一件事”最多跑一次")
+    assert refusal.number_missing(q(mini, "办出生手续要跑几趟"), once, mini, facts, []) is None
+    assert refusal.number_missing(q(mini, "办出生手续要花多少钱"), once, mini, facts, [])  # 一件 is no amount
+
+
 def test_a_count_asked_of_each_unit_of_evidence_that_states_a_whole(kit, facts):
     """"每个县要建几个" of "在5年内新建10个…": the plan gives the city's number, none for each county."""
     whole = text_draft(kit, "在5年内新建10个食品安全示范食堂")

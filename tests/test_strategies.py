@@ -88,6 +88,8 @@ def test_item_detail_from_an_ordinal(kit):
 def test_definition_by_the_shape_of_the_sentence(kit):
     assert "宫颈癌、乳腺癌" in run(kit, DefinitionStrategy, "“两癌”指的是什么").text
     assert "十八周岁" in run(kit, DefinitionStrategy, "儿童规划里说的儿童指什么人").text
+    # "儿童是指…": the term followed by a definition cue stands alone, though 童是 and 是指 are bigrams
+    assert "十八周岁" in run(kit, DefinitionStrategy, "规划里说的儿童是指多大的孩子").text
 
 
 def test_indicator_named_in_both_tables_and_narrowed(kit):

@@ -80,7 +80,10 @@ class DefinitionStrategy(Strategy):
 def _continues(text: str, term: str, at: int, known) -> bool:
     """Does the term at `at` run on into a longer phrase of the plan ("儿童" in "儿童友好城市")? Its
     last character and the next, and the next two, are both bigrams the corpus has (童友, 友好)."""
-    after = text[at + len(term) : at + len(term) + 2]
+    rest = text[at + len(term) :]
+    if rest.startswith("是") or any(rest.startswith(cue) for cue in lexicon.INTENT_CUES["definition"]):
+        return False  # "儿童是指多大的": a definition asked of the term, not a longer phrase
+    after = rest[:2]
     return (len(after) == 2 and bool(re.fullmatch(r"[\u4e00-\u9fff]{2}", after))
             and term[-1] + after[0] in known and after in known)
 

@@ -127,7 +127,13 @@ class IndicatorValueStrategy(Strategy):
             return heads, True
         named = self.rank(query, hits, kit.retriever.match_indicators(query.text, plans, list(query.terms), docs=docs))
         if query.focus:  # "女生的呢" after 高等教育毛入学率: a row that has the focus, nearest in meaning
-            fits = [c for c in self._all_rows(plans, docs) if has_focus(self._name(c), query.focus)]
+            # ... and still about the earlier topic: "3岁以下的呢" after 0-6岁儿童健康管理率 is no 托位 row
+            # (a focus that names a measure itself, "the child injury death rate", is a topic of its own)
+            qualifies = not any(w[-1] in lexicon.MEASURE_NAME_ENDS for w in query.focus)
+            topic = query.grams - set().union(*(char_bigrams(w) for w in query.focus)) - GROUP_GRAMS \
+                if qualifies else frozenset()
+            fits = [c for c in self._all_rows(plans, docs) if has_focus(self._name(c), query.focus)
+                    and (not topic or kit.coverage(topic, self._name(c)) > 0)]
             sims = kit.name_similarities(query)
             fits.sort(key=lambda c: -(sims.get(c.id, 0.0) or kit.coverage(query.grams, self._name(c))))
             named = [c for c in named if has_focus(self._name(c), query.focus)] or fits[:1]
