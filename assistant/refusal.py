@@ -302,6 +302,15 @@ def quantity_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hit
     return f"规划没有给出“{asked[0]}”方面的数字。"
 
 
+# "热线号码多少": a telephone number ("12338", "110"), not a year or a count.
+PHONE_ASKED = re.compile(
+    r"(?:电话|号码|热线)[^，。？?]{0,4}(?:多少|哪个|是什么|是啥|几号)|(?:打|拨)(?:哪个|什么|啥)电话"
+    r"|\b(?:phone number|hotline number|number to call)\b",
+    re.I,
+)
+PHONE_STATED = re.compile(r"(?<![\d.])(?:1\d{2}|\d{5,})(?![\d.]|\s*[年％%‰万人个])")
+
+
 def number_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
     """A number asked for when the evidence states none: "要到多少岁" of a row whose 2025 cell is
     "延长". With no year asked, either cell answers ("有多少人参加": the 2020 count)."""
@@ -327,6 +336,8 @@ def number_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits:
     text = quoted_text(draft)
     if AGE_ASKED.search(query.raw) and AGE.search(text):
         return None  # "月经来得早是指几岁前": an age asked, an age stated
+    if PHONE_ASKED.search(query.raw) and PHONE_STATED.search(text):
+        return None  # "维权热线号码是多少": "“12338”…热线"
     asked = re.search(r"(?:多少|几)\s*([次趟遍个家所项])", query.raw)
     unit = "[次趟遍]" if asked and asked.group(1) in "次趟遍" else asked.group(1) if asked else ""
     if asked and re.search(rf"[一二两三四五六七八九十百千万]+\s*{unit}", text):
@@ -454,10 +465,36 @@ def choice_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits:
         return None
     quoted = quoted_text(draft)
     have = char_bigrams(quoted)
-    options = [m.group(1), m.group(2)]
-    if any(char_bigrams(o) & have or (len(o) == 1 and o in quoted) for o in options):
+    if any(_names(o, quoted, have) for o in _distinct(m.group(1), m.group(2))):
         return None
-    return f"相关段落没有说是{options[0]}还是{options[1]}。"
+    return f"相关段落没有说是{m.group(1)}还是{m.group(2)}。"
+
+
+AGENCY_END = "局委厅部办院会联"  # 教育局, 卫健委, 妇联: a body's name is named whole or not at all
+
+
+def _distinct(one: str, other: str) -> list[str]:
+    """The two options without what they share at the end ("教育局牵头还是卫健委牵头" -> 教育局, 卫健委),
+    each kept at two characters at least ("每年一次还是两年一次" -> 每年, 两年)."""
+    k = 0
+    while k < min(len(one), len(other)) - 2 and one[-1 - k] == other[-1 - k]:
+        k += 1
+    return [one[: len(one) - k], other[: len(other) - k]]
+
+
+def _names(option: str, quoted: str, have: frozenset[str] | set[str]) -> bool:
+    """Does the quoted text name the option? A body by its whole name (教育部 is no 教育局), anything
+    else by one of its bigrams."""
+    if len(option) >= 3 and option[-1] in AGENCY_END:
+        return option in quoted
+    return bool(char_bigrams(option) & have) or (len(option) == 1 and option in quoted)
+
+
+def phone_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """A telephone number asked ("热线号码多少", "打哪个电话") of evidence that states none."""
+    if draft.exact or not PHONE_ASKED.search(query.raw):
+        return None
+    return None if PHONE_STATED.search(quoted_text(draft)) else "相关段落没有给出电话号码。"
 
 
 def time_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
@@ -516,6 +553,7 @@ CHECKS: list[Check] = [
     duration_missing,
     stated_value_missing,
     choice_missing,
+    phone_missing,
     time_missing,
 ]
 # Soft too: another strategy may quote the 经费 sentence, or the one of the level or age band asked.

@@ -232,6 +232,23 @@ def test_a_choice_the_quote_names_neither_side_of(kit, facts):
     assert refusal.choice_missing(q(kit, "两癌检查免费吗"), free, kit, facts, []) is None
     plain = refusal.choice_missing(q(kit, "两癌检查归哪个部门管 民政还是妇联"), free, kit, facts, [])  # no 是
     assert "民政" in plain and "妇联" in plain
+    lead = text_draft(kit, "市政府妇儿工委负责本规划实施的组织、协调、指导和督促")
+    asked = q(kit, "规划实施是教育局牵头还是卫健委牵头")  # a body is named whole: 教育局, not 教育 in 教育部
+    assert refusal.choice_missing(asked, lead, kit, facts, []) == "相关段落没有说是教育局牵头还是卫健委牵头。"
+    assert refusal.choice_missing(q(kit, "是妇儿工委负责还是民政局负责"), lead, kit, facts, []) is None
+
+
+def test_a_telephone_number_asked(facts):
+    """"热线号码多少": the evidence must state a number to call; a count or a year is none."""
+    from answer_fixture import TEXT
+
+    mini = make_kit(TEXT.replace("1．促进妇女就业。", "1．促进妇女就业。加强“12338”妇女维权公益服务热线建设。"))
+    line = text_draft(mini, "加强“12338”妇女维权公益服务热线建设")
+    count = text_draft(mini, "就业人员中的女性比例保持在44％左右")
+    assert refusal.phone_missing(q(mini, "维权热线号码是多少"), line, mini, facts, []) is None
+    assert refusal.number_missing(q(mini, "维权热线号码是多少"), line, mini, facts, []) is None
+    assert refusal.phone_missing(q(mini, "被家暴了打哪个电话"), count, mini, facts, []) == "相关段落没有给出电话号码。"
+    assert refusal.phone_missing(q(mini, "就业比例是多少"), count, mini, facts, []) is None  # no number to call
 
 
 def test_a_change_asked_is_read_from_the_target_cell(kit, facts):
