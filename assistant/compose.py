@@ -115,11 +115,17 @@ class Toolkit:
         return [c for c in self.retriever.rows_sharing(grams, plans, docs)
                 if self.coverage(grams, row_name(c)) >= T.ROWS_ALL_WORDS]
 
-    def later_sentences(self, grams: frozenset[str], chunk: Chunk,
-                        spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    def later_sentences(self, grams: frozenset[str], chunk: Chunk, spans: list[tuple[int, int]],
+                        stated: tuple[str, ...] = ()) -> list[tuple[int, int]]:
         """Of an item's later sentences, the one(s) holding most of `grams` (at least LATER_SENTENCE_MIN),
-        in text order: "…检测率保持在98％以上" is an item's 6th sentence."""
-        held = sorted(((self.coverage(grams, self.text_of(chunk, *se)), se) for se in spans), key=lambda x: -x[0])
+        in text order: "…检测率保持在98％以上" is an item's 6th sentence. A sentence that holds a count
+        the question states ("报了4类": "4类或5类者…") and some of its words holds all of it."""
+        def held_by(se: tuple[int, int]) -> float:
+            text = self.text_of(chunk, *se)
+            flat_text, held = re.sub(r"\s+", "", text), self.coverage(grams, text)
+            return 1.0 if held and any(s in flat_text for s in stated) else held  # a bare "0类3类" is no sentence
+
+        held = sorted(((held_by(se), se) for se in spans), key=lambda x: -x[0])
         return sorted(se for cov, se in held[: T.LATER_SENTENCES] if cov >= T.LATER_SENTENCE_MIN)
 
     def doc_chunks(self, doc: str) -> list[Chunk]:

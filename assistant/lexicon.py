@@ -891,8 +891,18 @@ PLACES = tuple(
 
 # Words that narrow a figure to part of a population or a level ("小学生近视率", "农村妇女的比例"):
 # a figure asked for such a part is not answered by the whole's figure. General vocabulary, no plan's.
-FACETS = ("小学生", "小学", "初中生", "初中", "中学生", "大学生", "研究生", "男性", "男生", "男孩", "男童", "留守",
-          "独生", "单亲", "少数民族", "非户籍", "农村", "乡村")
+FACETS = ("小学生", "小学", "初中生", "初中", "中学生", "大学生", "研究生", "男性", "男生", "男孩", "男童", "男职工",
+          "男干部", "男教师", "留守", "独生", "单亲", "少数民族", "非户籍", "农村", "乡村")
+# The head of a body ("居委会主任", "村党组织书记", "县政府一把手"): a figure for a body's members or
+# teams says nothing of its head. Words that name the same head are grouped.
+HEAD_ROLES: dict[str, tuple[str, ...]] = {
+    "主任": ("主任",),
+    "书记": ("书记", "一肩挑"),
+    "正职": ("正职", "一把手", "主要负责人", "县长", "市长", "镇长", "局长"),
+    "主席": ("主席",),
+    "校长": ("校长",),
+    "院长": ("院长",),
+}
 
 # Levels of government a question or a sentence can name (each with the words that name it): "每个村
 #都要有吗" of a sentence about 各镇(街道) asks what the plan does not say. 市 is every plan's own level
@@ -901,6 +911,7 @@ LEVELS: dict[str, str] = {
     "村": r"(?<![农乡])村|社区|(?i:\bvillages?\b)",
     "镇（街道）": r"镇|街道|(?i:\btown(?:ship)?s?\b)",
     "县（市、区）": r"县|(?<![社小地城园景街])区(?!域|别|分)|(?i:\bcount(?:y|ies)\b)",
+    "市级": r"市级|市本级",  # named as a level ("市级人大代表"); 全市 is the plan's own area, no level
     "省": r"省|(?i:\bprovinc(?:e|es|ial)\b)",
     "全国": r"全国|国家|(?i:\bnational(?:ly)?\b|\bnationwide\b)",
 }

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from assistant import thresholds as T
 from assistant.compose import Draft, Toolkit, flat
-from assistant.lexicon import COUNT_UNITS, FACETS, LEVELS
+from assistant.lexicon import COUNT_UNITS, FACETS, HEAD_ROLES, LEVELS
 from assistant.query import Query, asked_unit, unit_fits
 from assistant.strategies.document import PERIOD_YEARS
 from assistant.targets import row_name
@@ -252,6 +252,18 @@ def facet_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
             return f"规划没有单列“{facet}”的数字。"
         if not any(facet in kit.corpus.text(d) for d in kit.corpus.documents):
             return f"规划中没有关于“{facet}”的内容。"
+    return None
+
+
+def role_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """A figure asked of a body's head ("居委会主任里女的比例") when the evidence names no such head: the
+    plan's figure (居民委员会成员中女性比例) is of its members."""
+    if draft.exact or not query.wants_number:
+        return None
+    evidence = evidence_with_chunks(draft)
+    for role, words in HEAD_ROLES.items():
+        if any(w in query.raw for w in words) and not any(w in evidence for w in words):
+            return f"规划没有单列{role}的数字。"
     return None
 
 
@@ -544,6 +556,7 @@ CHECKS: list[Check] = [
     money_missing,
     unit_mismatch,
     facet_missing,
+    role_missing,
     disease_unmentioned,
     number_missing,
     quantity_missing,

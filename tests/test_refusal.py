@@ -319,6 +319,21 @@ def test_an_age_band_asked_of_a_row_or_sentence_of_one_other_age(kit, facts):
     assert refusal.age_band_missing(q(kit, "10到14岁孩子蛀牙率"), twelve, kit, facts, []) is None
 
 
+def test_a_head_of_a_body_asked_of_a_figure_for_its_members(kit, facts):
+    """"居委会主任里女的比例" of 居民委员会成员中女性比例: the plan's figure is of members, not heads."""
+    members = text_draft(kit, "就业人员中的女性比例保持在44％左右")
+    heads = q(kit, "就业单位的一把手里女的比例要多少")
+    assert refusal.role_missing(heads, members, kit, facts, []) == "规划没有单列正职的数字。"
+    assert refusal.role_missing(q(kit, "就业人员里女的比例要多少"), members, kit, facts, []) is None
+    assert refusal.role_missing(q(kit, "主任是谁"), members, kit, facts, []) is None  # no figure asked
+
+
+def test_a_male_group_asked_of_a_figure_for_women(kit, facts):
+    row = row_draft(kit, "女职工生育保险参保人数")
+    assert "男职工" in refusal.facet_missing(q(kit, "男职工生育保险参保人数是多少"), row, kit, facts, [])
+    assert refusal.facet_missing(q(kit, "女职工生育保险参保人数是多少"), row, kit, facts, []) is None
+
+
 def test_a_level_the_row_name_does_not_name(kit, facts):
     """A row of 县（市、区）党委领导班子 does not answer for 乡镇党委: the level is part of the row's name."""
     draft = row_draft(kit, "妇女体质合格率")
@@ -328,6 +343,9 @@ def test_a_level_the_row_name_does_not_name(kit, facts):
     assert "县（市、区）" in reason
     assert refusal.level_missing(q(kit, "县里党委班子配女干部有什么硬指标"), county, kit, facts, []) is None
     assert refusal.level_missing(q(kit, "乡镇妇女体质合格率"), draft, kit, facts, []) is None  # a row of no level
+    city_row = replace(draft, rows=[replace(draft.rows[0], name="市级人大代表中女性比例（％）")])
+    assert "市级" in refusal.level_missing(q(kit, "县级人大女代表比例是多少"), city_row, kit, facts, [])
+    assert refusal.level_missing(q(kit, "全市人大女代表比例是多少"), city_row, kit, facts, []) is None  # own area
 
 
 def test_a_rural_question_of_a_clause_that_names_only_towns(kit, facts):

@@ -3,6 +3,7 @@ and the sentence fallback. Each quotes the plan's own sentences."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from assistant import thresholds as T
@@ -122,7 +123,8 @@ class MeasuresStrategy(Strategy):
         sents = [se for se in kit.sentences(chunk) if kit.text_of(chunk, *se).rstrip("。") != heading.rstrip("。")]
         if whole and sents:
             shown, rest = sents[: T.TOP_ITEM_SENTENCES], sents[T.TOP_ITEM_SENTENCES :]
-            spans = [(shown[0][0], shown[-1][1]), *kit.later_sentences(query.grams, chunk, rest)]
+            later = kit.later_sentences(query.grams, chunk, rest, counts_stated(query.raw))
+            spans = [(shown[0][0], shown[-1][1]), *later]
         else:
             best = kit.best_sentences(replace(query, plans=(chunk.plan,)), [Hit(chunk, 1.0, dense=_dense(hits, chunk))],
                                       limit=2)
@@ -130,13 +132,22 @@ class MeasuresStrategy(Strategy):
             best = [b for b in best if kit.text_of(chunk, b[1], b[2]).rstrip("。") != heading.rstrip("。")]
             if not best:
                 return ""
-            spans = [(best[0][1], best[0][2])]
+            top = max(best, key=lambda b: b[3])  # best_sentences gives them in text order
+            spans = [(top[1], top[2])]
         quoted = []
         for s, e in spans:
             cites.append(kit.cite(chunk, s, e))
             quoted.append(f"{flat(cites[-1].quote)}[{len(cites)}]")
         prefix = chunk.plan_name if len(kit.plan_names) > 1 else ""
         return f"{prefix}“{heading}”：" + "……".join(quoted)
+
+
+STATED_COUNT = re.compile(r"(\d+)\s*([类级期度档])")  # "报了4类", "3级": a class the question names
+
+
+def counts_stated(raw: str) -> tuple[str, ...]:
+    """The classes a question states by number ("4类"), whitespace removed."""
+    return tuple(m.group(1) + m.group(2) for m in STATED_COUNT.finditer(raw))
 
 
 def _dense(hits: list[Hit], chunk: Chunk) -> float:
