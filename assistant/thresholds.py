@@ -40,6 +40,10 @@ NAME_MEANT_MIN_ENGLISH = 0.87
 NAME_SURE = 0.935
 NAME_MARGIN = 0.015
 NAME_LEXICAL = 0.5
+# Two rows within this cosine of each other, the second holding this share of the question's
+# bigrams, fit alike: both are answered.
+NAME_TIE = 0.01
+NAME_TIE_LEXICAL = 0.3
 # A question that holds this share of a retrieved item's heading bigrams names that item
 # ("妇女心理健康促进项目对各县有什么要求"): a row is then answered only when named outright. Dev:
 # 0.6 and 0.7 fix the same item; 0.5 also took two indicator questions (未成年人犯罪占比) from their row.

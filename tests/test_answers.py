@@ -208,3 +208,12 @@ def test_a_follow_up_age_band_keeps_the_earlier_topic(assistant):
     then = assistant.ask("那3岁以下的呢", history=[first])
     assert "95" in then.answer and "托位" not in then.answer
     assert_exact(assistant, then)
+
+
+def test_two_rows_that_fit_alike_are_both_answered(assistant):
+    """Two rows of the women's table are about women's skills training, within a hair of each other
+    in meaning and apart from the rest: both are given, not the one a cosine happens to rank first."""
+    a = assistant.ask("妇女技能培训的比例要到多少")
+    assert a.kind == "indicator"
+    assert "女职工接受技能培训比例" in a.answer and "职业技能培训中女性所占比例" in a.answer
+    assert_exact(assistant, a)

@@ -157,10 +157,23 @@ class IndicatorValueStrategy(Strategy):
                 return [], True
         # The same indicator in the other plan's table (高中阶段毛入学率 in both): answer both.
         twins = [c for c in self._all_rows(plans, docs) if self._twins(best, c)]
+        rival = self._near_tie(query, best, self._all_rows(plans, docs))
+        if rival is not None and not twins:  # "女的技能培训比例": two rows fit alike, both are shown
+            return [best, rival], True
         if not twins and not plans and not groups_named(query):
             twins = self._other_plans_row(query, best, docs)
         # Found by the embedded names under a calibrated bar: as resolved as a row named outright.
         return [best] + twins[:1], True
+
+    def _near_tie(self, query: Query, best: Chunk, rows: list[Chunk]) -> Chunk | None:
+        """Another row as near the question in meaning as the one meant (within NAME_TIE) that holds
+        some of its words too (女职工接受技能培训比例 and 职业技能培训中女性所占比例)."""
+        sims = self.kit.name_similarities(query)
+        top = sims.get(best.id, 0.0)
+        near = [c for c in rows if c.id != best.id and not self._twins(best, c)
+                and sims.get(c.id, 0.0) >= top - T.NAME_TIE and unit_fits(query, self.kit.indicators[c.id].unit)
+                and self.kit.coverage(query.grams, self._name(c)) >= T.NAME_TIE_LEXICAL]
+        return max(near, key=lambda c: sims.get(c.id, 0.0)) if near else None
 
     def _other_plans_row(self, query: Query, best: Chunk, docs: list[str] | None) -> list[Chunk]:
         """A question that names no plan ("体质方面的指标定了多少"): the other plan's row nearest in
