@@ -41,6 +41,8 @@ PAREN_ASIDE = re.compile(r"(?<=[\u4e00-\u9fff])（([\u4e00-\u9fff、]{1,8})）")
 SEGMENT_SPLIT = re.compile(rf"[^\u4e00-\u9fff0-9A-Za-z\ue000-\ue0ff]|[{''.join(sorted(lexicon.STOP_CHARS))}]")
 # Words that ask for a quantity. "比例" alone names an indicator ("女性比例有什么要求"), it does not.
 UNIT_ASKED = re.compile(r"(?:多少|几)\s*(?:万)?\s*([人个家所岁天元张名次]|钱)(?!百分)")
+ENGLISH_UNIT_ASKED = re.compile(r"\bhow many (days?|yuan|people|persons?|beds?|times?)\b", re.I)
+ENGLISH_UNITS = {"day": "天", "yuan": "元", "people": "人", "person": "人", "bed": "张", "time": "次"}
 FIGURE_CUES = re.compile(r"具体|百分之几|几个百分点|确切|精确|exact|specific|how many years|what number")
 NUMBER_CUES = (
     "多少",
@@ -286,11 +288,12 @@ def places_named(text: str) -> tuple[str, ...]:
 
 
 def asked_unit(query: Query) -> str | None:
-    """The unit a count question names: "多少人" -> "人", "多少钱" -> "元"."""
+    """The unit a count question names: "多少人" -> "人", "多少钱" -> "元", "how many days" -> "天"."""
     m = UNIT_ASKED.search(query.raw)
-    if not m:
-        return None
-    return "元" if m.group(1) == "钱" else m.group(1)
+    if m:
+        return "元" if m.group(1) == "钱" else m.group(1)
+    m = ENGLISH_UNIT_ASKED.search(query.raw)
+    return ENGLISH_UNITS[m.group(1).lower().rstrip("s")] if m else None
 
 
 def unit_fits(query: Query, unit: str) -> bool:

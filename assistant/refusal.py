@@ -25,7 +25,8 @@ DIGITS = re.compile(r"\d")
 HORIZON = re.compile(r"(?:到|至|截至|截止)\s*((?:19|20)\d\d)\s*年")
 AGE_ASKED = re.compile(r"(?:几|多少)\s*周?岁|多大")
 AGE = re.compile(r"\d+\s*(?:[-－~～]\s*\d+\s*)?周?岁")
-MONEY = re.compile(r"收费|费用|补贴|津贴|工资|价格|预算|金额|资金|经费|多少钱|花多少|奖励|报销")
+MONEY = re.compile(r"收费|费用|补贴|津贴|工资|价格|预算|金额|资金|经费|多少钱|花多少|奖励|报销"
+                   r"|\b(?:how much money|subsid(?:y|ies)|allowances?|fees?|costs?|prices?|budget|yuan|RMB)\b", re.I)
 FREE_ASKED = re.compile(r"免费|不要钱|要钱|自费")  # whether something costs the user, not an amount
 AMOUNT = re.compile(r"\d+\s*万?亿?元")  # an amount of money stated
 RURAL = ("农村", "乡村")  # 城乡 is town and country: a rural facet it covers
@@ -366,9 +367,10 @@ def count_unit_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, h
     if query.wants_number and MONEY.search(query.raw) and not AMOUNT.search(quoted_text(draft)):
         return "相关段落没有给出金额。"  # "收费标准是多少", "补贴多少": an amount of money, in 元
     m = re.search(rf"(?<!哪)(?:多少|几)\s*([{COUNT_UNITS}]|钱)", query.raw)  # "哪几项" lists, it does not count
-    if not m:
+    english = None if m else asked_unit(query)  # "how many days of leave"
+    if not m and not english:
         return None
-    unit = "元" if m.group(1) == "钱" else m.group(1)
+    unit = english or ("元" if m.group(1) == "钱" else m.group(1))
     units = "个家所座名项条" if unit in "个家所座" else unit  # "几个" is answered by "1家"
     text = quoted_text(draft)
     if unit == "天" and re.search(r"\d+\s*个?\s*(?:工作日|日)", text):
@@ -376,7 +378,7 @@ def count_unit_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, h
     if unit == "岁" and AGE.search(text):
         return None  # "几岁前": "<12周岁"
     if not re.search(rf"[\d０-９一二两三四五六七八九十百千万]+\s*(?:[余多]\s*)?[{units}]", text):
-        return f"相关段落没有给出具体的数量（多少{m.group(1)}）。"
+        return f"相关段落没有给出具体的数量（多少{m.group(1) if m else unit}）。"
     return None
 
 

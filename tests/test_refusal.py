@@ -238,6 +238,17 @@ def test_a_choice_the_quote_names_neither_side_of(kit, facts):
     assert refusal.choice_missing(q(kit, "是妇儿工委负责还是民政局负责"), lead, kit, facts, []) is None
 
 
+def test_english_questions_ask_for_money_and_counts_too(kit, facts):
+    """"how many days of leave", "how much is the subsidy": a count in days, an amount of money."""
+    subsidy = text_draft(kit, "落实创业补贴政策，就业人员中的女性比例保持在44％左右")
+    assert refusal.count_unit_missing(q(kit, "how much is the startup subsidy? max amount?"), subsidy, kit, facts, [])
+    days = refusal.count_unit_missing(q(kit, "how many days of leave do women get"), subsidy, kit, facts, [])
+    assert days == "相关段落没有给出具体的数量（多少天）。"
+    row = row_draft(kit, "女职工生育保险参保人数")  # counted in 万人, not in days
+    assert refusal.unit_mismatch(q(kit, "how many days of maternity leave"), row, kit, facts, [])
+    assert refusal.unit_mismatch(q(kit, "how many people have maternity insurance"), row, kit, facts, []) is None
+
+
 def test_a_telephone_number_asked(facts):
     """"热线号码多少": the evidence must state a number to call; a count or a year is none."""
     from answer_fixture import TEXT
