@@ -896,10 +896,10 @@ FACETS = ("小学生", "小学", "初中生", "初中", "中学生", "大学生"
 # The head of a body ("居委会主任", "村党组织书记", "县政府一把手"): a figure for a body's members or
 # teams says nothing of its head. Words that name the same head are grouped.
 HEAD_ROLES: dict[str, tuple[str, ...]] = {
-    "主任": ("主任",),
-    "书记": ("书记", "一肩挑"),
-    "正职": ("正职", "一把手", "主要负责人", "县长", "市长", "镇长", "局长"),
-    "主席": ("主席",),
+    "主任": ("主任", "director"),
+    "书记": ("书记", "一肩挑", "party secretary"),
+    "正职": ("正职", "一把手", "主要负责人", "县长", "市长", "镇长", "局长", "mayor"),
+    "主席": ("主席", "chair", "chairs", "chairman", "chairwoman", "chaired"),
     "校长": ("校长",),
     "院长": ("院长",),
 }

@@ -258,13 +258,15 @@ def facet_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
 
 def role_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
     """A figure asked of a body's head ("居委会主任里女的比例") when the evidence names no such head: the
-    plan's figure (居民委员会成员中女性比例) is of its members."""
-    if draft.exact or not query.wants_number:
+    plan's figure (居民委员会成员中女性比例) is of its members. Or who the head is ("who chairs the
+    committee"), when the evidence says only what the body does."""
+    if draft.exact or not (query.wants_number or query.intent == Intent.WHO):
         return None
-    evidence = evidence_with_chunks(draft)
+    evidence, asked = evidence_with_chunks(draft), query.raw.lower()
     for role, words in HEAD_ROLES.items():
-        if any(w in query.raw for w in words) and not any(w in evidence for w in words):
-            return f"规划没有单列{role}的数字。"
+        if any(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", asked) for w in words) \
+                and not any(w in evidence for w in words):
+            return f"规划没有单列{role}的数字。" if query.wants_number else f"相关段落没有说到{role}是谁。"
     return None
 
 

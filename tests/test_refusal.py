@@ -336,7 +336,10 @@ def test_a_head_of_a_body_asked_of_a_figure_for_its_members(kit, facts):
     heads = q(kit, "就业单位的一把手里女的比例要多少")
     assert refusal.role_missing(heads, members, kit, facts, []) == "规划没有单列正职的数字。"
     assert refusal.role_missing(q(kit, "就业人员里女的比例要多少"), members, kit, facts, []) is None
-    assert refusal.role_missing(q(kit, "主任是谁"), members, kit, facts, []) is None  # no figure asked
+    lead = text_draft(kit, "市政府妇儿工委负责本规划实施的组织、协调、指导和督促")
+    assert refusal.role_missing(q(kit, "妇儿工委主任是谁"), lead, kit, facts, []) == "相关段落没有说到主任是谁。"
+    assert refusal.role_missing(q(kit, "Who chairs the 妇儿工委?"), lead, kit, facts, [])
+    assert refusal.role_missing(q(kit, "谁负责规划实施"), lead, kit, facts, []) is None  # the body is the answer
 
 
 def test_a_male_group_asked_of_a_figure_for_women(kit, facts):
