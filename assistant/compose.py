@@ -291,7 +291,14 @@ def sentence_bonus(query, sent: str, prefer: re.Pattern | None = None) -> float:
         bonus += T.BONUS_PREFERRED
     if query.head and query.head in sent:
         bonus += T.BONUS_HEAD
+    if AGE_OF_ASKER.search(query.raw) and AGE_BAND_STATED.search(sent):
+        bonus += T.BONUS_AGE_BAND  # "我今年30 能参加吗": who is covered is said by an age band
     return bonus
+
+
+# The asker's own age ("我今年30", "孩子8岁了", "I'm 30") and a band a sentence covers ("35-64周岁").
+AGE_OF_ASKER = re.compile(r"(?:今年|已经|刚满|才)\s*\d{1,2}(?!\d)|\d{1,2}\s*周?岁了|\b(?:i'?m|aged?)\s*\d{1,2}\b", re.I)
+AGE_BAND_STATED = re.compile(r"\d+\s*(?:周?岁)?\s*[-－~～—至到]\s*\d+\s*周?岁|\d+\s*周?岁(?:以下|以上|以内)")
 
 
 def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:

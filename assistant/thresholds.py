@@ -102,6 +102,8 @@ BONUS_DEFINES = 0.15
 BONUS_PREFERRED = 0.05
 # A sentence holding the thing a "what X" question asks for ("打造啥高地": the sentence with 高地).
 BONUS_HEAD = 0.15
+# A sentence that states an age band, when the asker gives an age (whether they are covered).
+BONUS_AGE_BAND = 0.25
 # A sentence that is only its item's heading ("（一）儿童近视防控项目。") loses this much.
 HEADING_PENALTY = 0.3
 # A second sentence from the same chunk is added when it scores within this margin of the best.

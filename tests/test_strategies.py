@@ -367,3 +367,16 @@ def test_two_items_of_one_plan_that_say_it_as_fully_are_both_quoted():
     picked = kit.best_sentences(query, kit.retriever.retrieve(query.text, 10))
     quotes = [kit.text_of(c, s, e) for c, s, e, _ in picked]
     assert any("村（社区）全覆盖" in x for x in quotes) and any("示范型儿童之家" in x for x in quotes)
+
+
+def test_an_askers_age_prefers_the_sentence_that_states_an_age_band(kit):
+    """"我今年30 能参加筛查吗": who is covered is said by an age band (35-64周岁妇女)."""
+    from assistant import thresholds as T
+    from assistant.compose import sentence_bonus
+
+    asked = q(kit, "我今年30 能参加宫颈癌筛查吗")
+    band = sentence_bonus(asked, "服务对象为35-64周岁妇女，优先保障农村妇女。")
+    other = sentence_bonus(asked, "积极动员目标人群接受宫颈癌筛查。")
+    assert band - other == pytest.approx(T.BONUS_AGE_BAND)
+    assert sentence_bonus(q(kit, "宫颈癌筛查对象是谁"), "服务对象为35-64周岁妇女。") == sentence_bonus(
+        q(kit, "宫颈癌筛查对象是谁"), "积极动员目标人群接受宫颈癌筛查。")  # no age given, no preference
