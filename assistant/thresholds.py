@@ -136,6 +136,8 @@ TOPIC_ROW_MIN = 0.3
 PROJECT_TOPIC_MIN = 0.6
 # Items shown for a measures question, and items shown when a section is listed whole.
 MAX_LIST = 5
+# A section title of at least this many bigrams is named by a question that holds all but one.
+TITLE_LONG = 6
 MAX_SECTION_LIST = 30
 
 # A defined term ("两癌") answers a definition question when it holds this share of what is asked.

@@ -380,3 +380,15 @@ def test_an_askers_age_prefers_the_sentence_that_states_an_age_band(kit):
     assert band - other == pytest.approx(T.BONUS_AGE_BAND)
     assert sentence_bonus(q(kit, "宫颈癌筛查对象是谁"), "服务对象为35-64周岁妇女。") == sentence_bonus(
         q(kit, "宫颈癌筛查对象是谁"), "积极动员目标人群接受宫颈癌筛查。")  # no age given, no preference
+
+
+def test_a_long_section_title_is_named_with_one_bigram_broken():
+    """"配置规划主要要写哪几块内容" names 《配置规划》主要内容 though its 要内 is broken by 要写; a short
+    title (妇女与健康) must be named whole."""
+    from assistant.strategies.outline import names_title
+    from assistant.text import char_bigrams
+
+    asked = char_bigrams("辅助生殖配置规划主要要写哪几块内容")
+    assert names_title(char_bigrams("配置规划主要内容"), asked)
+    assert not names_title(char_bigrams("妇女与健康"), char_bigrams("妇女健康有哪些任务"))
+    assert names_title(char_bigrams("妇女与健康"), char_bigrams("妇女与健康有哪些任务"))

@@ -34,6 +34,13 @@ FRAME = re.compile(
 )
 
 
+def names_title(title: frozenset[str] | set[str], grams: frozenset[str] | set[str]) -> bool:
+    """Does the question name the title: all its bigrams, or all but one of a long one ("配置规划主要
+    要写哪几块内容" of 《配置规划》主要内容, the 要内 bigram broken by the question's own 要写)."""
+    missing = len(title - grams)
+    return missing == 0 or (missing == 1 and len(title) >= T.TITLE_LONG)
+
+
 class SectionListStrategy(Strategy):
     """ "妇女与健康领域有哪些任务": every item under the section (or part) the question names."""
 
@@ -60,7 +67,7 @@ class SectionListStrategy(Strategy):
                 for title in {n.title, title_core(n.title)}
                 if n.children
                 and title_grams(title) - title_grams(plan.title)  # "（一）宫颈癌筛查" of 宫颈癌筛查工作方案
-                and title_grams(title) <= grams
+                and names_title(title_grams(title), grams)
                 and (title == n.title or only_about(query, title))
             ]
             if named:
