@@ -132,6 +132,16 @@ def baseline_not_in_text(query: Query, draft: Draft, kit: Toolkit, facts: Facts,
 LEVEL_PATTERNS = {name: re.compile(words) for name, words in LEVELS.items()}
 
 
+LEVEL_ASKED = re.compile(r"哪一级|哪级|哪个级别|什么级别|哪一层级|\bwhich level\b|\bat what level\b", re.I)
+
+
+def level_unstated(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """ "由哪一级卫健部门来定": the evidence must name a level of government (县级, 省, 国家 ...)."""
+    if draft.exact or not LEVEL_ASKED.search(query.raw):
+        return None
+    return None if levels_named(quoted_text(draft)) else "相关段落没有说是哪一级。"
+
+
 def levels_named(text: str) -> set[str]:
     return {name for name, pattern in LEVEL_PATTERNS.items() if pattern.search(text)}
 
@@ -554,6 +564,7 @@ CHECKS: list[Check] = [
     year_outside,
     other_place,
     level_missing,
+    level_unstated,
     age_band_missing,
     baseline_missing,
     baseline_not_in_text,
@@ -574,7 +585,7 @@ CHECKS: list[Check] = [
     time_missing,
 ]
 # Soft too: another strategy may quote the 经费 sentence, or the one of the level or age band asked.
-SOFT = {support_low, money_missing, level_missing, age_band_missing}
+SOFT = {support_low, money_missing, level_missing, level_unstated, age_band_missing}
 
 
 @dataclass

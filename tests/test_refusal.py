@@ -348,6 +348,15 @@ def test_a_male_group_asked_of_a_figure_for_women(kit, facts):
     assert refusal.facet_missing(q(kit, "女职工生育保险参保人数是多少"), row, kit, facts, []) is None
 
 
+def test_which_level_asked_of_evidence_that_names_none(kit, facts):
+    """"由哪一级部门来定": a quote that names no level is no answer; the next strategy may find one."""
+    plain = text_draft(kit, "持续实施“两癌”免费检查项目")
+    county = text_draft(kit, "各县（市、区）至少设有1家危重新生儿救治中心")
+    assert refusal.level_unstated(q(kit, "两癌检查由哪一级部门来定"), plain, kit, facts, [])
+    assert refusal.level_unstated(q(kit, "救治中心由哪一级来建"), county, kit, facts, []) is None
+    assert refusal.level_unstated in refusal.SOFT
+
+
 def test_a_level_the_row_name_does_not_name(kit, facts):
     """A row of 县（市、区）党委领导班子 does not answer for 乡镇党委: the level is part of the row's name."""
     draft = row_draft(kit, "妇女体质合格率")
