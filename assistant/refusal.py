@@ -585,7 +585,7 @@ CHECKS: list[Check] = [
     time_missing,
 ]
 # Soft too: another strategy may quote the 经费 sentence, or the one of the level or age band asked.
-SOFT = {support_low, money_missing, level_missing, level_unstated, age_band_missing}
+SOFT = {support_low, money_missing, level_missing, level_unstated, age_band_missing, choice_missing}
 
 
 @dataclass

@@ -392,3 +392,17 @@ def test_a_long_section_title_is_named_with_one_bigram_broken():
     assert names_title(char_bigrams("配置规划主要内容"), asked)
     assert not names_title(char_bigrams("妇女与健康"), char_bigrams("妇女健康有哪些任务"))
     assert names_title(char_bigrams("妇女与健康"), char_bigrams("妇女与健康有哪些任务"))
+
+
+def test_a_duty_quoted_without_its_subject_is_named_by_its_heading():
+    """"负责为初筛机构转诊的病例提供乳腺X线检查": the sentence's subject is its item's heading."""
+    from assistant.strategies.passage import SentenceStrategy
+
+    text = ("示范市筛查方案\n为做好筛查工作，制定本方案。\n\n一、职责分工\n（一）医疗机构。\n\n"
+            "1．初筛机构。主要负责采集病史、妇科检查等。\n\n"
+            "2．转诊机构。负责为初筛机构转诊的可疑病例提供乳腺X线检查、组织病理学检查等服务。\n")
+    kit = make_kit(text, doc="one")
+    query = parse_query("乳腺X线检查由谁提供", kit.plan_names)
+    draft = SentenceStrategy(kit).answer(query, kit.retriever.retrieve(query.text, 10))
+    assert draft is not None and "“2．转诊机构”负责为初筛机构转诊" in draft.text
+    assert all(c.quote == kit.corpus.text("one")[c.start:c.end] for c in draft.citations)

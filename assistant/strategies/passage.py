@@ -25,7 +25,8 @@ def sentence_draft(
     plans = list(dict.fromkeys(c.plan for c, *_ in picked))
     parts = []
     for plan in plans:
-        body = "".join(f"{flat(cites[i].quote)}[{i + 1}]" for i, (c, *_) in enumerate(picked) if c.plan == plan)
+        body = "".join(f"{_subject(c, cites[i].quote)}{flat(cites[i].quote)}[{i + 1}]"
+                       for i, (c, *_) in enumerate(picked) if c.plan == plan)
         label = picked[[c.plan for c, *_ in picked].index(plan)][0].plan_name
         parts.append(f"{label}：{body}" if len(kit.plan_names) > 1 else body)
     lead = "两个规划都写明了这一点。\n" if len(plans) > 1 else ""
@@ -41,6 +42,16 @@ def sentence_draft(
         plans=tuple(plans),
         context={"score": max(p[3] for p in picked)},
     )
+
+
+# A duty stated without its subject ("负责为初筛机构转诊的…病例提供乳腺X线检查"): the subject is the
+# item's heading ("2.转诊机构"), named before the quote.
+SUBJECTLESS = re.compile(r"(?:主要)?(?:负责|承担|协助|配合)")
+
+
+def _subject(chunk: Chunk, quote: str) -> str:
+    heading = chunk.section.rsplit(" > ", 1)[-1]
+    return f"“{heading}”" if SUBJECTLESS.match(quote) and chunk.kind != "indicator" else ""
 
 
 class ResponsibilityStrategy(Strategy):
