@@ -361,7 +361,7 @@ def number_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits:
     text = quoted_text(draft)
     if AGE_ASKED.search(query.raw) and AGE.search(text):
         return None  # "月经来得早是指几岁前": an age asked, an age stated
-    if PHONE_ASKED.search(query.raw) and PHONE_STATED.search(text):
+    if phone_stated(query, draft):
         return None  # "维权热线号码是多少": "“12338”…热线"
     asked = re.search(r"(?:多少|几)\s*([次趟遍个家所项])", query.raw)
     unit = "[次趟遍]" if asked and asked.group(1) in "次趟遍" else asked.group(1) if asked else ""
@@ -516,11 +516,20 @@ def _names(option: str, quoted: str, have: frozenset[str] | set[str]) -> bool:
     return bool(char_bigrams(option) & have) or (len(option) == 1 and option in quoted)
 
 
+def phone_stated(query: Query, draft: Draft) -> bool:
+    """Is the number asked for stated: a number in a clause that names it as the question does
+    ("维权热线" asked, "“12338”…热线" quoted)? A hotline is no one's 联系电话."""
+    if not PHONE_ASKED.search(query.raw):
+        return False
+    named = [w for w in ("电话", "热线") if w in query.raw] or ["电话", "热线", "号码"]
+    return any(PHONE_STATED.search(c) and any(w in c for w in named) for c in quoted_clauses(draft))
+
+
 def phone_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
     """A telephone number asked ("热线号码多少", "打哪个电话") of evidence that states none."""
     if draft.exact or not PHONE_ASKED.search(query.raw):
         return None
-    return None if PHONE_STATED.search(quoted_text(draft)) else "相关段落没有给出电话号码。"
+    return None if phone_stated(query, draft) else "相关段落没有给出电话号码。"
 
 
 def time_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:

@@ -128,6 +128,8 @@ TOP_ITEM_SENTENCES = 4
 # holds at least this share of them.
 LATER_SENTENCE_MIN = 0.4
 LATER_SENTENCES = 1
+# ... and the first later sentence with a figure that holds this share of them (a figure is a requirement).
+LATER_FIGURE_MIN = 0.25
 # Other items shown beside it when their support is within this of the best item's.
 MEASURES_MARGIN = 0.2
 # A topic's text answer adds a retrieved table row about it when the row's support reaches this.

@@ -261,6 +261,8 @@ def test_a_telephone_number_asked(facts):
     assert refusal.number_missing(q(mini, "维权热线号码是多少"), line, mini, facts, []) is None
     assert refusal.phone_missing(q(mini, "被家暴了打哪个电话"), count, mini, facts, []) == "相关段落没有给出电话号码。"
     assert refusal.phone_missing(q(mini, "就业比例是多少"), count, mini, facts, []) is None  # no number to call
+    # a hotline is no one's 联系电话: the number must be named as the question names it
+    assert refusal.phone_missing(q(mini, "妇联的联系电话是多少"), line, mini, facts, []) == "相关段落没有给出电话号码。"
 
 
 def test_a_change_asked_is_read_from_the_target_cell(kit, facts):

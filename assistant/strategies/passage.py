@@ -10,7 +10,7 @@ from assistant import thresholds as T
 from assistant.compose import WHO_WORDS, Draft, flat
 from assistant.query import Query
 from assistant.strategies.base import Strategy
-from assistant.text import FIGURE, TIME_STATED, numbers
+from assistant.text import FIGURE, TIME_STATED, figures, numbers
 from assistant.types import Chunk, DialogueState, Hit, Intent
 
 
@@ -135,6 +135,10 @@ class MeasuresStrategy(Strategy):
         if whole and sents:
             shown, rest = sents[: T.TOP_ITEM_SENTENCES], sents[T.TOP_ITEM_SENTENCES :]
             later = kit.later_sentences(query.grams, chunk, rest, counts_stated(query.raw))
+            # a requirement stated as a figure ("…检测率保持在98％以上") is a measure too
+            figure = next((se for se in rest if se not in later and figures(kit.text_of(chunk, *se))
+                           and kit.coverage(query.grams, kit.text_of(chunk, *se)) >= T.LATER_FIGURE_MIN), None)
+            later = sorted(later + [figure]) if figure else later
             spans = [(shown[0][0], shown[-1][1]), *later]
         else:
             best = kit.best_sentences(replace(query, plans=(chunk.plan,)), [Hit(chunk, 1.0, dense=_dense(hits, chunk))],
