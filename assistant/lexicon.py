@@ -826,7 +826,7 @@ ENGLISH_ORDINALS = {
 # Places that are the document's own area and never a reason to refuse ("全市", "本市").
 OWN_AREA = ("全市", "本市", "市级", "市里", "我市", "各县", "县（市、区）")
 # Units a count question names ("多少张床位"): the evidence must state a number with this unit.
-COUNT_UNITS = "所个家座名人次项条张天元岁"
+COUNT_UNITS = "所个家座名人次趟遍项条张天元岁"
 
 # Which fact of the document itself a DOCUMENT question asks for, tried in this order.
 DOCUMENT_FACETS: dict[str, tuple[str, ...]] = {

@@ -64,6 +64,16 @@ def corpus_facts(kit: Toolkit) -> Facts:
 Check = Callable[[Query, Draft, Toolkit, Facts, list[Hit]], str | None]
 
 
+def row_names(draft: Draft) -> list[str]:
+    """The names of a row draft's Jiaxing-style rows (a table of any header names no level or age)."""
+    return [r.name for r in draft.rows if not r.columns]
+
+
+def count_clauses(draft: Draft) -> list[str]:
+    """The quoted clauses that state a count (a figure that is not a rate)."""
+    return [c for c in quoted_clauses(draft) if figures(c) and not RATE_FIGURE.search(c)]
+
+
 def evidence_text(draft: Draft) -> str:
     return "".join(c.quote + c.section for c in draft.citations)
 
@@ -153,7 +163,7 @@ def level_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
         return None
     asked = levels_named(query.raw)
     if draft.kind == "indicator":  # "乡镇党委班子里女干部": the row is of 县（市、区）党委领导班子
-        names = [r.name for r in draft.rows if not r.columns]
+        names = row_names(draft)
         said = set().union(*map(levels_named, names)) if names else set()
         if asked and said and not asked & said:
             levels, missing = "、".join(sorted(said)), "、".join(sorted(asked))
@@ -193,7 +203,7 @@ def age_band_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hit
     if draft.exact:
         return None
     if draft.kind == "indicator":  # "3到5岁的蛀牙率" of 12岁儿童龋齿发生率: a row's one age is its band
-        said = ages_said(" ".join(r.name for r in draft.rows if not r.columns))
+        said = ages_said(" ".join(row_names(draft)))
         asked = age_bands(query.text)
         if asked and said and not any(_overlap(a, b) for a in asked for b in said):
             return "指标表中这一项说的是其他年龄段，没有说到这个年龄段。"
@@ -363,13 +373,15 @@ def number_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits:
         return None  # "月经来得早是指几岁前": an age asked, an age stated
     if phone_stated(query, draft):
         return None  # "维权热线号码是多少": "“12338”…热线"
-    asked = re.search(r"(?:多少|几)\s*([次趟遍个家所项])", query.raw)
-    unit = "[次趟遍]" if asked and asked.group(1) in "次趟遍" else asked.group(1) if asked else ""
-    if asked and re.search(rf"[一二两三四五六七八九十百千万]+\s*{unit}", text):
-        return None  # "要跑几趟": "最多跑一次", a count in words
+    count = COUNT_ASKED.search(query.raw)
+    if count and count.group(1) != "钱":
+        return None  # "要跑几趟" ("最多跑一次"): a count of a unit, judged by count_unit_missing
     if not figures(text):  # "0-3岁" says who, not how much
         return "相关段落没有给出具体数字。"
     return None
+
+
+COUNT_ASKED = re.compile(rf"(?<!哪)(?:多少|几)\s*([{COUNT_UNITS}]|钱)")  # "哪几项" lists, it does not count
 
 
 def count_unit_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
@@ -378,12 +390,13 @@ def count_unit_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, h
         return None
     if query.wants_number and MONEY.search(query.raw) and not AMOUNT.search(quoted_text(draft)):
         return "相关段落没有给出金额。"  # "收费标准是多少", "补贴多少": an amount of money, in 元
-    m = re.search(rf"(?<!哪)(?:多少|几)\s*([{COUNT_UNITS}]|钱)", query.raw)  # "哪几项" lists, it does not count
+    m = COUNT_ASKED.search(query.raw)
     english = None if m else asked_unit(query)  # "how many days of leave"
     if not m and not english:
         return None
     unit = english or ("元" if m.group(1) == "钱" else m.group(1))
-    units = "个家所座名项条" if unit in "个家所座" else unit  # "几个" is answered by "1家"
+    # "几个" is answered by "1家", "几趟" by "一次"
+    units = "个家所座名项条" if unit in "个家所座" else "次趟遍" if unit in "次趟遍" else unit
     text = quoted_text(draft)
     if unit == "天" and re.search(r"\d+\s*个?\s*(?:工作日|日)", text):
         return None  # "几天内通知": "5个工作日内"
@@ -414,7 +427,7 @@ def total_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
         if names and all(PER_UNIT.search(n) for n in names):
             return f"指标表中这一项是按人口比例计的（{names[0]}），没有给出总数。"
         return None
-    stated = [c for c in quoted_clauses(draft) if figures(c) and not RATE_FIGURE.search(c)]
+    stated = count_clauses(draft)
     if stated and all(PER_UNIT.search(c) for c in stated):
         return f"规划写的是“{flat(stated[0])}”，没有给出总数。"
     return None
@@ -434,7 +447,7 @@ def each_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: l
     of total_missing."""
     if draft.exact or draft.kind == "indicator" or not query.wants_number or not EACH_UNIT_ASKED.search(query.raw):
         return None
-    stated = [c for c in quoted_clauses(draft) if figures(c) and not RATE_FIGURE.search(c)]
+    stated = count_clauses(draft)
     if stated and not any(PER_UNIT.search(c) for c in stated):
         return f"规划写的是“{flat(stated[0])}”，没有给出每一处的数量。"
     return None

@@ -346,7 +346,30 @@ class IndicatorValueStrategy(Strategy):
             if ind.columns:
                 parts.append(self.cells(query, chunk, ind, cites))
                 continue
-            parts.append(row_line(kit, chunk, hits, cites, baseline_first))
+            cites.append(kit.cite(chunk, ind.start, ind.end))
+            marks = f"[{len(cites)}]"
+            if ind.target_shared_with:
+                cites.append(kit.cite(chunk, ind.target_start, ind.target_end))
+                marks += f"[{len(cites)}]"
+            base = (
+                f"{ind.baseline_year}年为{fmt_value(ind.baseline, ind.unit)}"
+                if ind.baseline
+                else f"{ind.baseline_year}年无数据（表中为“－”）"
+            )
+            target = (
+                f"{ind.target_year}年目标为{fmt_value(ind.target, ind.unit)}"
+                if ind.target
+                else f"{ind.target_year}年目标未列"
+            )
+            if ind.target_shared_with:
+                target += f"（与第{ind.target_shared_with}项共用）"
+            values = f"{base}，{target}" if baseline_first else f"{target}，{base}"
+            line = f"{chunk.plan_name}重点指标“{ind.name}”：{values}{marks}"
+            mention = kit.text_mention(ind, hits)
+            if mention is not None and all((c.start, c.end) != (mention.start, mention.end) for c in cites):
+                cites.append(mention)
+                line += f"；正文写明“{mention.quote.rstrip('。；')}”[{len(cites)}]"
+            parts.append(line)
         plans = tuple(dict.fromkeys(c.plan for c in rows))
         same = all(self._twins(rows[0], c) or c.section == rows[0].section for c in rows[1:])
         sep = "；"
@@ -366,30 +389,3 @@ class IndicatorValueStrategy(Strategy):
             rows=inds,
         )
 
-
-def row_line(kit, chunk: Chunk, hits: list[Hit], cites: list, baseline_first: bool = False) -> str:
-    """One Jiaxing-style row in words: "妇女规划重点指标“X”：2025年目标为…，2020年为…[n]", with the
-    task sentence that restates it when one is retrieved."""
-    ind = kit.indicators[chunk.id]
-    cites.append(kit.cite(chunk, ind.start, ind.end))
-    marks = f"[{len(cites)}]"
-    if ind.target_shared_with:
-        cites.append(kit.cite(chunk, ind.target_start, ind.target_end))
-        marks += f"[{len(cites)}]"
-    base = (
-        f"{ind.baseline_year}年为{fmt_value(ind.baseline, ind.unit)}"
-        if ind.baseline
-        else f"{ind.baseline_year}年无数据（表中为“－”）"
-    )
-    target = (
-        f"{ind.target_year}年目标为{fmt_value(ind.target, ind.unit)}" if ind.target else f"{ind.target_year}年目标未列"
-    )
-    if ind.target_shared_with:
-        target += f"（与第{ind.target_shared_with}项共用）"
-    values = f"{base}，{target}" if baseline_first else f"{target}，{base}"
-    line = f"{chunk.plan_name}重点指标“{ind.name}”：{values}{marks}"
-    mention = kit.text_mention(ind, hits)
-    if mention is not None and all((c.start, c.end) != (mention.start, mention.end) for c in cites):
-        cites.append(mention)
-        line += f"；正文写明“{mention.quote.rstrip('。；')}”[{len(cites)}]"
-    return line
