@@ -19,6 +19,8 @@ from assistant.targets import NameIndex, row_name
 from assistant.text import char_bigrams, figures, numbers, sentence_spans
 from assistant.types import Chunk, Citation, Hit, Indicator, Intent, plan_kind
 
+TOTALS_KEPT = 256  # questions' total bigram weights remembered (Toolkit._weight); a bound, not a tuning
+
 
 @dataclass
 class Draft:
@@ -87,6 +89,8 @@ class Toolkit:
         self.plan_names = {key: plan.name for key, (_, plan) in self.plans.items()}
         self.plan_by_key = {key: plan for key, (_, plan) in self.plans.items()}
         self.title_words = title_words(self.plans)
+        self._totals: dict[frozenset[str], float] = {}  # see _weight
+        self._row_weights: dict[str, float] = {}  # see _name_weight
 
     # ---- citations -------------------------------------------------------------------------------
 
@@ -111,9 +115,20 @@ class Toolkit:
 
     def rows_holding(self, grams: frozenset[str], plans: list[str] | None = None,
                      docs: list[str] | None = None) -> list[Chunk]:
-        """Rows whose names hold all of these bigrams ("死亡率": 孕产妇死亡率, 婴儿死亡率, 儿童伤害死亡率)."""
+        """Rows whose names hold all of these bigrams ("死亡率": 孕产妇死亡率, 婴儿死亡率, 儿童伤害死亡率).
+
+        A name whose own bigrams weigh less than that share of the question's cannot hold it: such
+        rows are passed over unscored (a long question shares a bigram with thousands of rows)."""
+        least = T.ROWS_ALL_WORDS * self._weight(grams) * (1 - 1e-9)  # a bound, with room for rounding
         return [c for c in self.retriever.rows_sharing(grams, plans, docs)
-                if self.coverage(grams, row_name(c)) >= T.ROWS_ALL_WORDS]
+                if self._name_weight(c) >= least and self.coverage(grams, row_name(c)) >= T.ROWS_ALL_WORDS]
+
+    def _name_weight(self, row: Chunk) -> float:
+        """Total IDF weight of a row name's bigrams (kept per row: the rows are the corpus's)."""
+        weight = self._row_weights.get(row.id)
+        if weight is None:
+            weight = self._row_weights[row.id] = sum(self.retriever.weight(g) for g in char_bigrams(row_name(row)))
+        return weight
 
     def later_sentences(self, grams: frozenset[str], chunk: Chunk, spans: list[tuple[int, int]],
                         stated: tuple[str, ...] = ()) -> list[tuple[int, int]]:
@@ -144,12 +159,25 @@ class Toolkit:
     # ---- support -----------------------------------------------------------------------------------
 
     def coverage(self, grams: frozenset[str] | set[str], text: str) -> float:
-        """IDF-weighted share of `grams` present in `text`."""
+        """IDF-weighted share of `grams` present in `text`.
+
+        The work is the smaller of the two sets: the question's total weight is summed once per
+        question (a 2,000-character question has ~1,500 bigrams, and rows are many at scale)."""
         if not grams:
             return 0.0
-        have = char_bigrams(text)
         w = self.retriever.weight
-        return sum(w(g) for g in grams & have) / sum(w(g) for g in grams)
+        return sum(w(g) for g in grams & char_bigrams(text)) / self._weight(grams)
+
+    def _weight(self, grams: frozenset[str] | set[str]) -> float:
+        """Total IDF weight of `grams`, remembered for a frozenset (a Query's grams) as summed the first time."""
+        if not isinstance(grams, frozenset):
+            return sum(self.retriever.weight(g) for g in grams)
+        total = self._totals.get(grams)
+        if total is None:
+            if len(self._totals) >= TOTALS_KEPT:
+                self._totals.clear()
+            total = self._totals[grams] = sum(self.retriever.weight(g) for g in grams)
+        return total
 
     @staticmethod
     def name_dense(cosine: float) -> float:

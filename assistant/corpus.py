@@ -9,7 +9,7 @@ from pathlib import Path
 
 from assistant import lexicon
 from assistant.errors import CorpusError, InputError
-from assistant.structure import NAMED_KINDS, parse_document
+from assistant.structure import NAMED_KINDS, parse_document, plan_kinds
 from assistant.types import Document, Plan, plan_kind
 
 CORPUS_SUFFIXES = (".txt",)
@@ -73,15 +73,13 @@ def load_corpus(corpus_dir: str | Path) -> Corpus:
     if not files:
         raise CorpusError(f"corpus folder {folder} has no plan files ({', '.join(CORPUS_SUFFIXES)})")
     texts = {path.stem: (read_text_file(path), str(path)) for path in files}
-    docs = {doc: parse_document(text, doc=doc, path=path) for doc, (text, path) in texts.items()}
     # A kind of plan (the women's plan) held by two documents is the plan of neither by name: each is
-    # known by its document and its own title ("women@doc", 嘉兴市妇女发展“十四五”规划).
-    holders = Counter(kind for d in docs.values() for kind in {p.key for p in d.plans if p.key in NAMED_KINDS})
+    # known by its document and its own title ("women@doc", 嘉兴市妇女发展“十四五”规划). Which kinds
+    # are shared is read from the title lines first, so that each document is parsed once.
+    holders = Counter(kind for doc, (text, _) in texts.items() for kind in plan_kinds(text, doc)
+                      if kind in NAMED_KINDS)
     shared = frozenset(kind for kind, n in holders.items() if n > 1)
-    for doc, d in docs.items():
-        if shared & {p.key for p in d.plans}:
-            text, path = texts[doc]
-            docs[doc] = parse_document(text, doc=doc, path=path, shared=shared)
+    docs = {doc: parse_document(text, doc=doc, path=path, shared=shared) for doc, (text, path) in texts.items()}
     return Corpus(docs)
 
 

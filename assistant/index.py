@@ -15,7 +15,11 @@ this works on a read-only mount too); a build prunes only old builds it can lock
 so an open never loses its build halfway through the copy.
 A build also keeps vectors.npy (rows aligned with chunks.json), so the next build embeds only
 chunks whose text changed (see embed_chunks / cached_vectors), and the keyword index (keywords/,
-keywords.KeywordIndex), so that opening an index chunks and tokenizes nothing.
+keywords.KeywordIndex, with each chunk's terms), so that opening an index chunks and tokenizes
+nothing. documents.json holds each document's parse key: the next build takes the chunks of a
+document whose parse is unchanged from chunks.json (LiveBuild). An edit's build copies the live
+build's chroma/ and writes only the changed chunks into the copy (_write_delta); the manifest's
+"delta" counts the chunks changed since the collection was last written whole.
 
 Server mode (ASSISTANT_CHROMA_HOST set): see the "server mode" section below.
 
@@ -41,7 +45,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -49,7 +53,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.errors import IndexStateError
-from assistant.keywords import KeywordIndex
+from assistant.keywords import KeywordIndex, Tokenized, load_terms
 from assistant.types import Chunk
 
 log = logging.getLogger(__name__)
@@ -311,10 +315,15 @@ def _open_copy(chroma_dir: Path, copy: Path, settings: Settings):
 
 
 def build_index(settings: Settings, chunks: list[Chunk], vectors, manifest: dict,
-                lock_timeout: float = BUILD_LOCK_TIMEOUT, keywords: KeywordIndex | None = None) -> Path | str:
+                lock_timeout: float = BUILD_LOCK_TIMEOUT, keywords: KeywordIndex | None = None,
+                documents: Mapping[str, str] | None = None, base: LiveBuild | None = None) -> Path | str:
     """Write a complete build aside, then make it live by replacing CURRENT atomically.
 
     `keywords`: the chunks' keyword index, stored with the build (built here when not given).
+    `documents`: each document's parse key (indexing.document_key), stored so that the next build
+    reuses the chunks of documents whose parse did not change. `base`: the live build this one
+    was computed from (FolderStore.reusable): its Chroma files are copied and only the chunks that
+    changed are written into them (see _write_delta).
     In server mode: write a new collection, then switch the server's pointer to it (returns its name).
     """
     if len(vectors) != len(chunks):
@@ -323,7 +332,7 @@ def build_index(settings: Settings, chunks: list[Chunk], vectors, manifest: dict
     keywords = keywords if keywords is not None and keywords.terms is not None else KeywordIndex.build(chunks)
     store = index_store(settings)
     with store.lock(lock_timeout):
-        return store.make_live(store.build_aside(chunks, vectors, manifest, keywords))
+        return store.make_live(store.build_aside(chunks, vectors, manifest, keywords, documents or {}, base))
 
 
 _held = threading.local()  # .held: the index_dirs whose build lock this thread holds
@@ -382,27 +391,77 @@ def _holder(f) -> str:
 
 
 def _write_partial(settings: Settings, index_dir: Path, chunks: list[Chunk], vectors, manifest: dict,
-                   keywords: KeywordIndex) -> Path:
-    """Write chroma/, chunks.json, keywords/ and manifest.json into a partial folder (not live yet)."""
-    import chromadb
-
+                   keywords: KeywordIndex, documents: Mapping[str, str] | None = None,
+                   base: LiveBuild | None = None) -> Path:
+    """Write chroma/, chunks.json, keywords/, documents.json and manifest.json into a partial folder (not live yet)."""
     partial = index_dir / f".partial-{uuid.uuid4().hex[:12]}"
     partial.mkdir()
     try:
-        client = chromadb.PersistentClient(path=str(partial / "chroma"), settings=_chroma_settings())
-        collection = client.create_collection(_collection_name(settings), embedding_function=None,
-                                              metadata={"hnsw:space": "cosine", **_flat(manifest)})
-        _add_chunks(collection, chunks, vectors)
-        _write_json(partial / "chunks.json", [asdict(c) for c in chunks])
+        delta = _write_delta(settings, partial, chunks, vectors, manifest, base) if base is not None else None
+        if delta is None:
+            _write_whole(settings, partial, chunks, vectors, manifest)
+        _write_json(partial / "chunks.json", [vars(c) for c in chunks])  # flat: vars is asdict, faster
         keywords.save(partial / KEYWORDS_DIR)
+        _write_json(partial / DOCUMENTS_FILE, dict(documents or {}))
         np.save(partial / VECTORS_FILE, np.asarray(vectors, dtype=np.float32))  # the next build's cache
-        _write_json(partial / "manifest.json", {**manifest, "built_at": time.time()})
-        del collection, client
+        _write_json(partial / "manifest.json", {**manifest, DELTA: delta or 0, "built_at": time.time()})
         _fsync_tree(partial)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return partial
+
+
+def _write_whole(settings: Settings, partial: Path, chunks: list[Chunk], vectors, manifest: dict) -> None:
+    """A new Chroma collection holding every chunk."""
+    import chromadb
+
+    client = chromadb.PersistentClient(path=str(partial / "chroma"), settings=_chroma_settings())
+    collection = client.create_collection(_collection_name(settings), embedding_function=None,
+                                          metadata={"hnsw:space": "cosine", **_flat(manifest)})
+    _add_chunks(collection, chunks, vectors)
+
+
+def _write_delta(settings: Settings, partial: Path, chunks: list[Chunk], vectors, manifest: dict,
+                 base: LiveBuild) -> int | None:
+    """The live build's Chroma files, copied, with only the chunks that changed written into them.
+
+    Returns the chunks changed since the last whole write (this edit's and the edits' before it),
+    or None when the collection is to be written whole: the embedder or schema differ, the changes
+    pass DELTA_MAX of the index (deleted vectors leave holes in the HNSW graph: a whole write now and
+    then keeps it tight), or the copy fails in any way (a whole write is always correct)."""
+    import chromadb
+
+    if any(base.manifest.get(k) != manifest.get(k) for k in ("schema", "embedder_id")):
+        return None
+    before = {c.id: c for c in base.chunks}
+    changed = [i for i, c in enumerate(chunks) if before.get(c.id) != c]
+    removed = sorted(before.keys() - {c.id for c in chunks})
+    delta = int(base.manifest.get(DELTA, 0)) + len(changed) + len(removed)
+    if delta > DELTA_MAX * len(chunks):
+        return None
+    # Edited under another name, then renamed: after a failure the whole write opens a path this
+    # process never opened (Chroma keeps one client per path, and a failed one stays broken).
+    edit = partial / "chroma-edit"
+    try:
+        shutil.copytree(Path(base.location) / "chroma", edit)
+        client = chromadb.PersistentClient(path=str(edit), settings=_chroma_settings())
+        collection = client.get_collection(_collection_name(settings), embedding_function=None)
+        for i in range(0, len(removed), 256):
+            collection.delete(ids=removed[i : i + 256])
+        _add_chunks(collection, [chunks[i] for i in changed], np.asarray(vectors, dtype=np.float32)[changed],
+                    upsert=True)
+        collection.modify(metadata=_flat(manifest))  # hnsw:space is the collection's configuration: it stays
+        if collection.count() != len(chunks):
+            raise IndexStateError(f"{collection.count()} vectors for {len(chunks)} chunks after the edit")
+        del collection, client
+        os.rename(edit, partial / "chroma")
+    except Exception as exc:
+        log.warning("cannot apply the edit to a copy of %s (%s); writing the index whole", base.location, exc)
+        shutil.rmtree(edit, ignore_errors=True)
+        return None
+    log.info("wrote %d changed and removed %d chunks into a copy of the live build", len(changed), len(removed))
+    return delta
 
 
 def _swap_live(index_dir: Path, partial: Path) -> Path:
@@ -419,14 +478,15 @@ def _swap_live(index_dir: Path, partial: Path) -> Path:
 
 
 def _add_chunks(collection, chunks: list[Chunk], vectors, step: int = 256,
-                records: Callable[[int, Chunk], dict] | None = None) -> None:
-    """Add chunks with their vectors, embed_text as the document and flat metadata, in batches.
+                records: Callable[[int, Chunk], dict] | None = None, upsert: bool = False) -> None:
+    """Add (or upsert) chunks with their vectors, embed_text as the document and flat metadata, in batches.
 
     `records(position, chunk)`: extra metadata of each chunk (server mode stores the whole chunk)."""
+    write = collection.upsert if upsert else collection.add
     for i in range(0, len(chunks), step):
         batch = chunks[i : i + step]
         metadatas = [{**c.metadata(), **(records(i + j, c) if records else {})} for j, c in enumerate(batch)]
-        collection.add(ids=[c.id for c in batch], embeddings=vectors[i : i + step],
+        write(ids=[c.id for c in batch], embeddings=vectors[i : i + step],
                        documents=[c.embed_text for c in batch], metadatas=metadatas)
 
 
@@ -447,7 +507,7 @@ def _flat(manifest: dict) -> dict:
 
 def _write_json(path: Path, data) -> None:
     with open(path, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False)
+        f.write(json.dumps(data, ensure_ascii=False))  # one write: json.dump writes piece by piece
         f.flush()
         os.fsync(f.fileno())
 
@@ -505,6 +565,24 @@ def _remove_unpinned(build: Path) -> bool:
 
 VECTORS_FILE = "vectors.npy"  # float32, one row per entry of chunks.json
 KEYWORDS_DIR = "keywords"  # KeywordIndex.save of the build's chunks
+DOCUMENTS_FILE = "documents.json"  # doc -> the parse key its chunks were made from (indexing.document_key)
+DELTA = "delta"  # manifest: chunks changed since the build's collection was last written whole
+DELTA_MAX = 0.5  # past this share of the index, changed since the last whole write, write it whole again
+
+
+@dataclass(frozen=True)
+class LiveBuild:
+    """What a new build reuses of the live one: its chunks and the parse key of each document's
+    chunks (a document whose parse is unchanged is not chunked again), each chunk's terms by
+    embed_text and its bigram counts (not tokenized again), its vectors by vector_key (not embedded again) and, in
+    folder mode, its Chroma files (only the changed chunks are written, into a copy)."""
+
+    location: Path | str
+    manifest: dict
+    chunks: list[Chunk]
+    documents: dict[str, str]
+    terms: Tokenized | None
+    vectors: dict[str, np.ndarray]
 
 
 def vector_key(embedder_id: str, embed_text: str) -> str:
@@ -526,16 +604,27 @@ def cached_vectors(settings: Settings) -> dict[str, np.ndarray]:
         return {}
 
 
-def _build_vectors(settings: Settings) -> dict[str, np.ndarray]:
+def _live_build(settings: Settings) -> LiveBuild | None:
+    """The live build of index_dir, read for reuse; None when there is none or it cannot be read."""
     found = read_current(Path(settings.index_dir))
-    if found is None or not (found[0] / VECTORS_FILE).exists():
-        return {}
+    if found is None:
+        return None
     path, manifest = found
-    texts = [c["embed_text"] for c in json.loads((path / "chunks.json").read_text(encoding="utf-8"))]
-    vectors = np.load(path / VECTORS_FILE)
-    if len(vectors) != len(texts):
-        raise ValueError(f"{path} has {len(vectors)} vectors for {len(texts)} chunks")
-    return {vector_key(manifest["embedder_id"], t): v for t, v in zip(texts, vectors)}
+    try:
+        chunks = [Chunk(**d) for d in json.loads((path / "chunks.json").read_text(encoding="utf-8"))]
+        documents = {}
+        if (path / DOCUMENTS_FILE).exists():
+            documents = json.loads((path / DOCUMENTS_FILE).read_text(encoding="utf-8"))
+        vectors = np.load(path / VECTORS_FILE) if (path / VECTORS_FILE).exists() else np.zeros((0, 0))
+        if len(vectors) and len(vectors) != len(chunks):
+            raise ValueError(f"{len(vectors)} vectors for {len(chunks)} chunks")
+        if not isinstance(documents, dict):
+            raise ValueError(f"{DOCUMENTS_FILE} is not an object")
+    except (OSError, ValueError, TypeError) as exc:  # only a speed-up: the next build does everything
+        log.warning("cannot reuse the live build %s (%s); building from scratch", path.name, exc)
+        return None
+    keyed = {vector_key(manifest.get("embedder_id", ""), c.embed_text): v for c, v in zip(chunks, vectors)}
+    return LiveBuild(path, manifest, chunks, documents, load_terms(path / KEYWORDS_DIR, chunks), keyed)
 
 
 def embed_chunks(embedder, chunks: list[Chunk], progress: Callable[[int, int], None] | None = None,
@@ -818,8 +907,12 @@ class IndexStore(Protocol):
     def cached_vectors(self) -> dict[str, np.ndarray]:
         """The live build's chunk vectors by vector_key (the next build embeds only what changed)."""
 
-    def build_aside(self, chunks: list[Chunk], vectors, manifest: dict, keywords: KeywordIndex) -> Staged:
-        """Write a complete build that nobody reads yet."""
+    def reusable(self) -> LiveBuild | None:
+        """The live build as the next build may reuse it; None when there is nothing to reuse."""
+
+    def build_aside(self, chunks: list[Chunk], vectors, manifest: dict, keywords: KeywordIndex,
+                    documents: Mapping[str, str] | None = None, base: LiveBuild | None = None) -> Staged:
+        """Write a complete build that nobody reads yet (`base`: the live build it was computed from)."""
 
     def make_live(self, staged: Staged) -> Path | str:
         """Make a build written aside the live one, atomically; drop builds nobody needs."""
@@ -850,12 +943,18 @@ class FolderStore:
             yield
 
     def cached_vectors(self) -> dict[str, np.ndarray]:
-        return _build_vectors(self.settings)
+        live = self.reusable()
+        return live.vectors if live is not None else {}
 
-    def build_aside(self, chunks: list[Chunk], vectors, manifest: dict, keywords: KeywordIndex) -> Staged:
+    def reusable(self) -> LiveBuild | None:
+        return _live_build(self.settings)
+
+    def build_aside(self, chunks: list[Chunk], vectors, manifest: dict, keywords: KeywordIndex,
+                    documents: Mapping[str, str] | None = None, base: LiveBuild | None = None) -> Staged:
         with self.lock():  # reentrant: build_index holds it already
             _remove_partials(self.index_dir)  # safe: a partial's live writer would hold the lock
-            partial = _write_partial(self.settings, self.index_dir, chunks, vectors, manifest, keywords)
+            partial = _write_partial(self.settings, self.index_dir, chunks, vectors, manifest, keywords,
+                                     documents, base)
             return Staged(partial, manifest)
 
     def make_live(self, staged: Staged) -> Path:
@@ -892,7 +991,11 @@ class ServerStore:
     def cached_vectors(self) -> dict[str, np.ndarray]:
         return _server_vectors(self.settings)
 
-    def build_aside(self, chunks: list[Chunk], vectors, manifest: dict, keywords: KeywordIndex) -> Staged:
+    def reusable(self) -> LiveBuild | None:
+        return None  # a server build writes a new collection whole; it reuses the vectors (cached_vectors)
+
+    def build_aside(self, chunks: list[Chunk], vectors, manifest: dict, keywords: KeywordIndex,
+                    documents: Mapping[str, str] | None = None, base: LiveBuild | None = None) -> Staged:
         manifest = {**manifest, "built_at": time.time()}
         name = _write_collection(self.settings, http_client(self.settings), chunks, vectors, manifest, keywords)
         return Staged(name, manifest)

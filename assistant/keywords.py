@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ K1, B, EPSILON = 1.5, 0.75, 0.25
 NO_TERMS = "∅"  # the one term of a chunk that has none, so that every chunk is a row of the matrix
 KEYWORDS_VERSION = 1  # bump when search_terms, char_bigrams or the scoring change: stored indexes go stale
 ARRAYS = ("data", "indices", "indptr")  # the matrix, as KeywordIndex.save writes it (bm25_<name>.npy)
+TERM_ARRAYS = ("terms", "lengths")  # each chunk's terms as columns, in order (bm25_<name>.npy; builds only)
 
 
 def fingerprint(chunks: list[Chunk]) -> str:
@@ -54,16 +56,32 @@ class KeywordIndex:
         self.terms = terms  # each chunk's terms, when built here (a server build stores them per chunk)
 
     @classmethod
-    def build(cls, chunks: list[Chunk]) -> KeywordIndex:
-        """Tokenize and index the chunks' embed_text (jieba search terms and character bigrams)."""
-        return cls.from_terms(chunks, [search_terms(c.embed_text) or [NO_TERMS] for c in chunks])
+    def build(cls, chunks: list[Chunk], known: Tokenized | None = None) -> KeywordIndex:
+        """Tokenize and index the chunks' embed_text (jieba search terms and character bigrams).
+
+        `known`: what an earlier build tokenized (`load_terms`): its texts are not tokenized again and
+        its bigram counts are updated by the texts that came and went, so a build after a small edit
+        tokenizes only what changed. The index is the same as a build from scratch."""
+        if known is None:
+            return cls.from_terms(chunks, [search_terms(c.embed_text) or [NO_TERMS] for c in chunks])
+        now = Counter(c.embed_text for c in chunks)
+        grams = Counter(known.grams)
+        for texts, sign in ((now - known.texts, 1), (known.texts - now, -1)):
+            for text, n in texts.items():
+                for g in char_bigrams(text):
+                    grams[g] += sign * n
+        docs = [known.terms.get(c.embed_text) or search_terms(c.embed_text) or [NO_TERMS] for c in chunks]
+        return cls.from_terms(chunks, docs, {g: n for g, n in grams.items() if n > 0})
 
     @classmethod
-    def from_terms(cls, chunks: list[Chunk], docs: list[list[str]]) -> KeywordIndex:
-        """Index the chunks from their terms as `build` tokenized them (stored with a server build)."""
+    def from_terms(cls, chunks: list[Chunk], docs: list[list[str]],
+                   grams: dict[str, int] | None = None) -> KeywordIndex:
+        """Index the chunks from their terms as `build` tokenized them (stored with a server build).
+        `grams`: the chunks' bigram counts, when known (counted here otherwise)."""
         if len(docs) != len(chunks) or not all(docs):
             raise ValueError(f"{len(docs)} term lists for {len(chunks)} chunks, or an empty one")
-        grams = Counter(g for c in chunks for g in char_bigrams(c.embed_text))
+        if grams is None:
+            grams = Counter(g for c in chunks for g in char_bigrams(c.embed_text))
         n = len(docs)
         # columns in first-seen order, as rank_bm25 counts them: its mean IDF sums in that order
         vocab = {t: i for i, t in enumerate(dict.fromkeys(t for doc in docs for t in doc))}
@@ -102,6 +120,12 @@ class KeywordIndex:
         folder.mkdir(parents=True, exist_ok=True)
         for name in ARRAYS:
             np.save(folder / f"bm25_{name}.npy", getattr(self, name), allow_pickle=False)
+        if self.terms is not None:  # for the next build (load_terms); serving never reads them
+            lengths = np.array([len(doc) for doc in self.terms], dtype=np.int32)
+            columns = np.fromiter((self.vocab[t] for doc in self.terms for t in doc), dtype=np.int32,
+                                  count=int(lengths.sum()))
+            for name, array in zip(TERM_ARRAYS, (columns, lengths)):
+                np.save(folder / f"bm25_{name}.npy", array, allow_pickle=False)
         meta = {"version": KEYWORDS_VERSION, "k1": K1, "b": B, "epsilon": EPSILON, "n_docs": self.n_docs,
                 "source": self.source, "vocab": self.vocab, "grams": self.grams}
         (folder / "keywords.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
@@ -121,6 +145,39 @@ class KeywordIndex:
         if chunks is not None and meta["source"] != fingerprint(chunks):
             return None
         return cls(*arrays, meta["vocab"], meta["grams"], meta["n_docs"], meta["source"])
+
+
+@dataclass(frozen=True)
+class Tokenized:
+    """What a build tokenized: each chunk's terms by embed_text, and the bigram counts over the texts
+    of its chunks (each text counted once per chunk holding it)."""
+
+    terms: dict[str, list[str]]
+    grams: dict[str, int]
+    texts: Counter[str]
+
+
+def load_terms(folder: str | Path, chunks: list[Chunk]) -> Tokenized | None:
+    """What the index in `folder` tokenized, `chunks` being the chunks it was built from; None when
+    it is missing, stale or holds no terms (the next build tokenizes everything)."""
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / "keywords.json").read_text(encoding="utf-8"))
+        columns, lengths = (np.load(folder / f"bm25_{name}.npy", allow_pickle=False) for name in TERM_ARRAYS)
+    except (OSError, ValueError):
+        return None
+    if (meta.get("version") != KEYWORDS_VERSION or meta.get("source") != fingerprint(chunks)
+            or len(lengths) != len(chunks) or int(lengths.sum()) != len(columns)):
+        return None
+    names = list(meta["vocab"])  # columns in order: vocab is term -> column, first-seen
+    if any(meta["vocab"][t] != i for i, t in enumerate(names)):
+        return None
+    ends = np.cumsum(lengths).tolist()
+    terms, start = {}, 0
+    for chunk, end in zip(chunks, ends):
+        terms[chunk.embed_text] = [names[i] for i in columns[start:end].tolist()]
+        start = end
+    return Tokenized(terms, meta["grams"], Counter(c.embed_text for c in chunks))
 
 
 def _okapi_idf(df: np.ndarray, n: int) -> np.ndarray:

@@ -222,6 +222,12 @@ def _squash(text: str) -> tuple[str, np.ndarray]:
     return text.translate(table), np.flatnonzero(~np.isin(codes, blank)).astype(np.int32)  # a file < 2 GB
 
 
+# A document's sentence as a local id in the low bits of a (bigram, sentence) key: a bigram is two
+# 21-bit code points, so 2 x 21 + 21 bits fit an int64.
+SENTENCE_BITS = 21
+SLICE = 1 << 20  # keys read back at a time when the postings are built
+
+
 class QuoteIndex:
     """Every sentence of a corpus with its bigrams as ids, and each bigram's sentences (postings), built
     once per corpus: a quotation is compared only with the sentences that share a bigram with it, so
@@ -233,43 +239,50 @@ class QuoteIndex:
         # A bigram is a pair of code points, coded as one integer; char_bigrams' bigrams of a sentence
         # are the pairs of consecutive characters once PUNCT is removed, computed for a whole document at once.
         punct = np.array(sorted(ord(c) for c in PUNCT), dtype=np.int64)
-        doc_of, starts, ends, sizes, owners, codes = [], [], [], [], [], []
-        base = 0
+        doc_of, starts, ends, sizes, pairs = [], [], [], [], []
+        mask = (1 << SENTENCE_BITS) - 1
         for k, (d, (_, kept_at)) in enumerate(zip(self.docs, self.flat)):
             spans = np.array(sentence_spans(d.text), dtype=np.int64).reshape(-1, 2)
+            if len(spans) > mask:
+                raise ValueError(f"{d.doc}: {len(spans)} sentences, more than a quote index holds")
             text = np.frombuffer(d.text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
             at = np.flatnonzero(~np.isin(text, punct))
             sid = np.searchsorted(spans[:, 0], at, side="right") - 1
             inside = (sid >= 0) & (at < spans[np.maximum(sid, 0), 1])
             at, sid = at[inside], sid[inside]
             pair = sid[:-1] == sid[1:]
-            owners.append(sid[:-1][pair] + base)
-            codes.append(text[at[:-1][pair]] << 21 | text[at[1:][pair]])
+            # each (bigram, sentence of this document) once, as one sorted int64: bigram << 21 | sentence
+            pairs.append(np.unique((text[at[:-1][pair]] << 21 | text[at[1:][pair]]) << SENTENCE_BITS | sid[:-1][pair]))
             doc_of.append(np.full(len(spans), k, dtype=np.int64))
             starts.append(spans[:, 0])
             ends.append(spans[:, 1])
             sizes.append(np.searchsorted(kept_at, spans[:, 1]) - np.searchsorted(kept_at, spans[:, 0]))
-            base += len(spans)
         join = (lambda parts: np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))  # noqa: E731
         self.doc_of, self.starts, self.ends = join(doc_of), join(starts), join(ends)
-        # One sort by bigram code gives each occurrence its bigram's id (its rank among the codes); then
-        # (bigram, sentence) pairs sorted in place and kept once are the postings. Few arrays alive at once:
-        # at 100x the seed corpus the pairs are 2M, and the build peaks near 4 arrays of them.
-        codes, owners = join(codes), join(owners).astype(np.int32)
-        order = np.argsort(codes, kind="stable")
-        codes, owners = codes[order], owners[order]
-        del order
-        new = np.concatenate([[True], codes[1:] != codes[:-1]]) if len(codes) else np.zeros(0, dtype=bool)
-        self.codes = codes[new]
-        del codes
-        total, vocab = len(self.starts), max(len(self.codes), 1)
-        pairs = (np.cumsum(new) - 1) * max(total, 1) + owners
-        del new, owners
-        pairs.sort()
-        if len(pairs):
-            pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]  # a bigram twice in a sentence: once
-        self.post = (pairs % max(total, 1)).astype(np.int32)  # bigram g's sentences, ascending: post[gptr[g]:gptr[g+1]]
-        self.gptr = np.concatenate([[0], np.cumsum(np.bincount(pairs // max(total, 1), minlength=vocab))])
+        total = max(len(self.starts), 1)
+        # The distinct bigrams (few: thousands) are the vocabulary; a bigram's id is its rank. The
+        # postings are the (id, sentence) keys of every document, sorted in place: one array of the
+        # distinct pairs, read back in slices, so that at 100x the seed corpus the build holds about
+        # two arrays of its 2M pairs at a time (the QuoteIndex is built while the app serves).
+        self.codes = np.unique(join([np.unique(p >> SENTENCE_BITS) for p in pairs]))
+        keys = np.empty(sum(len(p) for p in pairs), dtype=np.int64)
+        pos, first_sentence = 0, 0
+        for k, p in enumerate(pairs):
+            ids = np.searchsorted(self.codes, p >> SENTENCE_BITS)
+            keys[pos : pos + len(p)] = ids * total + (p & mask) + first_sentence
+            pos += len(p)
+            first_sentence += len(starts[k])
+            pairs[k] = None  # freed as it is copied
+        keys.sort()
+        self.post = np.empty(len(keys), dtype=np.int32)  # bigram g's sentences, ascending: post[gptr[g]:gptr[g+1]]
+        counts = np.zeros(max(len(self.codes), 1), dtype=np.int64)
+        for i in range(0, len(keys), SLICE):
+            part = keys[i : i + SLICE]
+            self.post[i : i + len(part)] = part % total
+            counts += np.bincount(part // total, minlength=len(counts))
+        del keys
+        self.gptr = np.concatenate([[0], np.cumsum(counts)])
+        total = len(self.starts)
         self.cum = np.concatenate([[0], np.cumsum(join(sizes))])  # non-blank characters before each sentence
         last = np.zeros(len(self.docs), dtype=np.int64)
         np.maximum.at(last, self.doc_of, np.arange(total))

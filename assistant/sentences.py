@@ -143,7 +143,7 @@ CACHES: dict[str, Callable[[Settings, str], FileStore | ServerStore]] = {
 def sentence_vectors(corpus: Corpus, chunks: list[Chunk], embedder: Embedder,
                      where: str | Path | FileStore | ServerStore,
                      progress: Callable[[int, int], None] | None = None,
-                     embed: Callable[[list[str]], np.ndarray] | None = None) -> SentenceVectors:
+                     embed: Callable[[list[str]], np.ndarray] | None = None, persist: bool = False) -> SentenceVectors:
     """The vectors of every sentence of `chunks`: from memory, then the store, then embedded.
     `where` is a store, or a folder for a FileStore.
 
@@ -154,35 +154,46 @@ def sentence_vectors(corpus: Corpus, chunks: list[Chunk], embedder: Embedder,
     distinct = list(dict.fromkeys(keys.values()))
     text_of = {keys[span]: text for span, text in texts.items()}
     _fill(distinct, text_of, store, embed or (lambda todo: embedder.embed_passages(todo, progress=progress)),
-          "sentences")
+          "sentences", persist)
     at = {k: i for i, k in enumerate(distinct)}
     matrix = np.stack([_MEMO[k] for k in distinct]) if distinct else np.zeros((0, 1), dtype=np.float16)
     return SentenceVectors({span: at[k] for span, k in keys.items()}, matrix)
 
 
 def name_vectors(chunks: list[Chunk], embedder: Embedder, settings: Settings,
-                 embed: Callable[[list[str]], np.ndarray] | None = None) -> dict[str, np.ndarray]:
+                 embed: Callable[[list[str]], np.ndarray] | None = None,
+                 persist: bool = False) -> dict[str, np.ndarray]:
     """Unit vectors (float32) of the indicator rows' names, by name, embedded on the "query" side like
     the question; cached like the sentences, in a store of their own (NAMES)."""
     names = list(dict.fromkeys(row_name(c) for c in chunks if c.kind == "indicator"))
     keys = {name: vector_key(embedder.id + NAMES, name) for name in names}
     _fill(list(keys.values()), {k: n for n, k in keys.items()}, sentence_store(settings, embedder.id + NAMES),
-          embed or (lambda todo: embedder.embed_batch(todo, "query")), "indicator names")
+          embed or (lambda todo: embedder.embed_batch(todo, "query")), "indicator names", persist)
     return {name: _MEMO[key].astype(np.float32) for name, key in keys.items()}
 
 
 def _fill(keys: list[str], text_of: dict[str, str], store: FileStore | ServerStore,
-          embed: Callable[[list[str]], object], what: str) -> None:
-    """Put the vectors of `keys` into _MEMO: from the store, else embedded (and written back)."""
-    if any(k not in _MEMO for k in keys):
+          embed: Callable[[list[str]], object], what: str, persist: bool = False) -> None:
+    """Put the vectors of `keys` into _MEMO: from the store, else embedded (and written back).
+
+    `persist` (a build): the store must end up holding every key, even when this process has them
+    all in memory already (a second index built in one process, or a new store of the same corpus)."""
+    lacking: list[str] = []
+    if persist:
+        stored = store.read(keys)
+        lacking = [k for k in keys if k not in stored]
+        _remember({k: v for k, v in stored.items() if k not in _MEMO})
+    elif any(k not in _MEMO for k in keys):
         _remember(store.read([k for k in keys if k not in _MEMO]))
     missing = [k for k in keys if k not in _MEMO]
+    new = {}
     if missing:
         todo = [text_of[k] for k in missing]
         log.info("embedding %d %s (%d cached)", len(todo), what, len(keys) - len(todo))
         new = dict(zip(missing, _unit(np.asarray(embed(todo), dtype=np.float32)).astype(np.float16)))
         _remember(new)
-        store.write(new, {k: _MEMO[k] for k in keys})
+    if missing or lacking:
+        store.write({k: _MEMO[k] for k in dict.fromkeys(missing + lacking)}, {k: _MEMO[k] for k in keys})
 
 
 def _unit(m: np.ndarray) -> np.ndarray:

@@ -118,7 +118,7 @@ def parse_document(text: str, doc: str = "plans", path: str = "", shared: frozen
     if not text.strip():
         raise CorpusError(f"{path or doc}: the document is empty")
     lines = split_lines(text)
-    titles = same_plan_once(lines, [i for i, ln in enumerate(lines) if not ln.is_cell and PLAN_TITLE.match(ln.text)])
+    titles = plan_titles(lines)
     document = Document(doc=doc, path=path, text=text, sha256=sha256_text(text))
     if not titles:
         # No recognisable plan title: the whole file is one plan, named by its first line if that
@@ -152,6 +152,21 @@ def parse_document(text: str, doc: str = "plans", path: str = "", shared: frozen
         log.warning("%s: no plan structure recognised (no 一、/（一）/1．/第一章 headings, no indicator table); "
                     "indexed by paragraphs", path or doc)
     return document
+
+
+def plan_titles(lines: list[Line]) -> list[int]:
+    """The lines that open a plan (its title), a repeated title line once."""
+    return same_plan_once(lines, [i for i, ln in enumerate(lines) if not ln.is_cell and PLAN_TITLE.match(ln.text)])
+
+
+def plan_kinds(text: str, doc: str) -> frozenset[str]:
+    """The keys parse_document(text, doc) gives its plans when no kind is shared, from the title lines
+    alone (load_corpus learns which kinds two documents share before it parses anything)."""
+    lines = split_lines(text)
+    titles = plan_titles(lines)
+    if not titles:
+        return frozenset({plan_names(first_line_title(lines) or doc, 0)[0]})
+    return frozenset(plan_names(lines[i].text, k)[0] for k, i in enumerate(titles))
 
 
 def same_plan_once(lines: list[Line], titles: list[int]) -> list[int]:

@@ -28,6 +28,9 @@ STOP_WORDS = set(
 )
 
 
+TERMS_KEPT = 256  # texts whose search terms are remembered (the questions being answered)
+
+
 @lru_cache(maxsize=4096)
 def tokens(text: str) -> tuple[str, ...]:
     """jieba tokens (precise mode) of a text, punctuation and whitespace included."""
@@ -38,8 +41,14 @@ def search_terms(text: str) -> list[str]:
     """Keyword terms for BM25: jieba search-mode tokens without stop words or punctuation.
 
     Single Chinese characters carry little meaning alone ("率", "的") and are dropped;
-    numbers and Latin words are kept ("12338", "90").
+    numbers and Latin words are kept ("12338", "90"). A question's text is tokenized once
+    however many steps ask for its terms (remembered for the last TERMS_KEPT texts).
     """
+    return list(_search_terms(text))
+
+
+@lru_cache(maxsize=TERMS_KEPT)
+def _search_terms(text: str) -> tuple[str, ...]:
     out = []
     for tok in jieba.cut_for_search(text.lower()):
         tok = tok.strip()
@@ -48,7 +57,7 @@ def search_terms(text: str) -> list[str]:
         if len(tok) == 1 and "\u4e00" <= tok <= "\u9fff":
             continue
         out.append(tok)
-    return out
+    return tuple(out)
 
 
 def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:

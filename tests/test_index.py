@@ -167,3 +167,86 @@ def test_a_build_written_aside_is_not_live_until_made_live(assistant, private):
     live = store.make_live(staged)
     assert read_current(Path(private.index_dir))[0] == live != before[0]
     assert live_manifest(private)["count"] == 5 and len(store.open().chunks) == 5
+
+
+EXTRA = """示范市家庭教育促进工作方案
+
+一、总体要求
+1．完善家庭教育指导服务体系。到2025年，每个街道建成1个家庭教育指导站。
+2．加强家庭教育队伍建设。每年培训家庭教育指导师200人。
+
+二、保障措施
+1．加强组织领导。各地要把家庭教育工作纳入议事日程。
+"""
+
+
+def test_an_edit_redoes_only_what_changed(assistant, private, monkeypatch):
+    """[ISSUE 12] An edit to one document chunks that document alone, tokenizes only its changed
+    texts, and writes only its changed chunks into a copy of the live build's Chroma files; the
+    result is what a build from scratch gives: the same chunks, keyword index and vector records."""
+    from pathlib import Path
+
+    import numpy as np
+
+    import assistant.indexing as indexing
+    import assistant.keywords as keywords
+    from assistant.index import index_store
+    from assistant.indexing import load_chunks
+    from assistant.keywords import KeywordIndex
+
+    chunked, tokenized = [], []
+    chunk_document, search_terms = indexing.chunk_document, keywords.search_terms
+    monkeypatch.setattr(indexing, "chunk_document", lambda d, n: chunked.append(d.doc) or chunk_document(d, n))
+    monkeypatch.setattr(keywords, "search_terms", lambda t: tokenized.append(t) or search_terms(t))
+    extra = Path(private.corpus_dir) / "family_education.txt"
+    extra.write_text(EXTRA, encoding="utf-8")
+    assert build(private)
+    assert chunked == ["family_education"]  # the seed's parse is unchanged: its chunks are the live build's
+    first_build, first = read_current(Path(private.index_dir))
+    assert first["delta"] == 3  # the new document's three chunks, written into a copy of the seed's build
+    before = {c.id: c for c in index_store(private).open().chunks}
+
+    chunked.clear(), tokenized.clear()
+    extra.write_text(EXTRA.replace("200人", "不少于300人，并建立指导师名录"), encoding="utf-8")  # shifts later offsets
+    assert build(private)
+    assert chunked == ["family_education"]
+    path, manifest = read_current(Path(private.index_dir))
+    _, chunks = load_chunks(private)
+    changed = [c for c in chunks if before.get(c.id) != c]
+    assert 0 < len(changed) < 5 and manifest["delta"] == 3 + len(changed)  # changed since the last whole write
+    new_texts = {c.embed_text for c in changed} - {c.embed_text for c in before.values()}
+    assert len(new_texts) == 1 and tokenized == list(new_texts)  # a chunk that only moved is not tokenized
+    opened = index_store(private).open()
+    assert opened.chunks == chunks
+    scratch = KeywordIndex.build(chunks)
+    stored = opened.keywords
+    assert stored.vocab == scratch.vocab and stored.grams == scratch.grams
+    assert all(np.array_equal(getattr(stored, a), getattr(scratch, a)) for a in ("data", "indices", "indptr"))
+    records = opened._collection.get(include=["embeddings", "metadatas", "documents"])
+    vectors = dict(zip([c.id for c in chunks], np.load(path / "vectors.npy")))
+    assert sorted(records["ids"]) == sorted(c.id for c in chunks)
+    by_id = {c.id: c for c in chunks}
+    for i, meta, text, vector in zip(records["ids"], records["metadatas"], records["documents"],
+                                     records["embeddings"]):
+        assert meta == by_id[i].metadata() and text == by_id[i].embed_text
+        assert np.allclose(vector, vectors[i], atol=1e-6)
+    assert first_build.exists() and not (path / "chroma").samefile(first_build / "chroma")  # a copy, not in place
+    a = Assistant(private, auto_build=False)
+    assert "300人" in a.ask("每年培训家庭教育指导师多少人").answer
+
+
+def test_an_edit_over_a_damaged_live_build_writes_the_index_whole(assistant, private, caplog):
+    """The copy-and-edit is only a speed-up: when the live build's Chroma files cannot be edited,
+    the build writes a whole collection and serves the edit all the same."""
+    from pathlib import Path
+
+    live, _ = read_current(Path(private.index_dir))
+    (live / "chroma" / "chroma.sqlite3").write_bytes(b"\0" * 4096)  # the live build's Chroma files, damaged
+    path = next(Path(private.corpus_dir).glob("*.txt"))
+    path.write_text(path.read_text(encoding="utf-8").replace("产前筛查率达到90％以上", "产前筛查率达到93％以上"),
+                    encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        assert build(private)
+    _, manifest = read_current(Path(private.index_dir))
+    assert manifest["delta"] == 0 and "writing the index whole" in caplog.text
+    assert "93％" in Assistant(private, auto_build=False).ask("产前筛查率要达到多少").answer

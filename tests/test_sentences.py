@@ -56,6 +56,18 @@ def test_every_sentence_once_then_from_the_cache(tmp_path, embedder, fresh, monk
     assert cached.cosines(q, [("demo", 0, 1)]) == [None]  # not a sentence of any chunk
 
 
+def test_a_build_writes_every_vector_into_a_new_store_even_when_they_are_in_memory(tmp_path, embedder, fresh):
+    """A second index of the same corpus built in one process (the memo holds every vector already)
+    still gets a cache of its own: else the next process to open it embeds every sentence again."""
+    kit = make_kit()
+    S.sentence_vectors(kit.corpus, kit.chunks, embedder, tmp_path / "one")
+    again = Counting(embedder)
+    S.sentence_vectors(kit.corpus, kit.chunks, again, tmp_path / "two", persist=True)
+    assert again.passages == 0  # from memory
+    with np.load(S.cache_path(tmp_path / "two", embedder.id)) as data:
+        assert len(data["keys"]) == len(set(S.chunk_sentences(kit.corpus, kit.chunks).values()))
+
+
 def test_a_damaged_or_unwritable_cache_costs_time_not_answers(tmp_path, embedder, fresh, monkeypatch):
     kit = make_kit()
     path = S.cache_path(tmp_path, embedder.id)
