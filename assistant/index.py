@@ -157,7 +157,8 @@ def _has_pointer(index_dir: Path) -> bool:
         return True
     if index_dir.exists():
         foreign = [p.name for p in index_dir.iterdir()
-                   if not p.name.startswith((".", "build-")) and p.name != "README.md"]
+                   if not p.name.startswith((".", "build-"))
+                   and p.name not in ("README.md", "sentences", SERVER_COPIES)]
         if foreign:
             raise IndexStateError(
                 f"{index_dir} holds files that are not an assistant index ({', '.join(sorted(foreign)[:3])}); "
@@ -565,6 +566,7 @@ def _remove_unpinned(build: Path) -> bool:
 
 VECTORS_FILE = "vectors.npy"  # float32, one row per entry of chunks.json
 KEYWORDS_DIR = "keywords"  # KeywordIndex.save of the build's chunks
+SERVER_COPIES = "server-copies"  # under index_dir in server mode: this machine's copies of what it read
 DOCUMENTS_FILE = "documents.json"  # doc -> the parse key its chunks were made from (indexing.document_key)
 DELTA = "delta"  # manifest: chunks changed since the build's collection was last written whole
 DELTA_MAX = 0.5  # past this share of the index, changed since the last whole write, write it whole again
@@ -724,7 +726,13 @@ def _open_server_index(settings: Settings, corpus) -> ChromaIndex:
     name, manifest = _checked_live(settings, client, corpus.sha256)
     try:
         collection = client.get_collection(name, embedding_function=None)
-        chunks, terms = _server_chunks(collection, corpus)
+        copied = _read_server_copy(settings, name, manifest, corpus)
+        if copied is None:
+            chunks, terms = _server_chunks(collection, corpus)
+            keywords = KeywordIndex.from_terms(chunks, terms)
+            _write_server_copy(settings, name, chunks, keywords)
+        else:
+            chunks, keywords = copied
     except IndexStateError:
         raise
     except Exception as exc:  # say, the live collection was deleted by hand
@@ -742,7 +750,51 @@ def _open_server_index(settings: Settings, corpus) -> ChromaIndex:
         return client.get_collection(again, embedding_function=None)
 
     return ChromaIndex(f"{server_address(settings)}/{name}", manifest, chunks, collection, reopen=live_collection,
-                       keywords=KeywordIndex.from_terms(chunks, terms))
+                       keywords=keywords)
+
+
+def _copy_folder(settings: Settings, name: str) -> Path | None:
+    return Path(settings.index_dir) / SERVER_COPIES / name if re.fullmatch(r"[\w.-]+", name) else None
+
+
+def _read_server_copy(settings: Settings, name: str, manifest: dict, corpus) -> tuple[list[Chunk], KeywordIndex] | None:
+    """This machine's copy of a server build's chunks and keyword index (written by the first process
+    that read them from the server); None when there is none, or it is not exactly that build's, or
+    a text chunk is not its span of `corpus`: then the server is read, as without a copy."""
+    folder = _copy_folder(settings, name)
+    try:
+        chunks = [Chunk(**d) for d in json.loads((folder / "chunks.json").read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError):
+        return None
+    ids = [c.id for c in chunks]
+    if manifest.get("count") != len(ids) or manifest.get("ids_sha256") != ids_sha256(ids):
+        return None
+    if any(c.kind != "indicator" and c.text != corpus.text(c.doc)[c.start : c.end] for c in chunks):
+        return None
+    keywords = KeywordIndex.load(folder / KEYWORDS_DIR, chunks)
+    return None if keywords is None else (chunks, keywords)
+
+
+def _write_server_copy(settings: Settings, name: str, chunks: list[Chunk], keywords: KeywordIndex) -> None:
+    """Keep a copy of what was read from the server under index_dir (a speed-up: failures are logged),
+    written aside and renamed into place; copies of other builds are removed."""
+    folder = _copy_folder(settings, name)
+    if folder is None:
+        return
+    tmp = folder.with_name(f".{name}-{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.mkdir(parents=True)
+        _write_json(tmp / "chunks.json", [vars(c) for c in chunks])
+        keywords.save(tmp / KEYWORDS_DIR)
+        os.rename(tmp, folder)
+    except OSError as exc:
+        log.info("cannot keep a local copy of %s under %s (%s); the next start reads the server", name,
+                 folder.parent, exc)
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    for other in folder.parent.iterdir():
+        if other.is_dir() and other != folder:
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def _server_chunks(collection, corpus) -> tuple[list[Chunk], list[list[str]]]:
@@ -998,6 +1050,7 @@ class ServerStore:
                     documents: Mapping[str, str] | None = None, base: LiveBuild | None = None) -> Staged:
         manifest = {**manifest, "built_at": time.time()}
         name = _write_collection(self.settings, http_client(self.settings), chunks, vectors, manifest, keywords)
+        _write_server_copy(self.settings, name, chunks, keywords)  # this machine opens it without reading it back
         return Staged(name, manifest)
 
     def make_live(self, staged: Staged) -> str:

@@ -102,14 +102,16 @@ def build_both(settings: Settings, server: Settings | None, random_vectors: bool
     embedding takes too long (embedding time grows linearly: see texts/s of the smaller sizes).
     """
     from assistant.chunking import CHUNKER_VERSION
+    from assistant.corpusdir import read_corpus
     from assistant.embeddings import get_embedder
     from assistant.index import build_index, embed_chunks, expected_manifest
-    from assistant.indexing import load_chunks
+    from assistant.indexing import chunk_reusing
     from assistant.keywords import KeywordIndex
     from assistant.sentences import name_vectors, sentence_store, sentence_vectors
 
     t0 = time.perf_counter()
-    corpus, chunks = load_chunks(settings)
+    corpus = read_corpus(settings)
+    chunks, documents = chunk_reusing(corpus, settings, None)  # as a build does: each document's parse key too
     t1 = time.perf_counter()
     embedder = get_embedder(settings)
     if random_vectors:
@@ -121,7 +123,7 @@ def build_both(settings: Settings, server: Settings | None, random_vectors: bool
     manifest = expected_manifest(corpus.sha256, CHUNKER_VERSION, embedder.id, settings)
     keywords = KeywordIndex.build(chunks)
     tk = time.perf_counter()
-    build_index(settings, chunks, vectors, manifest, keywords=keywords)
+    build_index(settings, chunks, vectors, manifest, keywords=keywords, documents=documents)
     t3 = time.perf_counter()
     # The sentences' and names' vectors (answering picks sentences by them); random ones with random vectors.
     rng = np.random.default_rng(1)
@@ -134,7 +136,7 @@ def build_both(settings: Settings, server: Settings | None, random_vectors: bool
            "parse": t1 - t0, "embed": float("nan") if random_vectors else t2 - t1, "keywords": tk - t2,
            "write_embedded": t3 - tk, "sentences": t4 - t3}
     if server is not None:
-        build_index(server, chunks, vectors, manifest, keywords=keywords)
+        build_index(server, chunks, vectors, manifest, keywords=keywords, documents=documents)
         row["write_server"] = time.perf_counter() - t4
     return row
 

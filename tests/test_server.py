@@ -127,8 +127,17 @@ def test_two_processes_answer_from_the_server(served):
     theirs = json.loads(out.stdout)
     assert_indicator_answer(theirs, local.corpus)
     assert theirs["citations"] == mine["citations"]
-    assert not Path(served.index_dir).exists()  # server mode keeps nothing under index_dir:
+    # index_dir holds only this machine's copies of what the server holds (no build, no CURRENT) ...
+    assert sorted(p.name for p in Path(served.index_dir).iterdir()) == ["server-copies"]
     assert any("-sentences-" in n for n in collections(served))  # the sentence vectors are on the server too
+    # ... and a machine without them (or with a copy that is not its corpus's) reads the server
+    copy = next(p for p in (Path(served.index_dir) / "server-copies").iterdir() if p.is_dir()) / "chunks.json"
+    copy.write_text(copy.read_text(encoding="utf-8").replace("婚前医学检查率", "婚前医学检察率"), encoding="utf-8")
+    assert Assistant(served, auto_build=False).ask(QUESTION).to_dict()["citations"] == mine["citations"]
+    shutil.rmtree(served.index_dir)
+    again = Assistant(served, auto_build=False)
+    assert again.ask(QUESTION).to_dict()["citations"] == mine["citations"]
+    assert (Path(served.index_dir) / "server-copies").is_dir()  # and keeps its own copy for the next start
 
 
 def test_a_plan_filter_in_the_servers_search_keeps_the_cover_notice(served):
@@ -192,6 +201,7 @@ def test_a_damaged_chunk_record_is_refused(served):
     cid, meta = got["ids"][0], dict(got["metadatas"][0])
     try:
         collection.update(ids=[cid], metadatas=[{**meta, "start": 10**8, "end": 10**8 + 5}])
+        shutil.rmtree(served.index_dir, ignore_errors=True)  # a machine that reads the records from the server
         with pytest.raises(IndexStateError, match="damaged"):
             Assistant(served, auto_build=False)
     finally:
