@@ -406,3 +406,22 @@ def test_a_duty_quoted_without_its_subject_is_named_by_its_heading():
     draft = SentenceStrategy(kit).answer(query, kit.retriever.retrieve(query.text, 10))
     assert draft is not None and "“2．转诊机构”负责为初筛机构转诊" in draft.text
     assert all(c.quote == kit.corpus.text("one")[c.start:c.end] for c in draft.citations)
+
+
+def test_a_second_item_shows_its_figure_sentence_too():
+    """A figure is a requirement: an item quoted by its best sentence (not whole) also shows its first
+    sentence that states a figure of the question ("…15分钟养老服务圈"), as a whole item does."""
+    from assistant.strategies.passage import MeasuresStrategy
+
+    text = ("示范市妇女发展规划\n为推进全市妇女事业发展，制定本规划。规划期限为2021—2025年。\n\n"
+            "一、发展领域的主要任务与措施\n（一）妇女与社会保障。\n\n"
+            "1．为老年妇女提供养老服务。健全老年妇女养老服务体系。开展农村老年妇女关爱行动。\n\n"
+            "2．促进妇女就业。落实创业补贴政策。\n\n"
+            "二、重点实事项目\n\n（一）老年妇女关爱照护项目。\n\n"
+            "探索老年妇女养老顾问制度。推进家庭照护床位试点。建成城乡“15分钟养老服务圈”，老年妇女均可享受养老服务。\n")
+    kit = make_kit(text, doc="one")
+    query = parse_query("老年妇女养老 有什么措施", kit.plan_names)
+    draft = MeasuresStrategy(kit).answer(query, kit.retriever.retrieve(query.text, 10))
+    assert draft is not None and "养老顾问" in draft.text and "健全老年妇女养老服务体系" in draft.text
+    assert "15分钟养老服务圈" in draft.text and "家庭照护床位" not in draft.text
+    assert all(c.quote == kit.corpus.text("one")[c.start:c.end] for c in draft.citations)

@@ -149,6 +149,10 @@ class MeasuresStrategy(Strategy):
                 return ""
             top = max(best, key=lambda b: b[3])  # best_sentences gives them in text order
             spans = [(top[1], top[2])]
+            # and, as for a whole item, its first other sentence that states a figure of the question
+            figure = next((se for se in sents if se != spans[0] and figures(kit.text_of(chunk, *se))
+                           and kit.coverage(query.grams, kit.text_of(chunk, *se)) >= T.LATER_FIGURE_MIN), None)
+            spans = sorted(spans + [figure]) if figure else spans
         quoted = []
         for s, e in spans:
             cites.append(kit.cite(chunk, s, e))
