@@ -325,23 +325,31 @@ def test_a_part_or_domain_by_its_ordinal(kit):
 
 
 
+WOMEN_HEAD = "示范市妇女发展规划\n为推进全市妇女事业发展，制定本规划。规划期限为2021—2025年。\n\n"
+
+
+def measures_of(body: str, question: str):
+    """MeasuresStrategy's draft over a one-plan document (WOMEN_HEAD + body), its citations checked."""
+    from assistant.strategies.passage import MeasuresStrategy
+
+    kit = make_kit(WOMEN_HEAD + body, doc="one")
+    query = parse_query(question, kit.plan_names)
+    draft = MeasuresStrategy(kit).answer(query, kit.retriever.retrieve(query.text, 10))
+    assert draft is not None
+    assert all(c.quote == kit.corpus.text("one")[c.start:c.end] for c in draft.citations)
+    return draft
+
+
 def test_measures_quote_the_later_sentence_that_holds_the_question():
     """An item's first sentences are quoted, and the later one that holds most of the question too
     (a figure often closes an item: "…检测率保持在98％以上" is its 6th sentence)."""
-    from assistant.strategies.passage import MeasuresStrategy
-
-    text = ("示范市妇女发展规划\n为推进全市妇女事业发展，制定本规划。规划期限为2021—2025年。\n\n"
-            "一、发展领域的主要任务与措施\n（一）妇女与健康。\n\n"
-            "1．加大母婴传播防治力度。持续实施免费检查项目。加大财政支持力度。加强宣传教育，提高防范能力。"
-            "完善防治工作机制，落实综合干预措施。开展孕期随访服务。孕产妇梅毒、乙肝检测率保持在98％以上。\n\n"
-            "2．促进妇女就业。落实创业补贴政策。\n\n3．推动妇女参与管理。促进更多妇女进入管理层。\n\n"
-            "4．保障妇女财产权益。依法保障妇女土地权益。\n")
-    kit = make_kit(text, doc="one")
-    query = parse_query("孕妇梅毒乙肝检测有什么措施", kit.plan_names)
-    draft = MeasuresStrategy(kit).answer(query, kit.retriever.retrieve(query.text, 10))
-    assert draft is not None and "持续实施免费检查项目" in draft.text
+    draft = measures_of("一、发展领域的主要任务与措施\n（一）妇女与健康。\n\n"
+                        "1．加大母婴传播防治力度。持续实施免费检查项目。加大财政支持力度。加强宣传教育，提高防范能力。"
+                        "完善防治工作机制，落实综合干预措施。开展孕期随访服务。孕产妇梅毒、乙肝检测率保持在98％以上。\n\n"
+                        "2．促进妇女就业。落实创业补贴政策。\n\n3．推动妇女参与管理。促进更多妇女进入管理层。\n\n"
+                        "4．保障妇女财产权益。依法保障妇女土地权益。\n", "孕妇梅毒乙肝检测有什么措施")
+    assert "持续实施免费检查项目" in draft.text
     assert draft.citations[-1].quote == "孕产妇梅毒、乙肝检测率保持在98％以上。"
-    assert all(c.quote == kit.corpus.text("one")[c.start:c.end] for c in draft.citations)
 
 
 def test_a_second_item_is_quoted_by_a_sentence_other_than_its_heading(kit):
@@ -411,17 +419,11 @@ def test_a_duty_quoted_without_its_subject_is_named_by_its_heading():
 def test_a_second_item_shows_its_figure_sentence_too():
     """A figure is a requirement: an item quoted by its best sentence (not whole) also shows its first
     sentence that states a figure of the question ("…15分钟养老服务圈"), as a whole item does."""
-    from assistant.strategies.passage import MeasuresStrategy
-
-    text = ("示范市妇女发展规划\n为推进全市妇女事业发展，制定本规划。规划期限为2021—2025年。\n\n"
-            "一、发展领域的主要任务与措施\n（一）妇女与社会保障。\n\n"
-            "1．为老年妇女提供养老服务。健全老年妇女养老服务体系。开展农村老年妇女关爱行动。\n\n"
-            "2．促进妇女就业。落实创业补贴政策。\n\n"
-            "二、重点实事项目\n\n（一）老年妇女关爱照护项目。\n\n"
-            "探索老年妇女养老顾问制度。推进家庭照护床位试点。建成城乡“15分钟养老服务圈”，老年妇女均可享受养老服务。\n")
-    kit = make_kit(text, doc="one")
-    query = parse_query("老年妇女养老 有什么措施", kit.plan_names)
-    draft = MeasuresStrategy(kit).answer(query, kit.retriever.retrieve(query.text, 10))
-    assert draft is not None and "养老顾问" in draft.text and "健全老年妇女养老服务体系" in draft.text
+    draft = measures_of("一、发展领域的主要任务与措施\n（一）妇女与社会保障。\n\n"
+                        "1．为老年妇女提供养老服务。健全老年妇女养老服务体系。开展农村老年妇女关爱行动。\n\n"
+                        "2．促进妇女就业。落实创业补贴政策。\n\n"
+                        "二、重点实事项目\n\n（一）老年妇女关爱照护项目。\n\n"
+                        "探索老年妇女养老顾问制度。推进家庭照护床位试点。建成城乡“15分钟养老服务圈”，"
+                        "老年妇女均可享受养老服务。\n", "老年妇女养老 有什么措施")
+    assert "养老顾问" in draft.text and "健全老年妇女养老服务体系" in draft.text
     assert "15分钟养老服务圈" in draft.text and "家庭照护床位" not in draft.text
-    assert all(c.quote == kit.corpus.text("one")[c.start:c.end] for c in draft.citations)
