@@ -95,7 +95,11 @@ class FileStore:
         _write_cache(self.path, current)
 
     def missing(self, keys: list[str]) -> list[str]:
-        have = _read_cache(self.path)
+        try:
+            with np.load(self.path, allow_pickle=False) as data:  # the keys alone, not the vectors
+                have = set(data["keys"].tolist())
+        except Exception:  # no cache, or one that cannot be read: every key is missing
+            return list(keys)
         return [k for k in keys if k not in have]
 
 
