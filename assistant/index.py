@@ -223,7 +223,7 @@ def _open_build(settings: Settings, path: Path, manifest: dict) -> ChromaIndex:
     _remove_copies_on_sigterm()
     try:
         with _pinned(path):
-            chunks = [Chunk(**d) for d in json.loads((path / "chunks.json").read_text(encoding="utf-8"))]
+            chunks = _read_chunks(path)
             keywords = KeywordIndex.load(path / KEYWORDS_DIR, chunks)
             collection = _open_copy(path / "chroma", work / "chroma", settings)
         if collection.count() != len(chunks):
@@ -401,7 +401,7 @@ def _write_partial(settings: Settings, index_dir: Path, chunks: list[Chunk], vec
         delta = _write_delta(settings, partial, chunks, vectors, manifest, base) if base is not None else None
         if delta is None:
             _write_whole(settings, partial, chunks, vectors, manifest)
-        _write_json(partial / "chunks.json", [vars(c) for c in chunks])  # flat: vars is asdict, faster
+        _write_chunks(partial, chunks)
         keywords.save(partial / KEYWORDS_DIR)
         _write_json(partial / DOCUMENTS_FILE, dict(documents or {}))
         np.save(partial / VECTORS_FILE, np.asarray(vectors, dtype=np.float32))  # the next build's cache
@@ -502,6 +502,15 @@ def _fsync_tree(folder: Path) -> None:
                 os.close(fd)
 
 
+def _read_chunks(folder: Path) -> list[Chunk]:
+    """The chunks of a build (or of a server build's local copy), in build order."""
+    return [Chunk(**d) for d in json.loads((folder / CHUNKS_FILE).read_text(encoding="utf-8"))]
+
+
+def _write_chunks(folder: Path, chunks: list[Chunk]) -> None:
+    _write_json(folder / CHUNKS_FILE, [vars(c) for c in chunks])  # a Chunk is flat: vars is asdict, faster
+
+
 def _flat(manifest: dict) -> dict:
     return {f"assistant_{k}": v for k, v in manifest.items() if isinstance(v, (str, int, float, bool))}
 
@@ -564,6 +573,7 @@ def _remove_unpinned(build: Path) -> bool:
 # A vector depends only on the model and the text, so a rebuild after a small corpus change takes
 # the live index's vectors for every unchanged embed_text and embeds only new or changed chunks.
 
+CHUNKS_FILE = "chunks.json"  # the build's chunks, in build order
 VECTORS_FILE = "vectors.npy"  # float32, one row per entry of chunks.json
 KEYWORDS_DIR = "keywords"  # KeywordIndex.save of the build's chunks
 SERVER_COPIES = "server-copies"  # under index_dir in server mode: this machine's copies of what it read
@@ -613,7 +623,7 @@ def _live_build(settings: Settings) -> LiveBuild | None:
         return None
     path, manifest = found
     try:
-        chunks = [Chunk(**d) for d in json.loads((path / "chunks.json").read_text(encoding="utf-8"))]
+        chunks = _read_chunks(path)
         documents = {}
         if (path / DOCUMENTS_FILE).exists():
             documents = json.loads((path / DOCUMENTS_FILE).read_text(encoding="utf-8"))
@@ -763,7 +773,7 @@ def _read_server_copy(settings: Settings, name: str, manifest: dict, corpus) -> 
     a text chunk is not its span of `corpus`: then the server is read, as without a copy."""
     folder = _copy_folder(settings, name)
     try:
-        chunks = [Chunk(**d) for d in json.loads((folder / "chunks.json").read_text(encoding="utf-8"))]
+        chunks = _read_chunks(folder)
     except (OSError, ValueError, TypeError):
         return None
     ids = [c.id for c in chunks]
@@ -784,7 +794,7 @@ def _write_server_copy(settings: Settings, name: str, chunks: list[Chunk], keywo
     tmp = folder.with_name(f".{name}-{uuid.uuid4().hex[:8]}.tmp")
     try:
         tmp.mkdir(parents=True)
-        _write_json(tmp / "chunks.json", [vars(c) for c in chunks])
+        _write_chunks(tmp, chunks)
         keywords.save(tmp / KEYWORDS_DIR)
         os.rename(tmp, folder)
     except OSError as exc:

@@ -259,7 +259,7 @@ class QuoteIndex:
             sizes.append(np.searchsorted(kept_at, spans[:, 1]) - np.searchsorted(kept_at, spans[:, 0]))
         join = (lambda parts: np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))  # noqa: E731
         self.doc_of, self.starts, self.ends = join(doc_of), join(starts), join(ends)
-        total = max(len(self.starts), 1)
+        stride = max(len(self.starts), 1)  # a key is bigram id x stride + sentence
         # The distinct bigrams (few: thousands) are the vocabulary; a bigram's id is its rank. The
         # postings are the (id, sentence) keys of every document, sorted in place: one array of the
         # distinct pairs, read back in slices, so that at 100x the seed corpus the build holds about
@@ -269,7 +269,7 @@ class QuoteIndex:
         pos, first_sentence = 0, 0
         for k, p in enumerate(pairs):
             ids = np.searchsorted(self.codes, p >> SENTENCE_BITS)
-            keys[pos : pos + len(p)] = ids * total + (p & mask) + first_sentence
+            keys[pos : pos + len(p)] = ids * stride + (p & mask) + first_sentence
             pos += len(p)
             first_sentence += len(starts[k])
             pairs[k] = None  # freed as it is copied
@@ -278,8 +278,8 @@ class QuoteIndex:
         counts = np.zeros(max(len(self.codes), 1), dtype=np.int64)
         for i in range(0, len(keys), SLICE):
             part = keys[i : i + SLICE]
-            self.post[i : i + len(part)] = part % total
-            counts += np.bincount(part // total, minlength=len(counts))
+            self.post[i : i + len(part)] = part % stride
+            counts += np.bincount(part // stride, minlength=len(counts))
         del keys
         self.gptr = np.concatenate([[0], np.cumsum(counts)])
         total = len(self.starts)

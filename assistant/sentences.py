@@ -197,8 +197,7 @@ def sentence_vectors(corpus: Corpus, chunks: list[Chunk], embedder: Embedder,
     `where` is a store, or a folder for a FileStore.
 
     `embed` replaces the embedder for the missing texts (the scale benchmark's random vectors)."""
-    known = (FileStore, ServerStore, LocalFirst)
-    store = where if isinstance(where, known) else FileStore(cache_path(where, embedder.id))
+    store = FileStore(cache_path(where, embedder.id)) if isinstance(where, (str, Path)) else where
     texts = chunk_sentences(corpus, chunks)
     keys = {span: vector_key(embedder.id, text) for span, text in texts.items()}
     distinct = list(dict.fromkeys(keys.values()))

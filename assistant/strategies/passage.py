@@ -135,9 +135,7 @@ class MeasuresStrategy(Strategy):
         if whole and sents:
             shown, rest = sents[: T.TOP_ITEM_SENTENCES], sents[T.TOP_ITEM_SENTENCES :]
             later = kit.later_sentences(query.grams, chunk, rest, counts_stated(query.raw))
-            # a requirement stated as a figure ("…检测率保持在98％以上") is a measure too
-            figure = next((se for se in rest if se not in later and figures(kit.text_of(chunk, *se))
-                           and kit.coverage(query.grams, kit.text_of(chunk, *se)) >= T.LATER_FIGURE_MIN), None)
+            figure = self._figure_sentence(query, chunk, rest, later)
             later = sorted(later + [figure]) if figure else later
             spans = [(shown[0][0], shown[-1][1]), *later]
         else:
@@ -149,9 +147,7 @@ class MeasuresStrategy(Strategy):
                 return ""
             top = max(best, key=lambda b: b[3])  # best_sentences gives them in text order
             spans = [(top[1], top[2])]
-            # and, as for a whole item, its first other sentence that states a figure of the question
-            figure = next((se for se in sents if se != spans[0] and figures(kit.text_of(chunk, *se))
-                           and kit.coverage(query.grams, kit.text_of(chunk, *se)) >= T.LATER_FIGURE_MIN), None)
+            figure = self._figure_sentence(query, chunk, sents, spans)
             spans = sorted(spans + [figure]) if figure else spans
         quoted = []
         for s, e in spans:
@@ -159,6 +155,15 @@ class MeasuresStrategy(Strategy):
             quoted.append(f"{flat(cites[-1].quote)}[{len(cites)}]")
         prefix = chunk.plan_name if len(kit.plan_names) > 1 else ""
         return f"{prefix}“{heading}”：" + "……".join(quoted)
+
+
+    def _figure_sentence(self, query: Query, chunk: Chunk, spans: list[tuple[int, int]],
+                         taken: list[tuple[int, int]]) -> tuple[int, int] | None:
+        """The first of `spans` not already `taken` that states a figure and holds LATER_FIGURE_MIN of the
+        question: a requirement stated as a figure ("…检测率保持在98％以上") is a measure too."""
+        kit = self.kit
+        return next((se for se in spans if se not in taken and figures(kit.text_of(chunk, *se))
+                     and kit.coverage(query.grams, kit.text_of(chunk, *se)) >= T.LATER_FIGURE_MIN), None)
 
 
 STATED_COUNT = re.compile(r"(\d+)\s*([类级期度档])")  # "报了4类", "3级": a class the question names
