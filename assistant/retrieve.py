@@ -101,6 +101,11 @@ class Retriever:
     def weight(self, gram: str) -> float:
         return self.idf.get(gram, self._max_idf)
 
+    def chunks_using(self, term: str) -> int:
+        """How many chunks hold the jieba term (its keyword column's length): O(1)."""
+        col = self.keywords.vocab.get(term)
+        return 0 if col is None else int(self.keywords.indptr[col + 1] - self.keywords.indptr[col])
+
     def search_text(self, query: str, n: int, plans: list[str] | None = None,
                     docs: list[str] | None = None) -> list[tuple[Chunk, float]]:
         """BM25 over jieba terms, best first, optionally within some plans and documents."""

@@ -12,12 +12,14 @@ from assistant.query import Query
 from assistant.refusal import REFUSAL, Facts, Verdict, corpus_facts, refusal_reason, support_floor, support_score
 from assistant.strategies import Strategy, make_strategies
 from assistant.strategies.indicator import GROUP_GRAMS, IndicatorValueStrategy, groups_named, names_heading
+from assistant.text import names_a_thing
 from assistant.types import Answer, Chunk, Citation, DialogueState, Hit, Intent
 
 NEARBY = 2  # passages a refusal quotes as what the plan does say
 PASSAGE_KINDS = ("text", "text_target", "measures")  # answers quoted from the running text
 TOPIC_INTENTS = (Intent.MEASURES, Intent.STATEMENT, Intent.LIST)  # a topic asked about in general
 WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+CJK_TERM = re.compile(r"[\u4e00-\u9fff]+")
 MARKER = re.compile(r"\[(\d+)\]")
 # A question about a ratio or figure answered by a requirement in words says so first.
 RATIO_ASKED = re.compile(r"比例|占比|比重|百分比|百分之|具体数|数字|指标值|\bratio\b|\bpercentage\b|\bshare\b", re.I)
@@ -65,6 +67,8 @@ class Router:
         answerable = True
         if found.kind in PASSAGE_KINDS and query.intent in TOPIC_INTENTS:
             found = self._with_rows(query, found, hits)
+        if found.kind in PASSAGE_KINDS and query.intent in TOPIC_INTENTS:
+            found = self._with_mentions(query, found, hits)
         if RATIO_ASKED.search(query.raw) and found.kind not in ("indicator", "quote_check", "structure", "document") \
                 and not any(ch.isdigit() for c in found.citations for ch in c.quote):
             found.text = NO_FIGURE + found.text  # "女高管比例有要求吗": no ratio, but a requirement
@@ -122,6 +126,56 @@ class Router:
         text = MARKER.sub(lambda m: f"[{int(m.group(1)) + shift}]", table.text)
         return replace(found, text=found.text + "\n" + text, citations=found.citations + table.citations,
                        chunks=found.chunks + table.chunks)
+
+    def _with_mentions(self, query: Query, found: Draft, hits: list[Hit]) -> Draft:
+        """A topic named by a word that few places of the plans use ("嘉家福", "三色法", "儿童之家"): the
+        other retrieved places that use it follow the answer, each with its sentence that does."""
+        term = self._topic_term(query)
+        if term is None:
+            return found
+        kit = self.kit
+        shown = {c.id for c in found.chunks}
+        quoted = {(c.doc, c.start) for c in found.citations}
+        places = []
+        for h in hits:
+            c = h.chunk
+            if c.kind == "indicator" or c.id in shown or (query.plans and c.plan not in query.plans):
+                continue
+            spans = [se for se in kit.sentences(c) if term in kit.text_of(c, *se) and (c.doc, se[0]) not in quoted]
+            if not spans:
+                continue
+            best = max(spans, key=lambda se: kit.coverage(query.grams, kit.text_of(c, *se)))
+            if kit.coverage(query.grams, kit.text_of(c, *best)) < T.MENTION_COVERAGE:
+                continue
+            shown.add(c.id)
+            places.append((c, best))
+        if not places:
+            return found
+        places = places[: T.MENTION_PLACES]
+        term = _widest(query.text, term, [kit.text_of(c, *se) for c, se in places])
+        cites = list(found.citations)
+        lines = []
+        for c, (s, e) in places:
+            cites.append(kit.cite(c, s, e))
+            prefix = c.plan_name if len(kit.plan_names) > 1 else ""
+            lines.append(f"{prefix}“{c.section.rsplit(' > ', 1)[-1]}”：{flat(cites[-1].quote)}[{len(cites)}]")
+        text = found.text + f"\n规划中提到“{term}”的其他地方：\n" + "\n".join(lines)
+        return replace(found, text=text, citations=cites, chunks=found.chunks + [c for c, _ in places])
+
+    def _topic_term(self, query: Query) -> str | None:
+        """The question's word that the fewest places of the corpus use, when 2 to MENTION_PLACES + 1
+        of them do (a word most places use, "行动", names no topic; nor does a verb or a measure word,
+        "制止", "左右")."""
+        counts = {}
+        for term in query.terms:
+            if len(term) < 2 or not CJK_TERM.fullmatch(term) or not names_a_thing(term):
+                continue
+            n = self.kit.retriever.chunks_using(term)
+            if 2 <= n <= T.MENTION_PLACES + 1:
+                counts[term] = n
+        if not counts:
+            return None
+        return min(counts, key=lambda t: (counts[t], -len(t)))
 
     def _row_on_topic(self, query: Query, hits: list[Hit]) -> list[Chunk]:
         """The retrieved row about the topic though its name lacks the question's words ("托育这块" ->
@@ -227,3 +281,16 @@ def merge_drafts(first: Draft, second: Draft) -> Draft:
     return replace(first, text=lead + first.text + "\n" + text, citations=first.citations + second.citations,
                    chunks=first.chunks + second.chunks, items=first.items + second.items,
                    plans=tuple(dict.fromkeys(first.plans + second.plans)))
+
+
+def _widest(question: str, term: str, texts: list[str]) -> str:
+    """The longest run of the question around `term` that every text holds ("阳光" -> "阳光厨房")."""
+    at = question.find(term)
+    if at < 0:
+        return term
+    start, end = at, at + len(term)
+    while start > 0 and CJK_TERM.match(question[start - 1]) and all(question[start - 1:end] in t for t in texts):
+        start -= 1
+    while end < len(question) and CJK_TERM.match(question[end]) and all(question[start:end + 1] in t for t in texts):
+        end += 1
+    return question[start:end]

@@ -7,6 +7,7 @@ import re
 from functools import lru_cache
 
 import jieba
+import jieba.posseg
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -28,6 +29,10 @@ STOP_WORDS = set(
 )
 
 
+# jieba part-of-speech tags of words that name no thing: verbs, numbers, measure words, pronouns,
+# place/time words, adverbs, prepositions, conjunctions, particles ("制止", "左右", "每年").
+NAMES_NOTHING = frozenset("v vd vg m mq q r f t d p c u y e o".split())
+
 TERMS_KEPT = 256  # texts whose search terms are remembered (the questions being answered)
 
 
@@ -35,6 +40,13 @@ TERMS_KEPT = 256  # texts whose search terms are remembered (the questions being
 def tokens(text: str) -> tuple[str, ...]:
     """jieba tokens (precise mode) of a text, punctuation and whitespace included."""
     return tuple(jieba.lcut(text))
+
+
+@lru_cache(maxsize=4096)
+def names_a_thing(word: str) -> bool:
+    """Whether one of the word's jieba tokens is tagged as naming a thing (a noun, a name, a verbal
+    noun, an idiom: "色法", "嘉家福", "评估"), not only as a verb, number or time ("制止", "每年")."""
+    return any(w.flag not in NAMES_NOTHING for w in jieba.posseg.cut(word))
 
 
 def search_terms(text: str) -> list[str]:

@@ -136,6 +136,11 @@ LATER_FIGURE_MIN = 0.25
 MEASURES_MARGIN = 0.2
 # A topic's text answer adds a retrieved table row about it when the row's support reaches this.
 TOPIC_ROW_MIN = 0.3
+# A topic word that 2 to MENTION_PLACES + 1 retrieved places use names a topic the plans treat in
+# several places ("嘉家福", "三色法"): up to MENTION_PLACES other places are shown with their sentence
+# that uses it, when that sentence holds MENTION_COVERAGE of the question's bigrams.
+MENTION_PLACES = 3
+MENTION_COVERAGE = 0.3
 # A key project is "about" a topic when its text holds this share of the topic's bigrams.
 PROJECT_TOPIC_MIN = 0.6
 # Items shown for a measures question, and items shown when a section is listed whole.

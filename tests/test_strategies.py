@@ -2,7 +2,7 @@
 BM25, no vectors and no index. Every citation must be the document's text at its offsets."""
 
 import pytest
-from answer_fixture import make_kit
+from answer_fixture import TEXT, make_kit
 
 from assistant.dialogue import next_state, resolve
 from assistant.query import parse_query
@@ -166,7 +166,6 @@ def test_a_question_naming_no_plan_gets_both_plans(kit, router):
 
 
 def test_a_named_section_answers_what_is_asked_beyond_its_name_from_a_later_sentence():
-    from answer_fixture import TEXT
 
     from assistant.strategies.outline import SectionTextStrategy
 
@@ -225,7 +224,6 @@ def test_words_every_one_of_several_rows_holds_get_each_row(kit):
 def test_the_other_plan_answers_in_words_when_the_first_states_a_figure():
     """"中医药有什么要求": one plan states a coverage rate, the other only a requirement in words; both
     answer (the other plan's draft comes from a later strategy when the same one finds no figure)."""
-    from answer_fixture import TEXT
 
     women = "3．发挥中医药作用。积极发挥中医药在妇幼保健和疾病防治中的作用。\n\n"
     children = "3．推广中医儿科适宜技术。0-3岁儿童中医药健康管理服务覆盖率达到70％以上。\n\n"
@@ -251,7 +249,6 @@ def test_a_topic_asked_in_general_gets_its_table_row_after_the_text(kit, router)
 
 def test_a_row_asked_whether_the_plans_mention_it_gets_the_other_plans_sentence():
     """"孕产妇死亡率规划里有提吗": the women's table row, and the children's plan's sentence on it."""
-    from answer_fixture import TEXT
 
     mini = make_kit(TEXT.replace("3．保障儿童食品安全。", "3．保障儿童食品安全。开展孕产妇死亡率监测评审。"))
     query = q(mini, "孕产妇死亡率规划里有提吗")
@@ -427,3 +424,25 @@ def test_a_second_item_shows_its_figure_sentence_too():
                         "老年妇女均可享受养老服务。\n", "老年妇女养老 有什么措施")
     assert "养老顾问" in draft.text and "健全老年妇女养老服务体系" in draft.text
     assert "15分钟养老服务圈" in draft.text and "家庭照护床位" not in draft.text
+
+
+def test_a_word_few_places_use_lists_its_other_places(kit):
+    """"阳光厨房" is used by one task and mentioned in passing by two other places, one in each plan:
+    the answer quotes the task, then each other place's sentence that uses the word, by its plan and
+    heading (the word named as the question writes it, not jieba's "阳光")."""
+    text = TEXT.replace("构建城市“10分钟健身圈”。", "构建城市“10分钟健身圈”。推广孕产妇营养餐“阳光厨房”经验。")
+    text = text.replace("每年开展视力筛查。", "每年开展视力筛查。托幼机构全部建成“阳光厨房”。")
+    mini = make_kit(text)
+    query = q(mini, "学生用餐的阳光厨房有啥要求")
+    answer = Router(mini).answer(query, None, hits(mini, query), 10)
+    head, _, rest = answer.answer.partition("\n规划中提到“阳光厨房”的其他地方：\n")
+    assert "保障学生用餐安全" in head and "托幼机构" not in head
+    assert rest.split("\n") == [
+        "儿童规划“（一）儿童近视防控项目”：托幼机构全部建成“阳光厨房”。[2]",
+        "妇女规划“1．提升妇女健康服务水平”：推广孕产妇营养餐“阳光厨房”经验。[3]",
+    ]
+    for c in answer.citations:
+        assert mini.corpus.text("demo")[c.start:c.end] == c.quote
+    # a figure asked for is answered from its place alone
+    value = q(mini, "阳光厨房要覆盖多少学校")
+    assert "其他地方" not in Router(mini).answer(value, None, hits(mini, value), 10).answer
