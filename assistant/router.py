@@ -101,11 +101,17 @@ class Router:
         if not mention and any(names_heading(query, c) for c in found.chunks):
             return found  # "妇幼保健机构能力提升项目依托哪家医院": an item of one plan is named
         mine = support_score(query, found, self.kit, hits)
+        meaning = _dense_of(hits, found.chunks)
         for plan in self.kit.plan_names:
             if plan in found.plans:
                 continue
             scoped = replace(query, plans=(plan,))
             need = min(mine - T.BOTH_PLANS_MARGIN, T.BOTH_PLANS_SURE)
+            # the other plan's passage nearer in meaning than the answer, in other words ("锻炼身体" ->
+            # "全民健身"): a lower lexical support stands
+            passages = [h.dense for h in hits if h.chunk.plan == plan and h.chunk.kind != "indicator"]
+            if max(passages, default=0.0) >= meaning:
+                need = min(need, T.BOTH_PLANS_NEARER)
             theirs = self._other_plans_draft(strategy, scoped, [h for h in hits if h.chunk.plan == plan], hits, need)
             if theirs is not None:
                 found = merge_drafts(found, theirs)
@@ -129,8 +135,9 @@ class Router:
 
     def _with_mentions(self, query: Query, found: Draft, hits: list[Hit]) -> Draft:
         """A topic named by a word that few places of the plans use ("嘉家福", "三色法", "儿童之家"): the
-        other retrieved places that use it follow the answer, each with its sentence that does."""
-        term = self._topic_term(query)
+        other retrieved places that use it follow the answer, each with its sentence that does. The
+        answer itself uses the word: one it does not ("做到啥程度") frames the question, not its topic."""
+        term = self._topic_term(query, found)
         if term is None:
             return found
         kit = self.kit
@@ -162,14 +169,17 @@ class Router:
         text = found.text + f"\n规划中提到“{term}”的其他地方：\n" + "\n".join(lines)
         return replace(found, text=text, citations=cites, chunks=found.chunks + [c for c, _ in places])
 
-    def _topic_term(self, query: Query) -> str | None:
+    def _topic_term(self, query: Query, found: Draft) -> str | None:
         """The question's word that the fewest places of the corpus use, when 2 to MENTION_PLACES + 1
         of them do (a word most places use, "行动", names no topic; nor does a verb or a measure word,
         "制止", "左右")."""
         counts = {}
+        unused = [t for t in query.terms if self.kit.retriever.chunks_using(t) == 0]
         for term in query.terms:
-            if len(term) < 2 or not CJK_TERM.fullmatch(term) or not names_a_thing(term):
+            if len(term) < 2 or not CJK_TERM.fullmatch(term) or term not in found.text or not names_a_thing(term):
                 continue
+            if any(term in t and term != t for t in unused):
+                continue  # a part of a word the plans never use ("身体" of "锻炼身体") stands for it poorly
             n = self.kit.retriever.chunks_using(term)
             if 2 <= n <= T.MENTION_PLACES + 1:
                 counts[term] = n
@@ -294,3 +304,9 @@ def _widest(question: str, term: str, texts: list[str]) -> str:
     while end < len(question) and CJK_TERM.match(question[end]) and all(question[start:end + 1] in t for t in texts):
         end += 1
     return question[start:end]
+
+
+def _dense_of(hits: list[Hit], chunks: list[Chunk]) -> float:
+    """The best dense similarity of the hits that are these chunks (0 when none is retrieved)."""
+    ids = {c.id for c in chunks}
+    return max((h.dense for h in hits if h.chunk.id in ids), default=0.0)

@@ -119,6 +119,9 @@ BOTH_PLANS_MARGIN = 0.15
 # ... or when its support reaches this, however well the first plan's answer fits (a heading that
 # names the question gives the first plan 0.96; the other plan's one sentence on it still answers).
 BOTH_PLANS_SURE = 0.6
+# ... or when it reaches this and the other plan's passage is nearer the question in meaning than the
+# first plan's answer (it says the same in other words: "锻炼身体" -> "全民健身").
+BOTH_PLANS_NEARER = 0.3
 # An item is listed for a "what measures" question when its support reaches this.
 LIST_ITEM_MIN = 0.45
 # Sentences quoted from the best item of a measures answer, from its start: an item is one measure,

@@ -217,3 +217,14 @@ def test_two_rows_that_fit_alike_are_both_answered(assistant):
     assert a.kind == "indicator"
     assert "女职工接受技能培训比例" in a.answer and "职业技能培训中女性所占比例" in a.answer
     assert_exact(assistant, a)
+
+
+def test_the_other_plans_item_in_other_words_is_given_whole(assistant):
+    """"多锻炼身体方面有什么要求": the children's item on 体育锻炼 shares the question's words; the women's
+    item on 全民健身 says it in other words but is as near in meaning, so it is given as an item (its
+    "10分钟健身圈" included), not cut to one sentence for its lower word overlap."""
+    a = assistant.ask("多锻炼身体方面有什么要求")
+    assert a.kind == "measures"
+    assert "增强儿童身体素质" in a.answer and "引导妇女积极投入全民健身行动" in a.answer
+    assert "10分钟健身圈" in a.answer
+    assert_exact(assistant, a)
