@@ -230,6 +230,27 @@ def money_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
     return f"相关段落没有关于{asked.group()}的内容。"
 
 
+# An obligation or a rule for every place asked of a yes/no question ("是不是强制家长必须装", "是不是每个
+# 学校都要配"), and the words that state one in the quoted text (a target figure is a requirement too).
+MANDATE_ASKED = re.compile(r"强制|必须|一定要|一定得|硬性")
+MANDATE_SAID = re.compile(r"强制|必须|应当|严禁|禁止|一律|不得|硬性|确保|应(.)尽\1|\d\s*[％%‰]")  # 应配尽配
+EVERY_ASKED = re.compile(r"(?:每个|每所|每家|所有)[\u4e00-\u9fff]{0,6}?(?:都要|都得|都必须|都有|都会)")
+EVERY_SAID = re.compile(r"每个|每所|每家|所有|全部|均|全覆盖|\d\s*[％%]|各[\u4e00-\u9fff（）、]{0,10}?(?:至少|都|均)")
+
+
+def mandate_unstated(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """A question whether something is compulsory or required of every place, when the quoted text
+    states no such rule ("推行公益性未成年人上网监护软件" is no duty to install it)."""
+    if draft.exact or draft.kind in ("indicator", "structure", "document"):
+        return None
+    quoted = quoted_text(draft)
+    if (m := MANDATE_ASKED.search(query.raw)) and not MANDATE_SAID.search(quoted):
+        return f"相关段落没有说{m.group()}。"
+    if (m := EVERY_ASKED.search(query.raw)) and not EVERY_SAID.search(quoted):
+        return f"相关段落没有说{m.group()}。"
+    return None
+
+
 DISEASE = re.compile(r"[\u4e00-\u9fff]{2,6}(?:癌|病|症)$")
 
 
@@ -591,6 +612,7 @@ CHECKS: list[Check] = [
     baseline_missing,
     baseline_not_in_text,
     money_missing,
+    mandate_unstated,
     unit_mismatch,
     facet_missing,
     role_missing,

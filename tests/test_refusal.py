@@ -380,3 +380,26 @@ def test_a_rural_question_of_a_clause_that_names_only_towns(kit, facts):
     for asked in ("农村也要搞10分钟健身圈吗", "村里也有10分钟健身圈吗"):
         assert "城市" in refusal.facet_missing(q(kit, asked), draft, kit, facts, [])
     assert refusal.facet_missing(q(kit, "城里有10分钟健身圈吗"), draft, kit, facts, []) is None
+
+
+@pytest.mark.parametrize("question, quote, refused", [
+    # a duty asked, and the quote only promotes the thing
+    ("示范食堂是不是强制每个学校必须建", "开展“阳光厨房”行动，保障学生用餐安全", True),
+    ("阳光厨房是不是强制的", "开展“阳光厨房”行动，保障学生用餐安全", True),
+    ("是不是每个学校都要开展阳光厨房", "开展“阳光厨房”行动，保障学生用餐安全", True),
+    # the quote states the rule: a figure, a rule for every place, or an obligation word
+    ("危重新生儿救治中心是不是每个县都要有", "各县（市、区）至少设有1家危重新生儿救治中心", False),
+    ("两癌检查覆盖率有硬性要求吗", "持续实施“两癌”免费检查项目，筛查覆盖率保持在80％以上", False),
+    ("心理辅导中心是不是所有县都要建", "所有县（市、区）均建成标准化心理辅导中心", False),
+    # no duty asked
+    ("阳光厨房是怎么回事", "开展“阳光厨房”行动，保障学生用餐安全", False),
+])
+def test_a_duty_or_a_rule_for_every_place_the_quote_does_not_state(kit, facts, question, quote, refused):
+    reason = refusal.mandate_unstated(q(kit, question), text_draft(kit, quote), kit, facts, [])
+    assert (reason is not None) == refused, reason
+
+
+def test_a_duty_asked_of_a_table_row_is_its_target(kit, facts):
+    """A row's target is a requirement: "有硬性要求吗" of a row is answered by it."""
+    draft = row_draft(kit, "妇女体质合格率")
+    assert refusal.mandate_unstated(q(kit, "妇女体质合格率有硬性要求吗"), draft, kit, facts, []) is None
