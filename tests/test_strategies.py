@@ -117,6 +117,10 @@ def test_quote_check_verdicts(kit):
     assert strategy.check("至少设有1家危重新生儿救治中心").text.startswith("原文一致")
     differs = strategy.check("至少设有2家危重新生儿救治中心")
     assert differs.text.startswith("与原文不一致") and ("2家", "1家") in differs.context["diffs"]
+    # the answer states the plan's figure, never the wrong one it was asked about
+    assert "原文为“1家”" in differs.text and "2家" not in differs.text
+    added = strategy.check("各县（市、区）至少设有1家省级危重新生儿救治中心")
+    assert "原文没有“省级”" in added.text
     assert strategy.check("全市将建成10座儿童主题乐园").text.startswith("未找到")
 
 

@@ -46,7 +46,7 @@ class QuoteCheckStrategy(Strategy):
         if check.verdict == "exact":
             text = f"{verdict}：规划原文确有这段话，见{where}[1]。"
         else:
-            diffs = "；".join(f"“{q or '（无）'}”原文为“{s or '（无）'}”" for q, s in check.diffs[:5])
+            diffs = "；".join(_difference(q, s) for q, s in check.diffs[:5])
             text = f"{verdict}：原文是“{cite.quote}”[1]（{where}）。差异：{diffs}。"
         return Draft(
             text,
@@ -58,3 +58,13 @@ class QuoteCheckStrategy(Strategy):
             context=context,
             plans=(chunk.plan,) if chunk else (),
         )
+
+
+def _difference(quoted: str, source: str) -> str:
+    """One difference, in the plan's words: a changed word or number is given as the plan has it and
+    not repeated as quoted (an answer never states the wrong figure); only an added word is named."""
+    if quoted and source:
+        return f"原文为“{source}”"
+    if source:
+        return f"原文还有“{source}”"
+    return f"原文没有“{quoted}”"
