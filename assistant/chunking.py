@@ -14,7 +14,7 @@ from assistant.structure import indicator_path, section_path
 from assistant.text import safe_cut, sentence_spans, tokens
 from assistant.types import Chunk, Document, Indicator, Node, Plan
 
-CHUNKER_VERSION = "5"
+CHUNKER_VERSION = "6"  # with the parse: a change of either rebuilds the index
 HEADING_END = "。；;：:"  # punctuation that may close a heading line without adding content
 BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 

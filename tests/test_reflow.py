@@ -88,6 +88,16 @@ def test_external_document_parses_with_its_title_and_whole_sentences(stem):
     assert "首页" not in text and "版权所有" not in text
 
 
+@pytest.mark.parametrize("stem", ["pmtct_hiv_syphilis_hbv_work_spec_2020", "art_allocation_planning_guideline_2015"])
+def test_the_list_of_annexes_is_a_part_of_its_own(stem):
+    """"附件：" then "1.…" "2.…": the annexes' titles, in a part of their own at the end, not numbered
+    tasks of the section before the list (四、职责分工 > （二）医疗卫生机构 > 2．孕产妇…技术要点)."""
+    plan = parsed(stem).plans[0]
+    assert plan.parts[-1].title == "附件"
+    body = [n for n in iter_nodes(plan) if not n.id.startswith(plan.parts[-1].id)]
+    assert body and not any("技术要点" in n.title or "测算方法" in n.title for n in body)
+
+
 @pytest.mark.parametrize("stem,rows", [
     ("breast_cancer_screening_plan_2021", [
         ("乳腺癌防治核心知识知晓率", "熟悉乳腺癌防治核心知识的适龄妇女所占比例", "≥80%"),
