@@ -290,10 +290,12 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_chat)
     ev = sub.add_parser("eval", help="score the assistant and the baselines on the Q&A set")
     ev.add_argument("--split", default="all",
-                    choices=["dev", "dev2", "dev3", "blind", "all", "external-dev", "external-blind", "external"],
+                    choices=["dev", "dev2", "dev3", "dev4", "blind", "all", "external-dev", "external-dev2",
+                             "external-blind", "external"],
                     help="dev (evals/qa.jsonl + evals/dev_colloquial.jsonl), dev2 (evals/dev_d4.jsonl), dev3 "
-                         "(evals/dev_d5.jsonl), blind (evals/blind.jsonl), all (default: the four, side by side); "
-                         "external-dev / external-blind / external: the Q&A over evals/external-docs, asked of a "
+                         "(evals/dev_d5.jsonl), dev4 (evals/dev_d6.jsonl), blind (evals/blind.jsonl), all (default: "
+                         "the five, side by side); external-dev / external-dev2 / external-blind / external: the Q&A "
+                         "over evals/external-docs, asked of a "
                          "corpus of those documents alone")
     ev.add_argument("--set", help="one Q&A JSONL file instead of the splits")
     ev.add_argument("--report", help="folder for latest.md/.json/.png (default: evals/reports/)")

@@ -45,14 +45,18 @@ SPLITS = {
     # A third, written by two helpers from the plan text and the users alone for the weakest kinds:
     # near-miss refusals, definitions, questions that fit several places, and follow-ups. Tuned on.
     "dev3": [ROOT / "evals" / "dev_d5.jsonl"],
+    # A fourth, from one helper the same way: questions that fit several places, near-miss refusals.
+    "dev4": [ROOT / "evals" / "dev_d6.jsonl"],
     "blind": [ROOT / "evals" / "blind.jsonl"],
     # Over documents nobody here wrote (evals/external-docs, copies of ../shared/external-docs as
     # found), asked of a corpus of those documents alone; written the same way, blind frozen.
     "external-dev": [ROOT / "evals" / "external_dev.jsonl"],
     "external-blind": [ROOT / "evals" / "external_blind.jsonl"],
+    # A second external dev set, later sections and annex tables, written the same way. Tuned on.
+    "external-dev2": [ROOT / "evals" / "external_dev2.jsonl"],
 }
 # Splits asked of another corpus than the bundled one; "all" is the splits over the bundled corpus.
-SPLIT_CORPUS = {"external-dev": ROOT / "evals" / "external-docs", "external-blind": ROOT / "evals" / "external-docs"}
+SPLIT_CORPUS = {name: ROOT / "evals" / "external-docs" for name in ("external-dev", "external-dev2", "external-blind")}
 GROUPS = {"all": [n for n in SPLITS if n not in SPLIT_CORPUS], "external": list(SPLIT_CORPUS)}
 DEFAULT_REPORT_DIR = ROOT / "evals" / "reports"
 OURS = "ours"
