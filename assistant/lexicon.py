@@ -447,7 +447,7 @@ DOCUMENT_WORDS = (
     "妇女发展规划", "儿童发展规划", "妇女规划", "儿童规划", "两个规划", "规划", "通知", "文件", "文", "妇女", "儿童",
     "印发", "发布", "出台", "制定", "颁布", "下发", "发给", "发", "单位", "部门", "机关", "依据", "根据", "期限",
     "哪几年", "几年", "多少年", "起止", "时间", "日期", "这个", "这份", "本", "市", "十四五", "落款", "签发", "发文",
-    "上位文件", "上位", "时候", "哪些", "人民政府", "政府", "“", "”", "《", "》",
+    "上位文件", "上位", "时候", "哪些", "人民政府", "政府", "“", "”", "《", "》", "附件", "后面", "都是",
 )
 # Names of a kind of plan in a filter ("--plan 妇女规划"): the plan of that kind, when one document has it.
 PLAN_KIND_NAMES = {"妇女": "women", "儿童": "children", "妇女规划": "women", "儿童规划": "children", "women": "women",
@@ -830,6 +830,7 @@ COUNT_UNITS = "所个家座名人次趟遍项条张天元岁"
 
 # Which fact of the document itself a DOCUMENT question asks for, tried in this order.
 DOCUMENT_FACETS: dict[str, tuple[str, ...]] = {
+    "annex": ("附件", "annex", "attachment", "appendices"),
     "number": ("文号", "发文字号", "几号文", "字号", "document number", "reference number"),
     "addressee": ("发给谁", "印发给", "下发给", "发给哪些", "发到哪", "对象是", "addressed", "sent to"),
     "issuer": (

@@ -37,6 +37,7 @@ DOCUMENT_FRAME = re.compile(
     "|".join(map(re.escape, sorted(lexicon.PLACES + lexicon.DOCUMENT_WORDS, key=len, reverse=True)))
 )
 CJK = re.compile(r"[\u4e00-\u9fff]")
+ISSUE_NUMBER = re.compile(r"\d+\s*号")  # "635号文": a notice named by its number
 PAREN_ASIDE = re.compile(r"(?<=[\u4e00-\u9fff])（([\u4e00-\u9fff、]{1,8})）")
 SEGMENT_SPLIT = re.compile(rf"[^\u4e00-\u9fff0-9A-Za-z\ue000-\ue0ff]|[{''.join(sorted(lexicon.STOP_CHARS))}]")
 # Words that ask for a quantity. "比例" alone names an indicator ("女性比例有什么要求"), it does not.
@@ -203,9 +204,9 @@ def about_document(text: str, titles: tuple[str, ...] = ()) -> bool:
     """Is the question about the plan document itself ("儿童规划是什么时候发布的"), not about something
     else the plan mentions ("中期评估报告什么时候发布")? Little substance left once frame words and
     the words of a document's own title ("母婴传播规范2020年版是哪天印发的") go."""
-    rest = set(key_grams(DOCUMENT_FRAME.sub("|", text)))
-    own = set().union(*(char_bigrams(t) for t in titles)) if titles else set()
-    return len(rest - own) <= 1
+    rest = set(key_grams(DOCUMENT_FRAME.sub("|", ISSUE_NUMBER.sub("|", text))))
+    chars = set("".join(titles))  # "筛查方案" of 筛查工作方案: a title said short is still the title
+    return len({g for g in rest if not set(g) <= chars}) <= 1
 
 
 def aspect_of(text: str) -> str | None:

@@ -42,7 +42,7 @@ VALUE = re.compile(r"^[\d.．,，％%‰<>＜＞≥≤~～+\-－]+$")  # "85.02"
 NO_VALUE = {"-", "－", "—", "/", ""}
 # Header cells that name a column: "领域" (or 类别), "序号", "主要统计指标" (not "指标属性"), "单位".
 ANNEX = re.compile(r"^附(?:件|表)?\s*\d")
-ANNEX_LIST = re.compile(r"^附\s*件\s*[:：]?$")  # "附件：" over the list of a document's annexes
+ANNEX_LIST = re.compile(r"^附\s*件\s*[:：]?$|^附\s*件?\s*[:：]\s*\d")  # "附件：" / "附：1.…": the list of annexes
 HEADER_WORD = re.compile(r"^[\u4e00-\u9fff（）()/]{2,10}$")  # a column name: a few Chinese words
 TARGET_COLUMN = r"评分标准|目标值|目标|考核标准|评价标准|标准值"
 HEADER_COLUMNS = {"领域": r"领域|类别|分类", "序号": r"序号|编号", "指标": r"指标(?!属性|类别|性质)", "单位": r"单位"}

@@ -89,7 +89,9 @@ def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
 # A figure a target is stated in: a number with a unit or a comparison ("90％以上", "1家", "不低于60").
 # An age or a period ("0-3岁", "16周岁以下", "2021-2025年") names who or when, not how much.
 FIGURE = re.compile(r"(?:达到|保持在|不低于|不少于|控制在|提高到|降低|至少|以上|超过|低于|新建|建成|每年)?"
-                    r"\d+(?:[.．]\d+)?\s*(?:％|%|‰|/10万|个百分点|个|家|所|座|人|名|万|张|天|元|次|项|倍|分钟|小时|条|辆|种|剂|国际单位|工作日)")
+                    r"\d+(?:[.．]\d+)?\s*(?:％|%|‰|/10万|个百分点|个|家|所|座|人|名|万|张|天|元|次|项|倍|分钟|小时|条|辆|种|剂|国际单位|工作日)"
+                    # a rhythm ("每3-5年", "每2-3年") or a grade ("3类及以上") is a figure too
+                    r"|每\s*\d{1,2}(?:\s*[-－~～]\s*\d{1,2})?\s*(?:年|个月|月|周|天)|(?<!\d)\d{1,2}\s*[类级](?:及以上|以上)")
 
 # A time stated: a date or a yearly rhythm. "中期和终期评估" names phases, not when.
 # A time or a time limit: a date, "每年", or a duration ("5个工作日内", "12小时内", "每2-3年").

@@ -88,14 +88,19 @@ def test_external_document_parses_with_its_title_and_whole_sentences(stem):
     assert "首页" not in text and "版权所有" not in text
 
 
-@pytest.mark.parametrize("stem", ["pmtct_hiv_syphilis_hbv_work_spec_2020", "art_allocation_planning_guideline_2015"])
-def test_the_list_of_annexes_is_a_part_of_its_own(stem):
-    """"附件：" then "1.…" "2.…": the annexes' titles, in a part of their own at the end, not numbered
-    tasks of the section before the list (四、职责分工 > （二）医疗卫生机构 > 2．孕产妇…技术要点)."""
+@pytest.mark.parametrize("stem,annex", [
+    ("pmtct_hiv_syphilis_hbv_work_spec_2020", "技术要点"),
+    ("art_allocation_planning_guideline_2015", "测算方法"),
+    ("breast_cancer_screening_plan_2021", "流程图"),
+    ("cervical_cancer_screening_plan_2021", "流程图"),
+])
+def test_the_list_of_annexes_is_a_part_of_its_own(stem, annex):
+    """"附件：" (or "附：1.…") then "2.…": the annexes' titles, in a part of their own after the body, not
+    numbered tasks of the section before the list (四、职责分工 > （二）医疗卫生机构 > 2．孕产妇…技术要点)."""
     plan = parsed(stem).plans[0]
-    assert plan.parts[-1].title == "附件"
-    body = [n for n in iter_nodes(plan) if not n.id.startswith(plan.parts[-1].id)]
-    assert body and not any("技术要点" in n.title or "测算方法" in n.title for n in body)
+    annexes = next(p for p in plan.parts if p.title == "附件")
+    body = [n for n in iter_nodes(plan) if not n.id.startswith(annexes.id)]
+    assert body and not any(annex in n.title for n in body)
 
 
 @pytest.mark.parametrize("stem,rows", [

@@ -450,3 +450,29 @@ def test_a_word_few_places_use_lists_its_other_places(kit):
     # a figure asked for is answered from its place alone
     value = q(mini, "阳光厨房要覆盖多少学校")
     assert "其他地方" not in Router(mini).answer(value, None, hits(mini, value), 10).answer
+
+
+def test_which_annex_a_document_is_and_the_annexes_it_has():
+    """A screening plan is 附件2 of a notice (the line above its title) and lists three annexes of
+    its own ("附：1.…绩效考核指标表 2.…流程图 3.…核心知识"): both are facts of its text, cited."""
+    from pathlib import Path
+
+    from assistant.loaders import load_file
+
+    path = Path(__file__).resolve().parents[1] / "evals" / "external-docs" / "breast_cancer_screening_plan_2021.txt"
+    breast = make_kit(load_file(path), doc="breast")
+    draft = run(breast, DocumentFactsStrategy, "乳腺癌筛查方案是哪个文的附件 后面附了几个附件")
+    assert "国卫办妇幼函〔2021〕635号" in draft.text and "附件2" in draft.text
+    assert "3个附件" in draft.text
+    for name in ("乳腺癌筛查绩效考核指标表", "乳腺癌筛查流程图", "乳腺癌防治健康教育核心知识"):
+        assert name in draft.text
+    # a notice named by its number is still the document asked about
+    assert "附件2" in run(breast, DocumentFactsStrategy, "乳腺癌筛查工作方案是635号文的附件几").text
+
+
+def test_a_rhythm_or_a_grade_is_a_figure():
+    from assistant.text import figures
+
+    assert figures("适龄妇女每3-5年进行一次宫颈癌筛查") == ["每3-5年"]
+    assert figures("BI-RADS分类为0类或3类及以上者") == ["3类及以上"]
+    assert figures("规划期限为2021—2025年") == [] and figures("完善三级预防服务体系") == []

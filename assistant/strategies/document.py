@@ -43,6 +43,11 @@ class DocumentFactsStrategy(Strategy):
                 line = self._number(doc, cites)
                 if line:
                     lines.append(line)
+        elif facet == "annex":
+            for doc in docs:
+                line = self._annexes(doc, cites)
+                if line:
+                    lines.append(line)
         elif facet in ("issuer", "date", "addressee"):
             for doc in docs:
                 line = self._notice(doc, facet, cites)
@@ -86,6 +91,22 @@ class DocumentFactsStrategy(Strategy):
             return None
         names = "、".join(f"《{p.title}》" for p in doc.plans)
         return f"{names}的文号为{self._cite(doc, (m.start(), m.end()), cites)}。"
+
+    def _annexes(self, doc: Document, cites: list[Citation]) -> str | None:
+        """Which annex of a notice the document is ("附件 2" above its title: "…是国卫办妇幼函〔2021〕635号
+        的附件2"), and the annexes it has itself ("附：1.…绩效考核指标表 2.…流程图"), each cited."""
+        head = doc.text[: (doc.plans[0].start if doc.plans else 0) + HEAD_CHARS]
+        names = "、".join(f"《{p.title}》" for p in doc.plans)
+        parts = []
+        if (of := ANNEX_OF.search(head)) is not None:
+            number = DOC_NUMBER.search(head)
+            notice = f"{self._cite(doc, (number.start(), number.end()), cites)}文" if number else "印发通知"
+            parts.append(f"{names}是{notice}的{self._cite(doc, of.span(1), cites).replace(' ', '')}")
+        listed = annex_list(doc.text)
+        if listed:
+            items = "；".join(self._cite(doc, span, cites) for span in listed)
+            parts.append(f"{names if not parts else '它'}后附{len(listed)}个附件：{items}")
+        return "；".join(parts) + "。" if parts else None
 
     def _notice(self, doc: Document, facet: str, cites: list[Citation]) -> str | None:
         if doc.front is None:
@@ -154,6 +175,25 @@ class DocumentFactsStrategy(Strategy):
                 cites.append(self.kit.cite_span(doc.doc, plan.name, chunk.section if chunk else plan.name, s, e))
                 return f"{plan.name}：{sent.rstrip('。')}[{len(cites)}]。"
         return None
+
+
+HEAD_CHARS = 200  # how far past a plan's title its head lines ("附件 2", the 文号) may sit
+ANNEX_OF = re.compile(r"(?m)^\s*(附件\s*\d{1,2})\s*$")  # "附件 2": the document is a notice's second annex
+ANNEX_LIST = re.compile(r"(?m)^附(?:件)?\s*[:：]\s*")  # "附：1.…" / "附件：" over a list of annexes
+ANNEX_ITEM = re.compile(r"[ \t]*\d{1,2}\s*[.．、]\s*\S[^\n]*")
+
+
+def annex_list(text: str) -> list[tuple[int, int]]:
+    """The spans of the entries of a document's list of annexes ("1.乳腺癌筛查绩效考核指标表"), in order."""
+    m = ANNEX_LIST.search(text)
+    if m is None:
+        return []
+    out, pos = [], m.end()
+    while (item := ANNEX_ITEM.match(text, pos)) is not None:
+        start = item.start() + len(item.group(0)) - len(item.group(0).lstrip())
+        out.append((start, item.end()))
+        pos = item.end() + 1 if item.end() < len(text) and text[item.end()] == "\n" else item.end()
+    return out
 
 
 def facet_of(text: str) -> str | None:
