@@ -234,7 +234,8 @@ def money_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
 # 学校都要配"), and the words that state one in the quoted text (a target figure is a requirement too).
 MANDATE_ASKED = re.compile(r"强制|必须|一定要|一定得|硬性")
 # "避免将感染作为剖宫产指征" answers "是不是一定要剖腹产" (no); "应配尽配" states a duty.
-MANDATE_SAID = re.compile(r"强制|必须|应当|严禁|禁止|一律|不得|硬性|确保|应(.)尽\1|避免|不应|不宜|无需|不需|不必|\d\s*[％%‰]")
+MANDATE_SAID = re.compile(r"强制|必须|应当|严禁|禁止|一律|不得|硬性|确保|应(.)尽\1|避免|不应|不宜|无需|不需|不必"
+                          r"|\d\s*[％%‰]")
 EVERY_ASKED = re.compile(r"(?:每个|每所|每家|所有)[\u4e00-\u9fff]{0,6}?(?:都要|都得|都必须|都有|都会)")
 EVERY_SAID = re.compile(r"每个|每所|每家|所有|全部|均|全覆盖|\d\s*[％%]|各[\u4e00-\u9fff（）、]{0,10}?(?:至少|都|均)")
 
