@@ -143,6 +143,16 @@ class Toolkit:
         held = sorted(((held_by(se), se) for se in spans), key=lambda x: -x[0])
         return sorted(se for cov, se in held[: T.LATER_SENTENCES] if cov >= T.LATER_SENTENCE_MIN)
 
+    def nearest_sentence(self, query, chunk: Chunk, spans: list[tuple[int, int]]) -> tuple[int, int] | None:
+        """Of an item's sentences, the one nearest the question in meaning, when it is near enough
+        (LATER_MEANING_MIN, scaled): "喂养上怎么说" -> "…提倡人工喂养", in words the question lacks."""
+        if self.sentence_vectors is None or not query.vector or not spans:
+            return None
+        cosines = self.sentence_vectors.cosines(query.vector, [(chunk.doc, s, e) for s, e in spans])
+        scale = self.dense_scaled_english if query.english else self.dense_scaled
+        best = max(((scale(c), se) for c, se in zip(cosines, spans) if c is not None), default=None)
+        return best[1] if best is not None and best[0] >= T.LATER_MEANING_MIN else None
+
     def doc_chunks(self, doc: str) -> list[Chunk]:
         """One document's chunks in chunk order (a scan of one document, not of the corpus)."""
         return self._by_doc.get(doc, [])

@@ -476,3 +476,28 @@ def test_a_rhythm_or_a_grade_is_a_figure():
     assert figures("适龄妇女每3-5年进行一次宫颈癌筛查") == ["每3-5年"]
     assert figures("BI-RADS分类为0类或3类及以上者") == ["3类及以上"]
     assert figures("规划期限为2021—2025年") == [] and figures("完善三级预防服务体系") == []
+
+
+def test_the_sentence_nearest_in_meaning_is_found_in_other_words(tmp_path):
+    """Of an item's sentences, the one that says what is asked in words the question mostly lacks
+    ("走几分钟就到的健身场所" -> "10分钟健身圈"), by the real embedder's vectors; a question far from
+    every sentence ("产假有多长") gets none."""
+    from dataclasses import replace as with_
+
+    from assistant.config import Settings
+    from assistant.embeddings import get_embedder
+    from assistant.sentences import sentence_vectors
+
+    plain = make_kit()
+    embedder = get_embedder(Settings(index_dir=str(tmp_path)))
+    vectors = sentence_vectors(plain.corpus, plain.chunks, embedder, tmp_path)
+    kit = type(plain)(plain.corpus, plain.retriever, None, vectors)
+    item = next(c for c in kit.chunks if c.section.endswith("1．提升妇女健康服务水平"))
+    def ask(text):
+        return with_(q(kit, text), vector=tuple(embedder.embed_query(text)))
+
+    query = ask("附近能有个走几分钟就到的健身场所吗")
+    near = kit.nearest_sentence(query, item, kit.sentences(item))
+    assert near is not None and "10分钟健身圈" in kit.text_of(item, *near)
+    assert kit.nearest_sentence(ask("产假有多长"), item, kit.sentences(item)) is None
+    assert make_kit().nearest_sentence(query, item, kit.sentences(item)) is None  # no vectors: no guess

@@ -135,6 +135,8 @@ class MeasuresStrategy(Strategy):
         if whole and sents:
             shown, rest = sents[: T.TOP_ITEM_SENTENCES], sents[T.TOP_ITEM_SENTENCES :]
             later = kit.later_sentences(query.grams, chunk, rest, counts_stated(query.raw))
+            near = kit.nearest_sentence(query, chunk, rest)
+            later = sorted(set(later) | {near}) if near else later
             figure = self._figure_sentence(query, chunk, rest, later)
             later = sorted(later + [figure]) if figure else later
             spans = [(shown[0][0], shown[-1][1]), *later]
