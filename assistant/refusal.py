@@ -27,7 +27,8 @@ AGE_ASKED = re.compile(r"(?:几|多少)\s*周?岁|多大")
 AGE = re.compile(r"\d+\s*(?:[-－~～]\s*\d+\s*)?周?岁")
 MONEY = re.compile(r"收费|费用|补贴|津贴|工资|价格|预算|金额|资金|经费|多少钱|花多少|奖励|报销"
                    r"|\b(?:how much money|subsid(?:y|ies)|allowances?|fees?|costs?|prices?|budget|yuan|RMB)\b", re.I)
-FREE_ASKED = re.compile(r"免费|不要钱|要钱|自费")  # whether something costs the user, not an amount
+# whether something costs the user, not an amount
+FREE_ASKED = re.compile(r"免费|不要钱|要钱|自费|\bfree of charge\b|\bfor free\b|\bat no cost\b|\bfree\b(?!-)", re.I)
 AMOUNT = re.compile(r"\d+\s*万?亿?元")  # an amount of money stated
 RURAL = ("农村", "乡村")  # 城乡 is town and country: a rural facet it covers
 CITY = re.compile(r"^([\u4e00-\u9fff]{2,4}?)[市省县区]")
@@ -227,7 +228,30 @@ def money_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
     evidence = evidence_with_chunks(draft)
     if MONEY.search(evidence) or AMOUNT.search(evidence) or re.search(r"免费|买单|自费", evidence):
         return None
-    return f"相关段落没有关于{asked.group()}的内容。"
+    said = "是否免费" if asked.group().isascii() else asked.group()  # the answer is in Chinese
+    return f"相关段落没有关于{said}的内容。"
+
+
+# How a figure is computed ("分母是什么人", "how is the rate calculated"), and what states it: a
+# numerator or denominator, a formula column, "×100%".
+# "童工怎么算" asks what counts as one, not a computation: "怎么算" only of a rate, a number or a share.
+FORMULA_ASKED = re.compile(r"分子|分母|计算方法|计算公式|公式"
+                           r"|(?:率|数|比例|比重|指标)[^，。？\s]{0,6}?(?:怎么|咋|如何)(?:计?算)"
+                           r"|\bformula\b|\bnumerator\b|\bdenominator\b|\bcalculated\b", re.I)
+FORMULA_SAID = re.compile(r"分子|分母|计算方法|计算公式|×\s*100|÷")
+
+
+def formula_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """How a figure is computed, when the evidence gives no formula: a target ("孕早期检测率达70%以上")
+    or a pointer ("计算方法见附件1") to an annex the document does not hold says nothing of it."""
+    if draft.exact or not FORMULA_ASKED.search(query.raw):
+        return None
+    if FORMULA_SAID.search(evidence_with_chunks(draft)) and not POINTER.search(quoted_text(draft)):
+        return None
+    return "相关段落没有给出计算方法。"
+
+
+POINTER = re.compile(r"^[^。；]{0,30}见附件\s*\d+[。；]?$")  # "上述指标定义与计算方法见附件1。": a pointer only
 
 
 # An obligation or a rule for every place asked of a yes/no question ("是不是强制家长必须装", "是不是每个
@@ -614,6 +638,7 @@ CHECKS: list[Check] = [
     baseline_missing,
     baseline_not_in_text,
     money_missing,
+    formula_missing,
     mandate_unstated,
     unit_mismatch,
     facet_missing,
@@ -631,7 +656,7 @@ CHECKS: list[Check] = [
     time_missing,
 ]
 # Soft too: another strategy may quote the 经费 sentence, or the one of the level or age band asked.
-SOFT = {support_low, money_missing, level_missing, level_unstated, age_band_missing, choice_missing}
+SOFT = {support_low, money_missing, level_missing, level_unstated, age_band_missing, choice_missing, formula_missing}
 
 
 @dataclass

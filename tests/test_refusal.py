@@ -403,3 +403,21 @@ def test_a_duty_asked_of_a_table_row_is_its_target(kit, facts):
     """A row's target is a requirement: "有硬性要求吗" of a row is answered by it."""
     draft = row_draft(kit, "妇女体质合格率")
     assert refusal.mandate_unstated(q(kit, "妇女体质合格率有硬性要求吗"), draft, kit, facts, []) is None
+
+
+def test_a_formula_asked_of_evidence_that_gives_none(kit, facts):
+    """"分母是什么" of a target sentence, or of a table row without a formula column: no formula."""
+    target = text_draft(kit, "产前筛查率达到92％以上")
+    assert refusal.formula_missing(q(kit, "产前筛查率的分母是什么人"), target, kit, facts, []) is not None
+    assert refusal.formula_missing(q(kit, "how is the screening rate calculated"), target, kit, facts, []) is not None
+    row = row_draft(kit, "妇女体质合格率")
+    assert refusal.formula_missing(q(kit, "妇女体质合格率怎么算"), row, kit, facts, []) is not None
+    assert refusal.formula_missing(q(kit, "产前筛查率要达到多少"), target, kit, facts, []) is None
+    # "怎么算" of a group asks who counts, not a formula
+    assert refusal.formula_missing(q(kit, "童工怎么算"), target, kit, facts, []) is None
+
+
+def test_free_asked_in_english_is_answered_in_chinese(kit, facts):
+    draft = text_draft(kit, "加强妇幼保健机构建设")
+    reason = refusal.money_missing(q(kit, "Are the checks free of charge?"), draft, kit, facts, [])
+    assert reason is not None and "是否免费" in reason and "free" not in reason
