@@ -452,15 +452,31 @@ def test_a_word_few_places_use_lists_its_other_places(kit):
     assert "其他地方" not in Router(mini).answer(value, None, hits(mini, value), 10).answer
 
 
-def test_which_annex_a_document_is_and_the_annexes_it_has():
-    """A screening plan is 附件2 of a notice (the line above its title) and lists three annexes of
-    its own ("附：1.…绩效考核指标表 2.…流程图 3.…核心知识"): both are facts of its text, cited."""
+def breast_kit():
     from pathlib import Path
 
     from assistant.loaders import load_file
 
     path = Path(__file__).resolve().parents[1] / "evals" / "external-docs" / "breast_cancer_screening_plan_2021.txt"
-    breast = make_kit(load_file(path), doc="breast")
+    return make_kit(load_file(path), doc="breast")
+
+
+def test_a_table_named_short_is_listed_and_a_column_asked_of_every_row():
+    """"乳腺癌绩效考核表里有哪些指标" names the 乳腺癌筛查绩效考核指标表 short: its rows are listed. "三项指标
+    的评分标准各是多少": that column of every row, each cell cited. A row named ("早诊率") is no listing."""
+    kit = breast_kit()
+    listed = run(kit, TreeFactsStrategy, "乳腺癌绩效考核表里有哪些指标").text
+    assert "共列3项指标" in listed and "乳腺癌筛查早诊率" in listed
+    scores = run(kit, TreeFactsStrategy, "乳腺癌绩效考核指标表三项指标的评分标准各是多少")
+    assert "≥80%" in scores.text and "逐年提高" in scores.text and "≥70%" in scores.text
+    assert [c.quote for c in scores.citations] == ["≥80%", "逐年提高", "≥70%"]
+    assert TreeFactsStrategy(kit).noun(q(kit, "绩效考核表里早诊率的评分标准是多少")) is None
+
+
+def test_which_annex_a_document_is_and_the_annexes_it_has():
+    """A screening plan is 附件2 of a notice (the line above its title) and lists three annexes of
+    its own ("附：1.…绩效考核指标表 2.…流程图 3.…核心知识"): both are facts of its text, cited."""
+    breast = breast_kit()
     draft = run(breast, DocumentFactsStrategy, "乳腺癌筛查方案是哪个文的附件 后面附了几个附件")
     assert "国卫办妇幼函〔2021〕635号" in draft.text and "附件2" in draft.text
     assert "3个附件" in draft.text

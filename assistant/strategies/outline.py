@@ -30,7 +30,8 @@ FRAME = re.compile(
     r"妇女发展规划|儿童发展规划|妇女规划|儿童规划|规划|妇女|儿童|一共|总共|共有|总计|分别|主要|重点|实事|发展|"
     r"列出|说说|介绍|都|全部|所有|正文|文件|里面|里|中|方面的|分为|分成|包括|包含|哪几个|哪些|几个|几项|"
     r"多少个|多少项|几大|多少|全文|分|那张|这张|张|表格|表|涵盖|覆盖|涉及|叫啥|叫什么|名称|分别叫|是哪些|哪|"
-    r"那一栏|一栏|栏|那块|这块|第[一二三四五六七八九十\d]+[个项条名位]?|倒数|最后一个|是啥|是什么"
+    r"那一栏|一栏|栏|那块|这块|第[一二三四五六七八九十\d]+[个项条名位]?|倒数|最后一个|是啥|是什么|"
+    r"各|[一二三四五六七八九十两\d]+[个项条]"
 )
 
 
@@ -143,6 +144,14 @@ class TreeFactsStrategy(Strategy):
 
     def __init__(self, kit) -> None:
         super().__init__(kit)
+        # a table named by its title or a column ("绩效考核指标表", "评分标准"): its words are no topic
+        self.table_chars = frozenset("".join(
+            w for _, p in kit.plans.values() for i in p.indicators
+            for w in (i.table, p.table_title, *(h for h, *_ in i.columns)) if w))
+        titles = frozenset().union(*(char_bigrams(w) for _, p in kit.plans.values() for i in p.indicators
+                                     for w in (i.table, p.table_title) if w))
+        self.row_grams = frozenset().union(*(char_bigrams(i.name) for _, p in kit.plans.values()
+                                             for i in p.indicators)) - titles
         self.domain_cores = sorted(
             {title_core(flat(i.domain)) for _, p in kit.plans.values() for i in p.indicators if i.domain},
             key=len,
@@ -163,6 +172,10 @@ class TreeFactsStrategy(Strategy):
                         for core in self.domain_cores:
                             rest = rest.replace(core, "|")
                     left = key_grams(rest)
+                    if kind == "indicator" and not query.english:  # "宫颈癌绩效考核表": the table's words, said short
+                        # (an English question keeps only its glossary words: what else it asks is unseen)
+                        left = frozenset(g for g in left if not set(g) <= self.table_chars or g in self.row_grams)
+                        # a word of a row's name that the table's title lacks ("筛查率", "早诊") asks of rows
                     if kind == "project" and left and WHICH_PROJECT.search(query.text):
                         return "project_topic"  # "心理健康的重点项目叫啥": the projects about a topic
                     if len(left) > 1 or (kind == "indicator" and (self._names_rows(left - query.named_grams)
@@ -331,6 +344,18 @@ class TreeFactsStrategy(Strategy):
             return None  # "妇女与教育有哪几项指标": another plan's domain named in full, this plan's by its core only
         if named:  # "妇女与健康有哪几项指标": that domain's rows only
             return self._domain_rows(plan, rows, named, cites)
+        if column := asked_column(query, plan):  # "三项指标的评分标准各是多少": that cell of every row
+            cells = []
+            for c in rows:
+                ind = self.kit.indicators[c.id]
+                cell = next((cell for cell in ind.columns if cell[0] == column), None)
+                if cell is None:
+                    continue
+                cites.append(self.kit.cite(c, cell[2], cell[3]))
+                cells.append(f"{ind.name}：{flat(cell[1])}[{len(cites)}]")
+            if cells:
+                table = plan.table_title or rows[0].section
+                return f"{plan.name}《{table}》各项指标的{column}：" + "；".join(cells) + "。", [c.id for c in rows]
         domains: dict[str, int] = {}
         for ind in plan.indicators:
             domains[ind.domain] = domains.get(ind.domain, 0) + 1
@@ -350,6 +375,12 @@ class TreeFactsStrategy(Strategy):
                 names.append(f"{ind.number}．{ind.name}[{len(cites)}]")
             line += "：" + "；".join(names)
         return line + "。", [c.id for c in rows]
+
+
+def asked_column(query: Query, plan: Plan) -> str | None:
+    """The column of a table of any header that the question names ("评分标准", "计算公式"), if any."""
+    heads = dict.fromkeys(h for i in plan.indicators for h, *_ in i.columns)
+    return next((h for h in sorted(heads, key=len, reverse=True) if h and h in query.text), None)
 
 
 def only_about(query: Query, title: str) -> bool:
