@@ -146,7 +146,9 @@ def _extract(q: str) -> str | None:
 
 # The frame around a bare statement must ask about the passage itself; "有没有" or "是不是" alone
 # ask about the topic ("孩子在学校被同学欺负 学校是不是必须要上报").
-CHECKING = re.compile(CHECK_WORDS + r"|对不对|对吗|没错吧|对吧|是吧|这么说|这样说|这么写|这样写|说法|这句|这段|"
+# "有啥说法" asks what the plan says of a topic; "这个说法" is a passage.
+CHECKING = re.compile(CHECK_WORDS + r"|对不对|对吗|没错吧|对吧|是吧|这么说|这样说|这么写|这样写|(?<![啥么些何])说法|"
+                      r"这句|这段|"
                       r"引用|引文|准确|is (?:that|this|it) (?:right|correct|accurate|true)|\bquote\b|\bsays?\b", re.I)
 SEGMENT = re.compile(r"[：:，,。？?！!；;—\s]+")
 STATEMENT_MIN = 10  # characters: a passage worth checking, not a topic ("托育服务")

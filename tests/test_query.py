@@ -138,6 +138,7 @@ def test_a_passage_in_any_checking_frame_is_a_quote_check_without_its_frame(text
     "我想核实一下，婚前医学检查率目标",
     "Does the women's plan say anything about procedures against sexual harassment?",
     "Does the plan say employers should let new mothers work flexible hours?",  # no Chinese: no quote
+    "老公打老婆 家长打孩子 这种规划里有啥说法没",  # "有啥说法": what the plan says, not "这个说法对吗"
 ])
 def test_a_citizen_question_with_a_statement_in_it_is_not_a_quote_check(text):
     assert q(text).intent != Intent.QUOTE
