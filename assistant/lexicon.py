@@ -826,7 +826,7 @@ ENGLISH_ORDINALS = {
 # Places that are the document's own area and never a reason to refuse ("全市", "本市").
 OWN_AREA = ("全市", "本市", "市级", "市里", "我市", "各县", "县（市、区）")
 # Units a count question names ("多少张床位"): the evidence must state a number with this unit.
-COUNT_UNITS = "所个家座名人次趟遍项条张天元岁"
+COUNT_UNITS = "所个家座名人次趟遍项条张天元岁辆台套"
 
 # Which fact of the document itself a DOCUMENT question asks for, tried in this order.
 DOCUMENT_FACETS: dict[str, tuple[str, ...]] = {
@@ -893,7 +893,7 @@ PLACES = tuple(
 # Words that narrow a figure to part of a population or a level ("小学生近视率", "农村妇女的比例"):
 # a figure asked for such a part is not answered by the whole's figure. General vocabulary, no plan's.
 FACETS = ("小学生", "小学", "初中生", "初中", "中学生", "大学生", "研究生", "男性", "男生", "男孩", "男童", "男职工",
-          "男干部", "男教师", "留守", "独生", "单亲", "少数民族", "非户籍", "农村", "乡村")
+          "男干部", "男教师", "男的", "男人", "男士", "留守", "独生", "单亲", "少数民族", "非户籍", "农村", "乡村")
 # The head of a body ("居委会主任", "村党组织书记", "县政府一把手"): a figure for a body's members or
 # teams says nothing of its head. Words that name the same head are grouped.
 HEAD_ROLES: dict[str, tuple[str, ...]] = {

@@ -421,3 +421,13 @@ def test_free_asked_in_english_is_answered_in_chinese(kit, facts):
     draft = text_draft(kit, "加强妇幼保健机构建设")
     reason = refusal.money_missing(q(kit, "Are the checks free of charge?"), draft, kit, facts, [])
     assert reason is not None and "是否免费" in reason and "free" not in reason
+
+
+def test_everyday_words_for_men_and_a_count_of_vehicles(kit, facts):
+    """"男的" is a group like 男性: a question about it is not answered by a sentence on women; "几辆"
+    asks a count of vehicles, which "1家" is not."""
+    women = text_draft(kit, "持续实施“两癌”免费检查项目，筛查覆盖率保持在80％以上")
+    assert refusal.facet_missing(q(kit, "男的也能参加两癌免费检查吗"), women, kit, facts, []) is not None
+    centres = text_draft(kit, "各县（市、区）至少设有1家危重新生儿救治中心")
+    assert refusal.count_unit_missing(q(kit, "救治中心要配几辆转运车"), centres, kit, facts, []) is not None
+    assert refusal.count_unit_missing(q(kit, "每个县有几家救治中心"), centres, kit, facts, []) is None
