@@ -128,6 +128,9 @@ def test_text_answers_quote_the_plan(kit):
     assert "92％以上" in run(kit, TextTargetStrategy, "产前筛查率要达到多少").text
     who = run(kit, ResponsibilityStrategy, "谁负责规划实施的组织协调")
     assert "妇儿工委" in who.text and {c.plan for c in who.chunks} == {"women", "children"}
+    # the duty of the sentence before goes with it: "各级政府负责规划实施工作。市政府妇儿工委负责…"
+    assert "各级政府负责规划实施工作" in who.text
+    assert who.text.index("各级政府负责规划实施工作") < who.text.index("市政府妇儿工委负责规划实施的组织")
     assert "阳光厨房" in run(kit, SentenceStrategy, "学校食堂安全有什么行动").text
 
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 
 from assistant import thresholds as T
-from assistant.compose import WHO_WORDS, Draft, flat
+from assistant.compose import BODIES, WHO_WORDS, Draft, flat
 from assistant.query import Query
 from assistant.strategies.base import Strategy
 from assistant.text import FIGURE, TIME_STATED, figures, numbers
@@ -63,7 +63,24 @@ class ResponsibilityStrategy(Strategy):
         return query.intent == Intent.WHO
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
-        return sentence_draft(self, query, self.kit.best_sentences(query, hits, prefer=WHO_WORDS))
+        picked = self.kit.best_sentences(query, hits, prefer=WHO_WORDS)
+        return sentence_draft(self, query, self._with_lead(picked))
+
+    def _with_lead(self, picked: list[tuple[Chunk, int, int, float]]) -> list[tuple[Chunk, int, int, float]]:
+        """Each picked sentence with the one just before it when that one also assigns a duty to a
+        body: "各级政府负责规划实施工作。市政府妇儿工委负责…的组织、协调": who answers is both."""
+        kit, out = self.kit, []
+        taken = {(c.id, s) for c, s, _, _ in picked}
+        for c, s, e, score in picked:
+            spans = kit.sentences(c)
+            before = next((sp for sp, nxt in zip(spans, spans[1:]) if nxt[0] == s), None)
+            if before is not None and (c.id, before[0]) not in taken:
+                text = kit.text_of(c, *before)
+                if WHO_WORDS.search(text) and BODIES.search(text) and not c.section.endswith(text.rstrip("。")):
+                    out.append((c, before[0], before[1], score))
+                    taken.add((c.id, before[0]))
+            out.append((c, s, e, score))
+        return out
 
 
 class TextTargetStrategy(Strategy):
