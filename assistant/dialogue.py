@@ -36,6 +36,8 @@ def own_grams(query: Query) -> frozenset[str]:
         if not word.isascii():
             text = text.replace(word, "|")
     text = YEAR_WORDS.sub("|", text)
+    for word in lexicon.COLUMN_WORDS:  # "计算公式呢": another cell of the same row
+        text = text.replace(word, "|")
     return key_grams(text) - query.named_grams  # "那乳腺癌筛查呢": the plan's own name asks nothing
 
 

@@ -688,6 +688,10 @@ INTENT_ORDER = ("document", "who", "when", "definition", "count", "value", "list
 ALL_OF_THEM = ("它们", "这些", "那些", "分别", "各自", "每一项", "每项", "都是多少",
                "each of", "each one", "all of them")
 
+# Names of the columns of a table of any header, and the parts of a formula: a follow-up that names
+# one ("计算公式呢 分子是啥") asks another cell of the row just shown, as "2020年呢" asks another year.
+COLUMN_WORDS = ("计算公式", "计算方法", "评分标准", "指标定义", "指标评价", "分子", "分母", "公式")
+
 # Words that point back at the conversation: a question with one of these and little content of
 # its own is a follow-up ("儿童规划有类似的吗", "这个谁负责").
 ANAPHORA = (

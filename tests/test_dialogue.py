@@ -132,3 +132,12 @@ def test_all_of_the_listed_rows_asked_at_once():
     resolved = resolve(q("它们2020年分别是多少"), rows)
     assert resolved.indicators == rows.items and resolved.aspect == "baseline"
     assert resolve(q("第二个2020年是多少"), rows).item == "d/women/table/6"
+
+
+def test_another_column_of_the_row_just_shown_is_a_followup():
+    """"计算公式呢 分子是啥" after a row of a 绩效考核指标表: the column and the formula's part are asked of
+    that row, as "2020年呢" asks its other year; they are not a new topic."""
+    for text in ("计算公式呢 分子是啥", "它的计算公式分母是什么", "评分标准呢"):
+        assert looks_like_followup(q(text)), text
+        r = resolve(q(text), ROW_STATE)
+        assert r.followup and r.indicators == ROW_STATE.indicators, text
