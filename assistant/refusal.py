@@ -239,6 +239,7 @@ FORMULA_ASKED = re.compile(r"分子|分母|计算方法|计算公式|公式"
                            r"|(?:率|数|比例|比重|指标)[^，。？\s]{0,6}?(?:怎么|咋|如何)(?:计?算)"
                            r"|\bformula\b|\bnumerator\b|\bdenominator\b|\bcalculated\b", re.I)
 FORMULA_SAID = re.compile(r"分子|分母|计算方法|计算公式|×\s*100|÷")
+POINTER = re.compile(r"^[^。；]{0,30}见附件\s*\d+[。；]?$")  # "上述指标定义与计算方法见附件1。": a pointer only
 
 
 def formula_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
@@ -250,8 +251,6 @@ def formula_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits
         return None
     return "相关段落没有给出计算方法。"
 
-
-POINTER = re.compile(r"^[^。；]{0,30}见附件\s*\d+[。；]?$")  # "上述指标定义与计算方法见附件1。": a pointer only
 
 
 # An obligation or a rule for every place asked of a yes/no question ("是不是强制家长必须装", "是不是每个
@@ -270,10 +269,9 @@ def mandate_unstated(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hit
     if draft.exact or draft.kind in ("indicator", "structure", "document"):
         return None
     quoted = quoted_text(draft)
-    if (m := MANDATE_ASKED.search(query.raw)) and not MANDATE_SAID.search(quoted):
-        return f"相关段落没有说{m.group()}。"
-    if (m := EVERY_ASKED.search(query.raw)) and not EVERY_SAID.search(quoted):
-        return f"相关段落没有说{m.group()}。"
+    for asked, said in ((MANDATE_ASKED, MANDATE_SAID), (EVERY_ASKED, EVERY_SAID)):
+        if (m := asked.search(query.raw)) and not said.search(quoted):
+            return f"相关段落没有说{m.group()}。"
     return None
 
 
@@ -622,8 +620,14 @@ def support_score(query: Query, draft: Draft, kit: Toolkit, hits: list[Hit]) -> 
         cosine = max((sims.get(c.id, 0.0) for c in draft.chunks), default=0.0)
         return kit.support(query.grams, evidence, kit.name_dense(cosine), query.english)
     evidence = evidence_with_chunks(draft)
-    dense = max((h.dense for h in hits if any(h.chunk.id == c.id for c in draft.chunks)), default=0.0)
+    dense = dense_of(hits, draft.chunks)
     return kit.support(query.grams, evidence, max(dense, kit.quoted_meaning(query, draft.citations)), query.english)
+
+
+def dense_of(hits: list[Hit], chunks: list) -> float:
+    """The best dense similarity of the hits that are these chunks (0 when none is retrieved)."""
+    ids = {c.id for c in chunks}
+    return max((h.dense for h in hits if h.chunk.id in ids), default=0.0)
 
 
 # support_low comes first and is "soft": a draft that is not about the question lets the next

@@ -9,7 +9,16 @@ from assistant import thresholds as T
 from assistant.compose import Draft, Toolkit, flat
 from assistant.dialogue import next_state
 from assistant.query import Query
-from assistant.refusal import REFUSAL, Facts, Verdict, corpus_facts, refusal_reason, support_floor, support_score
+from assistant.refusal import (
+    REFUSAL,
+    Facts,
+    Verdict,
+    corpus_facts,
+    dense_of,
+    refusal_reason,
+    support_floor,
+    support_score,
+)
 from assistant.strategies import Strategy, make_strategies
 from assistant.strategies.indicator import GROUP_GRAMS, IndicatorValueStrategy, groups_named, names_heading
 from assistant.text import names_a_thing
@@ -66,9 +75,7 @@ class Router:
             return refused
         answerable = True
         if found.kind in PASSAGE_KINDS and query.intent in TOPIC_INTENTS:
-            found = self._with_rows(query, found, hits)
-        if found.kind in PASSAGE_KINDS and query.intent in TOPIC_INTENTS:
-            found = self._with_mentions(query, found, hits)
+            found = self._with_mentions(query, self._with_rows(query, found, hits), hits)
         if RATIO_ASKED.search(query.raw) and found.kind not in ("indicator", "quote_check", "structure", "document") \
                 and not any(ch.isdigit() for c in found.citations for ch in c.quote):
             found.text = NO_FIGURE + found.text  # "女高管比例有要求吗": no ratio, but a requirement
@@ -101,7 +108,7 @@ class Router:
         if not mention and any(names_heading(query, c) for c in found.chunks):
             return found  # "妇幼保健机构能力提升项目依托哪家医院": an item of one plan is named
         mine = support_score(query, found, self.kit, hits)
-        meaning = _dense_of(hits, found.chunks)
+        meaning = dense_of(hits, found.chunks)
         for plan in self.kit.plan_names:
             if plan in found.plans:
                 continue
@@ -148,11 +155,10 @@ class Router:
             c = h.chunk
             if c.kind == "indicator" or c.id in shown or (query.plans and c.plan not in query.plans):
                 continue
-            spans = [se for se in kit.sentences(c) if term in kit.text_of(c, *se) and (c.doc, se[0]) not in quoted]
-            if not spans:
-                continue
-            best = max(spans, key=lambda se: kit.coverage(query.grams, kit.text_of(c, *se)))
-            if kit.coverage(query.grams, kit.text_of(c, *best)) < T.MENTION_COVERAGE:
+            held = [(kit.coverage(query.grams, kit.text_of(c, *se)), se) for se in kit.sentences(c)
+                    if term in kit.text_of(c, *se) and (c.doc, se[0]) not in quoted]
+            cover, best = max(held, default=(0.0, None))
+            if best is None or cover < T.MENTION_COVERAGE:
                 continue
             shown.add(c.id)
             places.append((c, best))
@@ -173,14 +179,14 @@ class Router:
         """The question's word that the fewest places of the corpus use, when 2 to MENTION_PLACES + 1
         of them do (a word most places use, "行动", names no topic; nor does a verb or a measure word,
         "制止", "左右")."""
+        using = {t: self.kit.retriever.chunks_using(t) for t in query.terms}
+        unused = [t for t, n in using.items() if n == 0]
         counts = {}
-        unused = [t for t in query.terms if self.kit.retriever.chunks_using(t) == 0]
-        for term in query.terms:
+        for term, n in using.items():
             if len(term) < 2 or not CJK_TERM.fullmatch(term) or term not in found.text or not names_a_thing(term):
                 continue
             if any(term in t and term != t for t in unused):
                 continue  # a part of a word the plans never use ("身体" of "锻炼身体") stands for it poorly
-            n = self.kit.retriever.chunks_using(term)
             if 2 <= n <= T.MENTION_PLACES + 1:
                 counts[term] = n
         if not counts:
@@ -304,9 +310,3 @@ def _widest(question: str, term: str, texts: list[str]) -> str:
     while end < len(question) and CJK_TERM.match(question[end]) and all(question[start:end + 1] in t for t in texts):
         end += 1
     return question[start:end]
-
-
-def _dense_of(hits: list[Hit], chunks: list[Chunk]) -> float:
-    """The best dense similarity of the hits that are these chunks (0 when none is retrieved)."""
-    ids = {c.id for c in chunks}
-    return max((h.dense for h in hits if h.chunk.id in ids), default=0.0)

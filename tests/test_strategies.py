@@ -485,6 +485,14 @@ def test_which_annex_a_document_is_and_the_annexes_it_has():
     assert "3个附件" in draft.text
     for name in ("乳腺癌筛查绩效考核指标表", "乳腺癌筛查流程图", "乳腺癌防治健康教育核心知识"):
         assert name in draft.text
+    # the list under a bare "附件：" line, its entries on the lines below
+    from pathlib import Path
+
+    from assistant.loaders import load_file
+
+    docs = Path(__file__).resolve().parents[1] / "evals" / "external-docs"
+    spec = make_kit(load_file(docs / "pmtct_hiv_syphilis_hbv_work_spec_2020.txt"), doc="pmtct")
+    assert "后附6个附件" in run(spec, DocumentFactsStrategy, "母婴传播规范有哪些附件").text
     # a notice named by its number is still the document asked about
     assert "附件2" in run(breast, DocumentFactsStrategy, "乳腺癌筛查工作方案是635号文的附件几").text
 

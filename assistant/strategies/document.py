@@ -13,6 +13,7 @@ from assistant import lexicon
 from assistant.compose import Draft
 from assistant.query import Query
 from assistant.strategies.base import Strategy
+from assistant.structure import ANNEX_LIST
 from assistant.text import DOC_NUMBER_RX, sentence_spans
 from assistant.types import Citation, DialogueState, Document, Hit, Intent, Plan
 
@@ -179,16 +180,18 @@ class DocumentFactsStrategy(Strategy):
 
 HEAD_CHARS = 200  # how far past a plan's title its head lines ("附件 2", the 文号) may sit
 ANNEX_OF = re.compile(r"(?m)^\s*(附件\s*\d{1,2})\s*$")  # "附件 2": the document is a notice's second annex
-ANNEX_LIST = re.compile(r"(?m)^附(?:件)?\s*[:：]\s*")  # "附：1.…" / "附件：" over a list of annexes
 ANNEX_ITEM = re.compile(r"[ \t]*\d{1,2}\s*[.．、]\s*\S[^\n]*")
 
 
 def annex_list(text: str) -> list[tuple[int, int]]:
     """The spans of the entries of a document's list of annexes ("1.乳腺癌筛查绩效考核指标表"), in order."""
-    m = ANNEX_LIST.search(text)
-    if m is None:
+    # the line the parse opens the annexes' part at ("附件：", "附：1.…"), read past its colon
+    line = next((m for m in re.finditer(r"(?m)^[^\n]*", text) if ANNEX_LIST.match(m.group().strip())), None)
+    if line is None:
         return []
-    out, pos = [], m.end()
+    colon = re.search(r"[:：]\s*", line.group())
+    after = line.start() + colon.end() if colon else line.end()
+    out, pos = [], re.compile(r"\s*").match(text, after).end()
     while (item := ANNEX_ITEM.match(text, pos)) is not None:
         start = item.start() + len(item.group(0)) - len(item.group(0).lstrip())
         out.append((start, item.end()))
