@@ -157,7 +157,7 @@ class Router:
                 continue
             held = [(kit.coverage(query.grams, kit.text_of(c, *se)), se) for se in kit.sentences(c)
                     if term in kit.text_of(c, *se) and (c.doc, se[0]) not in quoted]
-            cover, best = max(held, default=(0.0, None))
+            cover, best = max(held, key=lambda x: x[0], default=(0.0, None))  # the first of equals
             if best is None or cover < T.MENTION_COVERAGE:
                 continue
             shown.add(c.id)
