@@ -21,7 +21,7 @@ from assistant.limits import OverBudget, check_deadline, within
 from assistant.llm import OpenAIChatAnswerer  # [ISSUE 5] imports no langchain_openai by itself
 from assistant.query import Query, embedding_text, normalize, parse_query
 from assistant.retrieve import Retriever
-from assistant.router import Router
+from assistant.router import Router, joined
 from assistant.sentences import name_vectors, sentence_store, sentence_vectors
 from assistant.targets import NameIndex
 from assistant.thresholds import MAX_REPLAY, MAX_REPLAY_CHARS
@@ -127,6 +127,18 @@ class Assistant:
         return self._answer(query, state)
 
     def _answer(self, query: Query, state: DialogueState | None) -> Answer:
+        """The answer to the query; separate things asked in one breath ("老公打老婆 家长打孩子 规划里有啥
+        说法") are each answered on their own when the whole question's answer leaves one out."""
+        answer = self._answer_one(query, state)
+        if len(query.parts) < 2 or query.followup:
+            return answer
+        plans, docs = list(query.plans or ()) or None, list(query.docs or ()) or None
+        parts = [self._answer_one(parse_query(part, self.kit.plan_names, plans, docs,
+                                              known=self.retriever.idf.keys(), title_words=self.kit.title_words), None)
+                 for part in query.parts]
+        return joined(answer, parts)
+
+    def _answer_one(self, query: Query, state: DialogueState | None) -> Answer:
         """Retrieve once for the resolved query, then route it to a strategy and the refusal step."""
         plans = list(query.plans) if query.plans else None
         docs = list(query.docs) if query.docs else None

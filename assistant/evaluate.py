@@ -520,6 +520,8 @@ FALLBACK_CLASSES = (
     ("model said not found", "said not found"),
     ("timeout", "timeout"),
     ("empty answer", "empty"),
+    ("too short", "bare value"),
+    ("restates", "restates the question"),
     ("value", "row value left out"),
 )
 

@@ -151,6 +151,11 @@ SYNONYMS: dict[str, str] = {
     "贫困户": "困难家庭",
     # safety and law
     "家暴": "家庭暴力",
+    "打老婆": "家庭暴力",
+    "打媳妇": "家庭暴力",
+    "打老公": "家庭暴力",
+    "打孩子": "对儿童家庭暴力",
+    "打小孩": "对儿童家庭暴力",
     "性侵": "性侵害",
     "人贩子": "拐卖",
     "拐卖儿童": "拐卖",
@@ -417,7 +422,7 @@ GENERIC = set(
     咋 咋样 怎么样 哪个 哪里 是啥 多大 几个 要不要 需不需要 能不能 可不可以 具体数字 数是 率是 是不是
     the what is are was of which how rate plan target does do say says about in for and to by on
     any there much many when who whom
-    安排 部署 以后 之后""".split()
+    安排 部署 以后 之后 说法""".split()
 )
 
 # Characters that carry no topic: a bigram containing one says nothing ("率要", "的预").
@@ -763,12 +768,17 @@ BASELINE_WORDS = (
     "now",
     "in 2020",
 )
+# The value of today asked ("嘉兴现在女党员占比多少"): a plan knows only its base year and its targets, so
+# a sentence that states a target does not answer it (words of the past, "原来", may mean anything).
+NOW_WORDS = ("现在", "目前", "现状", "当前", "如今", "眼下", "current", "now")
 TARGET_WORDS = (
     "2025",
     "目标",
     "要求",
     "要达到",
     "达到",
+    "保持在",
+    "控制在",
     "到时候",
     "将来",
     "以后",

@@ -36,6 +36,7 @@ from assistant.grounding import (
 )
 from assistant.query import Query, with_text
 from assistant.refusal import REFUSAL
+from assistant.text import char_bigrams
 from assistant.types import Answer, Chunk, Citation, Plan
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ PROMPT_VARIABLES = {  # file stem -> the variables its template must be given
     "passage": {"number", "source", "text"},
     "condense": {"history", "question"},
 }
-MAX_CHUNKS = 4  # retrieved chunks given after the extractive citations
+MAX_CHUNKS = 2  # retrieved chunks given after the extractive citations
 CONDENSE_TURNS = 3  # recent turns shown when condensing a follow-up
 MAX_CONDENSED = 200  # a condensed question this long or longer is not trusted
 NO_KEY = "unused"
@@ -123,6 +124,20 @@ def value_missing(text: str, answer: Answer) -> str:
         if (numbers and not numbers <= have) or (not numbers and words and words not in flat):
             return f"value {value} of the row left out"
     return ""
+
+
+RESTATED_GRAMS = 3  # a reply must bring at least this many bigrams of its passages that the question lacks
+
+
+def restates_the_question(text: str, question: str, passages: list[Passage]) -> str:
+    """A reply that only says the question again ('' when it brings something from its passages).
+
+    Seen with the real local model: "心理健康这块 要搞啥项目[1][2]" and "问题问的是小孩玩手机打游戏上瘾的
+    规划怎么管。[1][2]" pass every number and quote check, and say nothing."""
+    asked = char_bigrams("".join(plain(question).split()))
+    source = char_bigrams("".join(plain("".join(p.text for p in passages)).split()))
+    brought = (char_bigrams("".join(plain(MARKER.sub(" ", text)).split())) - asked) & source
+    return "" if len(brought) >= RESTATED_GRAMS else "restates the question"
 
 
 def renumber(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
@@ -234,6 +249,9 @@ def chat_model(settings: Settings) -> Any:
     return ChatOpenAI(base_url=settings.llm_base_url, model=settings.llm_model,
                       api_key=settings.llm_api_key or NO_KEY, timeout=settings.llm_timeout,
                       max_retries=0, use_responses_api=False,
+                      # Greedy decoding: the same passages give the same reply, so a checked answer can
+                      # be reproduced and the eval measures the prompt, not the sampler's luck.
+                      temperature=0,
                       # `max_tokens` as every OpenAI-compatible server reads it (ChatOpenAI itself would
                       # send `max_completion_tokens`, which llama.cpp's server ignores).
                       extra_body={"max_tokens": MAX_TOKENS})
@@ -362,7 +380,8 @@ class OpenAIChatAnswerer:
         yield self._grounded(answer, strip_think(text), passages)
 
     def _grounded(self, answer: Answer, text: str, passages: list[Passage]) -> Answer:
-        problem = check_grounding(text, passages) or value_missing(text, answer)
+        problem = check_grounding(text, passages) or value_missing(text, answer) \
+            or restates_the_question(text, answer.resolved_question or answer.question, passages)
         if problem:
             return self._fallback(answer, problem)
         new_text, citations = renumber(text, passages)

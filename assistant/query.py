@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from assistant import lexicon
 from assistant.quotes import extract_quote
-from assistant.text import char_bigrams, search_terms, sentence_spans
+from assistant.text import char_bigrams, names_a_thing, search_terms, sentence_spans
 from assistant.thresholds import EMBED_CHARS
 from assistant.types import Intent, plan_kind
 
@@ -87,6 +87,7 @@ class Query:
     asks: tuple[Intent, ...] = ()  # every intent the cue words point to, the intent first
     wants_figure: bool = False  # a figure demanded, not only asked: "具体要到百分之几", "确切数字"
     head: str = ""  # the thing a "what X" question asks for: "打造啥高地" -> 高地, "哪些学科合作" -> 学科
+    parts: tuple[str, ...] = ()  # separate things asked in one breath, one question each (topic_parts)
     vector: tuple[float, ...] | None = field(default=None, repr=False, compare=False)  # embedded once
 
 
@@ -357,7 +358,38 @@ def parse_query(
         docs=tuple(docs) if docs else None,
         named_plans=named,
         named_grams=frozenset().union(*(char_bigrams(plan_names[k]) for k in named)) if named else frozenset(),
+        parts=topic_parts(raw) if asks[0] not in (Intent.QUOTE, Intent.DOCUMENT) else (),
     )
+
+
+TOPIC_BREAK = re.compile(r"[\s、，,；;]+")
+ASIDE = re.compile(r"（[^（）]*）|\([^()]*\)")
+ENUMERATED = re.compile(r"[\u4e00-\u9fff]、[\u4e00-\u9fff]|各是|各有|各为|各要|各自")
+GROUP_WORD_GRAMS = frozenset().union(*(char_bigrams(w) for w in lexicon.GROUP_IN_NAMES))
+TOPIC_OWN_GRAMS = 2  # bigrams a part must have that no other part has, to be a thing of its own
+MAX_TOPICS = 3  # parts answered one by one at most: the work a question costs stays bounded
+
+
+def topic_parts(raw: str) -> tuple[str, ...]:
+    """Separate things asked in one breath ("老公打老婆 家长打孩子 这种规划里有啥说法没"): one question
+    per thing, each with the pieces that only ask ("这种规划里有啥说法没"). () for one thing: a piece
+    that repeats another's words ("婚检率要求多少 儿童规划里也说到婚检了吗") or names only a group
+    ("妇女的 小孩的") is not a thing of its own."""
+    # said as several: "各/分别/这些", or a list mark between them ("心理辅导中心、心理咨询室"); a space
+    # alone often only sets the scene ("学校出安全事故 主体责任在谁")
+    raw = ASIDE.sub(lambda m: m.group(0).replace("、", ""), raw)  # "县（市、区）" is one thing
+    if not (ENUMERATED.search(raw) or any(w in raw for w in lexicon.ALL_OF_THEM)):
+        return ()
+    pieces = [p for p in TOPIC_BREAK.split(raw.strip()) if p]
+    if not 2 <= len(pieces) <= 6:
+        return ()
+    grams = [key_grams(normalize(p)) - GROUP_WORD_GRAMS for p in pieces]
+    own = [g - frozenset().union(*(h for j, h in enumerate(grams) if j != i)) for i, g in enumerate(grams)]
+    things = [i for i, g in enumerate(own) if len(g) >= TOPIC_OWN_GRAMS and any(map(names_a_thing, pieces[i:i + 1]))]
+    if not 2 <= len(things) <= MAX_TOPICS:
+        return ()
+    asking = [p for i, p in enumerate(pieces) if i not in things]
+    return tuple(" ".join([pieces[i], *asking]) for i in things)
 
 
 def with_text(query: Query, text: str, **changes) -> Query:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from assistant import thresholds as T
 from assistant.compose import Draft, Toolkit, flat
-from assistant.lexicon import COUNT_UNITS, FACETS, HEAD_ROLES, LEVELS
+from assistant.lexicon import COUNT_UNITS, FACETS, HEAD_ROLES, LEVELS, NOW_WORDS
 from assistant.query import Query, asked_unit, unit_fits
 from assistant.strategies.document import PERIOD_YEARS
 from assistant.targets import row_name
@@ -134,10 +134,15 @@ def baseline_not_in_text(query: Query, draft: Draft, kit: Toolkit, facts: Facts,
     if query.aspect != "baseline" or draft.kind == "indicator" or draft.exact:
         return None
     base = sorted({y for p in _plans_of(draft, facts) for y in facts.columns.get(p, set())})[:1]
-    # the year named outright: "原来村里承包的地" says "originally", not "in 2020"
-    if not base or base[0] not in query.years or base[0] in quoted_text(draft):
+    if not base or base[0] in quoted_text(draft):
         return None
-    return f"规划正文没有给出{base[0]}年的数字。"
+    if base[0] in query.years:
+        return f"规划正文没有给出{base[0]}年的数字。"
+    # today's figure asked of a sentence that states a target ("嘉兴现在女党员占比多少"); the past in
+    # words, "原来村里承包的地", says "originally", not "in 2020", and is left be
+    if query.wants_number and any(w in query.raw.lower() for w in NOW_WORDS):
+        return "规划没有给出现在的数字，只写了要达到的目标。"
+    return None
 
 
 LEVEL_PATTERNS = {name: re.compile(words) for name, words in LEVELS.items()}

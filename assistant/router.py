@@ -289,6 +289,29 @@ class Router:
         return query
 
 
+def joined(whole: Answer, parts: list[Answer]) -> Answer:
+    """The whole question's answer, or, when it leaves out a thing asked that a part's answer gives, the
+    parts' answers one after another (each span cited once; the conversation goes on from the whole)."""
+    given = [p for p in parts if p.answerable and p.citations]
+    spans = {(c.doc, c.start) for c in whole.citations} if whole.answerable else set()
+    if len(given) < 2 or all((p.citations[0].doc, p.citations[0].start) in spans for p in given):
+        return whole
+    citations: list[Citation] = []
+    texts = []
+    for part in given:
+        at = {}
+        for n, c in enumerate(part.citations, 1):
+            same = next((i for i, d in enumerate(citations, 1) if (d.doc, d.start, d.end) == (c.doc, c.start, c.end)),
+                        None)
+            if same is None:
+                citations.append(c)
+                same = len(citations)
+            at[n] = same
+        texts.append(MARKER.sub(lambda m, at=at: f"[{at.get(int(m.group(1)), int(m.group(1)))}]", part.answer))
+    return replace(whole, answer="\n".join(texts), answerable=True, citations=citations, kind=given[0].kind,
+                   context={**whole.context, "strategy": "parts", "parts": [p.context.get("strategy") for p in given]})
+
+
 def merge_drafts(first: Draft, second: Draft) -> Draft:
     """Two drafts as one answer: the second's [n] markers follow the first's citations."""
     shift = len(first.citations)

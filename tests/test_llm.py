@@ -28,6 +28,7 @@ from assistant.llm import (
     check_prompts,
     render,
     renumber,
+    restates_the_question,
     value_missing,
 )
 from assistant.refusal import REFUSAL
@@ -242,6 +243,22 @@ def test_a_reply_of_citation_marks_only_is_no_answer():
     assert check_grounding("[1]、[2][3]", passages).startswith("empty answer")
 
 
+def test_a_reply_that_only_says_the_question_again_is_no_answer():
+    # seen with the real model: it passes every number and quote check and says nothing
+    online = [passage("完善未成年人上网使用实名实人验证、功能限制、时长限定、内容审核等运行机制。")]
+    question = "小孩玩手机打游戏上瘾 规划咋管"
+    assert restates_the_question("问题问的是小孩玩手机打游戏上瘾的规划怎么管。\n[1]", question, online)
+    assert restates_the_question("小孩玩手机打游戏上瘾 规划咋管[1]", question, online)
+    assert restates_the_question("规划要求完善未成年人上网实名实人验证和时长限定[1]。", question, online) == ""
+
+
+def test_a_bare_value_is_no_answer():
+    # seen with the real model: "35%以上[1]" (of what?) and "92.41[1]" (the 2020 value, for the target)
+    passages = [passage("全市中国共产党女党员比例达到35％以上。")]
+    assert check_grounding("35％以上[1]", passages).startswith("too short")
+    assert check_grounding("全市女党员比例要达到35％以上[1]。", passages) == ""
+
+
 def test_renumber_and_streamed_prefix():
     passages = [passage("婚前医学检查率保持在85％以上。"), passage("产前筛查率达到90％以上。")]
     text, cites = renumber("产前筛查率达到90％以上[2]，婚前医学检查率保持在85％以上［1］。", passages)
@@ -279,7 +296,9 @@ def test_faithful_answer_is_shown_with_exact_citations(llm_assistant, assistant,
     assert system["role"] == "system"
     # The prompt names the plans of the passages (the cited row's, then the retrieved chunks') and their
     # period, read from the corpus.
-    scope = "、".join(f"《嘉兴市{p}发展“十四五”规划》（规划期2021—2025年，基期2020年）" for p in ("妇女", "儿童"))
+    shown = [p for p in ("妇女", "儿童") if f"] {p}规划 > " in user["content"]]
+    assert shown[0] == "妇女"
+    scope = "、".join(f"《嘉兴市{p}发展“十四五”规划》（规划期2021—2025年，基期2020年）" for p in shown)
     assert system["content"] == (ROOT / "prompts" / "system.txt").read_text(encoding="utf-8").rstrip(
         "\n").replace("${not_found}", REFUSAL).replace("${plans}", scope)
     assert user["content"].startswith("<资料>\n[1] " + extractive.citations[0].section)
@@ -438,6 +457,7 @@ def test_stream_yields_checked_text_then_the_grounded_answer(llm_assistant, assi
     chat.script(Reply(FAITHFUL, pieces=8))
     *partials, final = llm_assistant.ask_stream(QUESTION)
     assert chat.requests[0]["stream"] is True
+    assert chat.requests[0]["temperature"] == 0  # greedy: the same passages give the same reply
     assert partials and all(isinstance(p, str) and FAITHFUL.startswith(p) for p in partials)
     assert isinstance(final, Answer) and final.answer == FAITHFUL and final.context["llm"] == "used"
     assert_exact(assistant, final)

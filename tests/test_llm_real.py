@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import time
 import urllib.request
 
 import pytest
+from chromium import CHROMIUM
 
 from assistant.grounding import check_grounding
 
@@ -78,3 +80,53 @@ def test_check_grounding_is_what_decides(real):
     answer = real.ask("婚前医学检查率目标是多少")
     passages = real.llm.passages(answer)
     assert check_grounding("婚前医学检查率目标为95％[1]。", passages).startswith("number")
+
+
+# Every state of the latest answer bubble as the page draws it: its text and how many citation cards
+# it has. A streamed answer shows the model's checked sentences first (no cards), then the final one.
+OBSERVE = """() => {
+  window.__seen = [];
+  const chat = document.querySelector('#chatbot');
+  new MutationObserver(() => {
+    const answer = [...chat.querySelectorAll('.answer')].pop();
+    if (!answer) return;
+    const p = answer.querySelector('p');
+    const state = {text: p ? p.innerText : '', cards: answer.querySelectorAll('.card').length};
+    const last = window.__seen[window.__seen.length - 1];
+    if (!last || last.text !== state.text || last.cards !== state.cards) window.__seen.push(state);
+  }).observe(chat, {childList: true, subtree: true, characterData: true});
+}"""
+STREAMED = "妇女规划里关于就业有哪些措施"  # a list: several sentences, so several checked steps
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (see tests/chromium.py)")
+def test_the_app_streams_the_real_models_checked_sentences_in_chromium(real, browser):
+    import app
+
+    demo = app.build_app(real)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app.launch(demo, "127.0.0.1", port, block=False)
+    try:
+        page = browser.new_page(locale="zh-CN")
+        page.set_default_timeout(180_000)  # a real model on 2 cores: about 10 s, more when the CPU is shared
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector("#question textarea")
+        page.evaluate(OBSERVE)
+        page.fill("#question textarea", STREAMED)
+        page.click("#send")
+        page.wait_for_function("document.querySelector('#chatbot .answer .card') !== null")
+        page.wait_for_timeout(300)
+        seen = page.evaluate("window.__seen")
+    finally:
+        demo.close()
+    *partial, final = seen
+    assert final["cards"] >= 1 and final["text"], seen
+    assert partial and all(s["cards"] == 0 for s in partial), seen  # sentences first, the cards with the end
+    texts = [s["text"] for s in partial if s["text"]]
+    assert texts and all(b.startswith(a) for a, b in zip(texts, texts[1:])), texts  # it only grows
+    if real.ask(STREAMED).context["llm"] == "used":  # greedy decoding: the same reply again
+        assert final["text"].startswith(texts[-1]), (final, texts)  # the streamed text is the answer's start

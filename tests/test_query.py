@@ -171,3 +171,30 @@ def test_a_plan_term_with_an_aside_keeps_its_bigrams():
     grams = key_grams(normalize("县里要不要自己定规划"))
     assert {"县市", "市区"} <= grams and {"县市", "市区"} <= char_bigrams("各县（市、区）政府")
     assert {"县市", "市区"} <= key_grams(normalize("区里要做什么"))
+
+
+@pytest.mark.parametrize("question, parts", [
+    ("老公打老婆、家长打孩子 这种规划里有啥说法没",
+     ("老公打老婆 这种规划里有啥说法没", "家长打孩子 这种规划里有啥说法没")),
+    ("学校出安全事故 主体责任在谁", ()),  # a space alone: the scene, then the question
+    ("老公打老婆 家长打孩子 这种规划里有啥说法没", ()),
+    ("体质合格率 达标率这些 目标各是多少", ("体质合格率 目标各是多少", "达标率这些 目标各是多少")),
+    ("心理辅导中心、心理咨询室 要建到哪一级", ("心理辅导中心 要建到哪一级", "心理咨询室 要建到哪一级")),
+    # one thing, however it is broken up: a piece repeats another's words, names only a group, or only asks
+    ("婚检率要求多少 儿童那个规划里是不是也说到婚检了", ()),
+    ("每个县都要有活动中心吗 妇女的 小孩的", ()),
+    ("托儿所名额这块 两个规划都有提吗 目标定的多少", ()),
+    ("孩子玩手机上瘾 规划里有没有管网络的", ()),
+    ("婚前医学检查率目标是多少", ()),
+])
+def test_separate_things_asked_in_one_breath_are_parts(question, parts):
+    from assistant.query import topic_parts
+
+    assert topic_parts(question) == parts
+
+
+def test_the_parts_asked_are_bounded():
+    from assistant.query import topic_parts
+
+    many = " ".join(["婚前医学检查", "孕产妇死亡", "新生儿筛查", "托育服务", "儿童之家"]) + " 有啥要求"
+    assert topic_parts(many) == ()  # more things than MAX_TOPICS: answered as one question

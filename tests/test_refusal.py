@@ -215,6 +215,16 @@ def test_baseline_year_asked_of_a_target_sentence(kit, facts):
                                         kit, facts, []) is None  # a row: its 2020 cell answers
 
 
+def test_todays_figure_asked_of_a_target_sentence(kit, facts):
+    target_only = text_draft(kit, "就业人员中的女性比例保持在44％左右")
+    assert "现在" in refusal.baseline_not_in_text(q(kit, "现在就业人员中女性占比多少"), target_only, kit, facts, [])
+    assert "现在" in refusal.baseline_not_in_text(q(kit, "how many of the employed are women now"),
+                                                 target_only, kit, facts, [])
+    # a target asked, "now" or not; no figure asked; the past in words: the sentence stands
+    for question in ("现在就业人员中女性比例要保持在多少", "目前就业方面有什么措施", "原来就业人员中女性比例是多少"):
+        assert refusal.baseline_not_in_text(q(kit, question), target_only, kit, facts, []) is None, question
+
+
 def test_money_asked_of_evidence_without_money(kit, facts):
     standards = text_draft(kit, "发展普惠托育服务体系，制定托育服务标准。")
     assert "收费" in refusal.money_missing(q(kit, "托育机构收费有没有上限"), standards, kit, facts, [])

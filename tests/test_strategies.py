@@ -528,3 +528,27 @@ def test_the_sentence_nearest_in_meaning_is_found_in_other_words(tmp_path):
     assert near is not None and "10分钟健身圈" in kit.text_of(item, *near)
     assert kit.nearest_sentence(ask("产假有多长"), item, kit.sentences(item)) is None
     assert make_kit().nearest_sentence(query, item, kit.sentences(item)) is None  # no vectors: no guess
+
+
+def test_parts_answered_apart_are_joined_each_span_cited_once():
+    from assistant.router import joined
+    from assistant.types import Answer, Citation
+
+    def cite(start, quote):
+        return Citation(plan="妇女规划", section="妇女规划 > x", quote=quote, start=start, end=start + len(quote),
+                        doc="d")
+
+    violence, guardians, shared = cite(0, "零容忍"), cite(100, "撤销监护人资格"), cite(200, "强制报告")
+    off_topic = Answer("老公打老婆 家长打孩子", "家长学校[1]", True, [cite(300, "家长学校")])
+    parts = [Answer("老公打老婆", "零容忍[1]；强制报告[2]", True, [violence, shared]),
+             Answer("家长打孩子", "撤销监护人资格[1]；强制报告[2]", True, [guardians, shared]),
+             Answer("第三件", "规划中没有写明这一点。", False)]
+    both = joined(off_topic, parts)
+    assert both.answer == "零容忍[1]；强制报告[2]\n撤销监护人资格[3]；强制报告[2]"
+    assert both.citations == [violence, shared, guardians] and both.answerable
+    # the whole answer already cites each part's own passage: it stands as it is
+    whole = Answer("老公打老婆 家长打孩子", "零容忍[1]；撤销监护人资格[2]", True, [violence, guardians])
+    assert joined(whole, parts) is whole
+    # fewer than two parts answered: the whole answer, refused or not
+    refused = Answer("q", "规划中没有写明这一点。", False)
+    assert joined(refused, parts[:1] + parts[2:]) is refused
