@@ -422,8 +422,13 @@ GENERIC = set(
     咋 咋样 怎么样 哪个 哪里 是啥 多大 几个 要不要 需不需要 能不能 可不可以 具体数字 数是 率是 是不是
     the what is are was of which how rate plan target does do say says about in for and to by on
     any there much many when who whom
-    安排 部署 以后 之后 说法""".split()
+    安排 部署 以后 之后""".split()
 )
+
+# Words that ask what a plan says of the things named ("这种规划里有啥说法"): a piece of a question
+# made of them names no thing of its own (query.topic_parts). Not GENERIC: there "说法" keeps
+# "托育方面规划有啥说法" from reading as a question about the plan's 方面 (its domains).
+SAYING_WORDS = ("说法", "讲法", "提法")
 
 # Characters that carry no topic: a bigram containing one says nothing ("率要", "的预").
 STOP_CHARS = set("的了吗呢吧啊呀么嘛是有在和与及或要会能把被对给让从向到就都也还又再很更最该这那哪谁几多少个啥咋")

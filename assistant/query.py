@@ -383,7 +383,8 @@ def topic_parts(raw: str) -> tuple[str, ...]:
     pieces = [p for p in TOPIC_BREAK.split(raw.strip()) if p]
     if not 2 <= len(pieces) <= 6:
         return ()
-    grams = [key_grams(normalize(p)) - GROUP_WORD_GRAMS for p in pieces]
+    saying = frozenset().union(*(char_bigrams(w) for w in lexicon.SAYING_WORDS))
+    grams = [key_grams(normalize(p)) - GROUP_WORD_GRAMS - saying for p in pieces]
     own = [g - frozenset().union(*(h for j, h in enumerate(grams) if j != i)) for i, g in enumerate(grams)]
     things = [i for i, g in enumerate(own) if len(g) >= TOPIC_OWN_GRAMS and any(map(names_a_thing, pieces[i:i + 1]))]
     if not 2 <= len(things) <= MAX_TOPICS:
