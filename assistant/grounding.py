@@ -269,8 +269,9 @@ def check_grounding(text: str, passages: list[Passage]) -> str:
         return "empty answer"
     if len(text) > MAX_ANSWER_CHARS:
         return f"answer too long ({len(text)} characters)"
-    if len(CJK_CHARS.findall(MARKER.sub("", text))) < MIN_ANSWER_CHARS:
-        if any(ch.isdigit() for ch in MARKER.sub("", text)):
+    unmarked = MARKER.sub("", text)
+    if len(CJK_CHARS.findall(unmarked)) < MIN_ANSWER_CHARS:
+        if any(ch.isdigit() for ch in unmarked):
             return "too short (a bare value, no sentence)"  # "35%以上[1]": what it is the value of is unsaid
         return "empty answer (citation marks only)"  # "[1]、[2][3]"
     if REFUSAL.rstrip("。") in text:

@@ -107,6 +107,11 @@ def plan_years(plan: Plan, text: str) -> tuple[str, str, str] | None:
     return str(int(first) - 1), first, last
 
 
+def squashed(text: str) -> str:
+    """Normalised (plain) and without whitespace: how a reply and its passages are compared."""
+    return "".join(plain(text).split())
+
+
 def value_missing(text: str, answer: Answer) -> str:
     """An indicator answer's value that the model's text leaves out ('' when all are there).
 
@@ -117,10 +122,10 @@ def value_missing(text: str, answer: Answer) -> str:
     if answer.kind != "indicator":
         return ""
     have = {v.number for v in values(plain(MARKER.sub(" ", text)))}
-    flat = "".join(plain(text).split())
+    flat = squashed(text)
     for value in ROW_VALUE.findall(answer.answer):
         numbers = {v.number for v in values(plain(value))}
-        words = "".join(plain(value).split()).strip("％")
+        words = squashed(value).strip("％")
         if (numbers and not numbers <= have) or (not numbers and words and words not in flat):
             return f"value {value} of the row left out"
     return ""
@@ -134,9 +139,8 @@ def restates_the_question(text: str, question: str, passages: list[Passage]) -> 
 
     Seen with the real local model: "心理健康这块 要搞啥项目[1][2]" and "问题问的是小孩玩手机打游戏上瘾的
     规划怎么管。[1][2]" pass every number and quote check, and say nothing."""
-    asked = char_bigrams("".join(plain(question).split()))
-    source = char_bigrams("".join(plain("".join(p.text for p in passages)).split()))
-    brought = (char_bigrams("".join(plain(MARKER.sub(" ", text)).split())) - asked) & source
+    source = frozenset().union(*(char_bigrams(squashed(p.evidence)) for p in passages))
+    brought = (char_bigrams(squashed(MARKER.sub(" ", text))) - char_bigrams(squashed(question))) & source
     return "" if len(brought) >= RESTATED_GRAMS else "restates the question"
 
 

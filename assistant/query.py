@@ -193,6 +193,14 @@ def figure_asked(low: str) -> bool:
     return asks_number(low) or any(c in low for c in ("率", "比例", "人数")) or YEAR.search(low) is not None
 
 
+def has_cue(text: str, cues: tuple[str, ...]) -> bool:
+    """Whether the text says one of the cue words; an English one as a word ("now", not "know"), a
+    year or a Chinese word anywhere ("率2020年")."""
+    low = text.lower()
+    return any(re.search(rf"\b{re.escape(cue)}", low) if cue.isascii() and cue[:1].isalpha() else cue in low
+               for cue in cues)
+
+
 def _has_cue(low: str, cue: str) -> bool:
     if cue.startswith("^"):
         return low.lstrip().startswith(cue[1:])
@@ -212,9 +220,8 @@ def about_document(text: str, titles: tuple[str, ...] = ()) -> bool:
 
 def aspect_of(text: str) -> str | None:
     """ "baseline" when the 2020 value is asked (and not the target), "target" when the target is."""
-    low = text.lower()
-    base = any(w in low for w in lexicon.BASELINE_WORDS)
-    target = any(w in low for w in lexicon.TARGET_WORDS)
+    base = has_cue(text, lexicon.BASELINE_WORDS)
+    target = has_cue(text, lexicon.TARGET_WORDS)
     if base and not target:
         return "baseline"
     if target and not base:
@@ -364,8 +371,9 @@ def parse_query(
 
 TOPIC_BREAK = re.compile(r"[\s、，,；;]+")
 ASIDE = re.compile(r"（[^（）]*）|\([^()]*\)")
-ENUMERATED = re.compile(r"[\u4e00-\u9fff]、[\u4e00-\u9fff]|各是|各有|各为|各要|各自")
-GROUP_WORD_GRAMS = frozenset().union(*(char_bigrams(w) for w in lexicon.GROUP_IN_NAMES))
+ENUMERATED = re.compile(r"[\u4e00-\u9fff]、[\u4e00-\u9fff]|各是|各有|各为|各要")  # and lexicon.ALL_OF_THEM
+GROUP_GRAMS = frozenset().union(*(char_bigrams(w) for w in lexicon.GROUP_IN_NAMES))  # 妇女, 儿童 ...: no topic
+SAYING_GRAMS = frozenset().union(*(char_bigrams(w) for w in lexicon.SAYING_WORDS))
 TOPIC_OWN_GRAMS = 2  # bigrams a part must have that no other part has, to be a thing of its own
 MAX_TOPICS = 3  # parts answered one by one at most: the work a question costs stays bounded
 
@@ -383,10 +391,9 @@ def topic_parts(raw: str) -> tuple[str, ...]:
     pieces = [p for p in TOPIC_BREAK.split(raw.strip()) if p]
     if not 2 <= len(pieces) <= 6:
         return ()
-    saying = frozenset().union(*(char_bigrams(w) for w in lexicon.SAYING_WORDS))
-    grams = [key_grams(normalize(p)) - GROUP_WORD_GRAMS - saying for p in pieces]
+    grams = [key_grams(normalize(p)) - GROUP_GRAMS - SAYING_GRAMS for p in pieces]
     own = [g - frozenset().union(*(h for j, h in enumerate(grams) if j != i)) for i, g in enumerate(grams)]
-    things = [i for i, g in enumerate(own) if len(g) >= TOPIC_OWN_GRAMS and any(map(names_a_thing, pieces[i:i + 1]))]
+    things = [i for i, g in enumerate(own) if len(g) >= TOPIC_OWN_GRAMS and names_a_thing(pieces[i])]
     if not 2 <= len(things) <= MAX_TOPICS:
         return ()
     asking = [p for i, p in enumerate(pieces) if i not in things]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from assistant import thresholds as T
 from assistant.compose import Draft, Toolkit, flat
 from assistant.lexicon import COUNT_UNITS, FACETS, HEAD_ROLES, LEVELS, NOW_WORDS
-from assistant.query import Query, asked_unit, unit_fits
+from assistant.query import Query, asked_unit, has_cue, unit_fits
 from assistant.strategies.document import PERIOD_YEARS
 from assistant.targets import row_name
 from assistant.text import NUMBER, STATED_VALUE, TIME_STATED, char_bigrams, figures
@@ -140,7 +140,7 @@ def baseline_not_in_text(query: Query, draft: Draft, kit: Toolkit, facts: Facts,
         return f"规划正文没有给出{base[0]}年的数字。"
     # today's figure asked of a sentence that states a target ("嘉兴现在女党员占比多少"); the past in
     # words, "原来村里承包的地", says "originally", not "in 2020", and is left be
-    if query.wants_number and any(w in query.raw.lower() for w in NOW_WORDS):
+    if query.wants_number and has_cue(query.raw, NOW_WORDS):
         return "规划没有给出现在的数字，只写了要达到的目标。"
     return None
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from assistant import thresholds as T
 from assistant.compose import Draft, Toolkit, flat
 from assistant.dialogue import next_state
-from assistant.query import Query
+from assistant.query import GROUP_GRAMS, Query
 from assistant.refusal import (
     REFUSAL,
     Facts,
@@ -20,7 +20,7 @@ from assistant.refusal import (
     support_score,
 )
 from assistant.strategies import Strategy, make_strategies
-from assistant.strategies.indicator import GROUP_GRAMS, IndicatorValueStrategy, groups_named, names_heading
+from assistant.strategies.indicator import IndicatorValueStrategy, groups_named, names_heading
 from assistant.text import names_a_thing
 from assistant.types import Answer, Chunk, Citation, DialogueState, Hit, Intent
 

@@ -221,7 +221,8 @@ def test_todays_figure_asked_of_a_target_sentence(kit, facts):
     assert "现在" in refusal.baseline_not_in_text(q(kit, "how many of the employed are women now"),
                                                  target_only, kit, facts, [])
     # a target asked, "now" or not; no figure asked; the past in words: the sentence stands
-    for question in ("现在就业人员中女性比例要保持在多少", "目前就业方面有什么措施", "原来就业人员中女性比例是多少"):
+    for question in ("现在就业人员中女性比例要保持在多少", "目前就业方面有什么措施", "原来就业人员中女性比例是多少",
+                     "do you know how many of the employed are women"):  # "know" is not "now"
         assert refusal.baseline_not_in_text(q(kit, question), target_only, kit, facts, []) is None, question
 
 

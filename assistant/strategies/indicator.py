@@ -8,7 +8,7 @@ from assistant import lexicon
 from assistant import thresholds as T
 from assistant.compose import Draft, clauses, fmt_value
 from assistant.dialogue import AGE_BAND
-from assistant.query import Query, unit_fits
+from assistant.query import GROUP_GRAMS, Query, unit_fits
 from assistant.strategies.base import Strategy
 from assistant.structure import unnumbered
 from assistant.targets import row_name
@@ -19,7 +19,6 @@ PLAN_GROUP_WORDS = re.compile("|".join(lexicon.GROUP_IN_NAMES))
 RATIO_WORDS = {"占比", "比例", "比重", "比率", "多少", "数"}
 GROUP_STEMS = {"女生": ("女",), "女性": ("女",), "妇女": ("女",), "男生": ("男",)}
 SHARE_UNITS = ("％", "%", "‰")
-GROUP_GRAMS = frozenset().union(*(char_bigrams(w) for w in lexicon.GROUP_IN_NAMES))
 ASKS = (Intent.VALUE, Intent.COUNT, Intent.STATEMENT, Intent.WHEN)
 
 
