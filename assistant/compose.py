@@ -16,7 +16,7 @@ from assistant.retrieve import Retriever
 from assistant.sentences import SentenceVectors
 from assistant.structure import TITLE_NOTE
 from assistant.targets import NameIndex, row_name
-from assistant.text import char_bigrams, figures, numbers, sentence_spans
+from assistant.text import TIME_STATED, char_bigrams, figures, numbers, sentence_spans
 from assistant.types import Chunk, Citation, Hit, Indicator, Intent, plan_kind
 
 TOTALS_KEPT = 256  # questions' total bigram weights remembered (Toolkit._weight); a bound, not a tuning
@@ -266,6 +266,9 @@ class Toolkit:
             # The same statement in the other plan ("市政府妇儿工委负责…" is in both): give both.
             top = max(b[3] for b in best)
             twin = next((c for c in scored if c[0].plan != best[0][0].plan and c[3] >= top - T.TWIN_MARGIN), None)
+            if twin is None:
+                twin = next((c for c in scored if c[0].plan != best[0][0].plan and c[3] >= top - T.PARALLEL_TWIN_MARGIN
+                             and parallel_sections(c[0], best[0][0])), None)
             if twin is not None:  # and, as for the first plan, its chunk's next best sentences within the margin
                 more = [c for c in scored if c[0].id == twin[0].id and c is not twin and c[3] >= twin[3] - margin]
                 best += sorted([twin] + more[: max(0, limit - 1)], key=lambda x: x[1])
@@ -308,8 +311,23 @@ ITEM_LEAD = re.compile(r"^\s*(?:[（(]\d{1,3}[)）]|\d{1,3}[．.、](?!\d))")
 WHO_WORDS = re.compile(r"负责|牵头|主体责任|协调|组织|指导|督促|承担|报送")
 # A body named as who acts: a "谁" question's answer names one (卫生计生行政部门, 妇儿工委, 县级政府).
 BODIES = re.compile(r"部门|委员会|工委|政府|[卫健]委|我委|机构|局|厅|妇联|团体|单位")
-WHEN_WORDS = re.compile(r"\d{4}\s*年|\d+\s*月|\d+\s*日|每年|年底|年内|期间|中期|终期")
+# A sentence a when-question prefers: a time or time limit, or a phase ("中期和终期评估").
+WHEN_WORDS = re.compile(TIME_STATED.pattern + "|期间|中期|终期")
 DEFINES = re.compile(r"是指|所称|简称|以下简称|包括|即|指的是|含")
+
+
+def parallel_sections(a: Chunk, b: Chunk) -> bool:
+    """Are two chunks of different documents under the same heading in each one's own words
+    ("六、女性间隔多长时间做一次乳腺癌筛查？" and "七、…宫颈癌筛查？")? Numbering and each document's
+    title words are set aside."""
+    def own(chunk: Chunk) -> frozenset[str]:
+        heading = HEADING_NUMBER.sub("", chunk.section.rsplit(" > ", 1)[-1])
+        return frozenset(char_bigrams(heading)) - frozenset(char_bigrams(chunk.plan_name))
+    x, y = own(a), own(b)
+    return len(x) >= 3 and len(y) >= 3 and len(x & y) / len(x | y) >= T.PARALLEL_HEADING_MIN
+
+
+HEADING_NUMBER = re.compile(r"^[（(]?[一二三四五六七八九十\d]+[）)．.、]?")
 
 
 def sentence_bonus(query, sent: str, prefer: re.Pattern | None = None) -> float:

@@ -94,9 +94,10 @@ FIGURE = re.compile(r"(?:达到|保持在|不低于|不少于|控制在|提高�
                     r"|每\s*\d{1,2}(?:\s*[-－~～]\s*\d{1,2})?\s*(?:年|个月|月|周|天)|(?<!\d)\d{1,2}\s*[类级](?:及以上|以上)")
 
 # A time stated: a date or a yearly rhythm. "中期和终期评估" names phases, not when.
-# A time or a time limit: a date, "每年", or a duration ("5个工作日内", "12小时内", "每2-3年").
-TIME_STATED = re.compile(r"\d{4}\s*年|\d+\s*月|\d+\s*日|每年|年底|年内|之前|以前"
-                         r"|\d+(?:\s*[-－~～]\s*\d+)?\s*个?\s*(?:工作日|小时|天|周|年)")
+# A time or a time limit: a date, "每年", or a duration ("5个工作日内", "12小时内", "每2-3年", "每三年").
+# "12月龄" is an age, not a time.
+TIME_STATED = re.compile(r"\d{4}\s*年|\d+\s*月(?!龄)|\d+\s*日|每年|年底|年内|之前|以前"
+                         r"|(?:\d+|[一二两三四五六七八九十半]+)(?:\s*[-－~～]\s*\d+)?\s*个?\s*(?:工作日|小时|天|周|月(?!龄)|年)")
 
 # A value a question states as a share or a decimal ("2020年是48.9%的那个指标", "58.4"), not a year or an age.
 STATED_VALUE = re.compile(r"(?<![\d.])(\d+\.\d+|\d+(?=\s*[%％‰]))")

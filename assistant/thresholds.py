@@ -113,6 +113,11 @@ SECOND_SENTENCE_MARGIN = 0.12
 OTHER_ITEM_MARGIN = 0.05
 # The same statement in the other plan is added when it scores within this margin of the best.
 TWIN_MARGIN = 0.1
+# ... and within this wider margin when its heading is the best one's in the other document's words
+# ("女性间隔多长时间做一次乳腺癌筛查？" beside "…宫颈癌筛查？"): twin documents answer in parallel sections.
+PARALLEL_TWIN_MARGIN = 0.3
+# Headings are parallel when their bigrams, without their documents' own title words, overlap this much.
+PARALLEL_HEADING_MIN = 0.7
 # A question that names no plan gets the other plan's answer too when its support is within this of
 # the first plan's (both plans say something about 艾滋病母婴传播).
 BOTH_PLANS_MARGIN = 0.15
@@ -220,3 +225,5 @@ MAX_CELL_LINES = 40  # a cell of more lines is no cell (the longest formula here
 # characters (~100 tokens, ~65 ms) hold every eval question whole (the longest is 149), while a
 # pasted page or a long quotation is still searched by all its words (BM25, the quote check).
 EMBED_CHARS = 160
+
+

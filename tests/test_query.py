@@ -198,3 +198,11 @@ def test_the_parts_asked_are_bounded():
 
     many = " ".join(["婚前医学检查", "孕产妇死亡", "新生儿筛查", "托育服务", "儿童之家"]) + " 有啥要求"
     assert topic_parts(many) == ()  # more things than MAX_TOPICS: answered as one question
+
+
+def test_a_time_limit_is_a_time_and_an_age_in_months_is_not():
+    from assistant.text import TIME_STATED
+
+    for said in ("完成接种后1-2个月及时检测", "每三年开展一次评估", "5个工作日内反馈", "半年内完成"):
+        assert TIME_STATED.search(said), said
+    assert not TIME_STATED.search("所生儿童12月龄内检测阳性率下降至1%以下")

@@ -187,6 +187,36 @@ def test_a_named_section_answers_what_is_asked_beyond_its_name_from_a_later_sent
     assert "每年开展视力筛查" in whole.text and "屈光度" not in whole.text
 
 
+def test_of_two_sections_named_the_one_retrieval_ranks_first_answers(kit):
+    """"转诊机构出了结果多少天内要反馈给初筛机构" names two sibling sections: the one whose text answers
+    (retrieval's first) is quoted, not the first in the document."""
+    from assistant.strategies.outline import SectionTextStrategy
+
+    draft = run(kit, SectionTextStrategy, "推进示范食堂建设要求5年内建几个 跟保障儿童食品安全比")
+    assert "新建10个食品安全示范食堂" in draft.text and "阳光厨房" not in draft.text
+
+
+def test_a_choice_between_two_named_sections_shows_both(kit):
+    from assistant.strategies.outline import SectionTextStrategy
+
+    draft = run(kit, SectionTextStrategy, "阳光厨房是保障儿童食品安全里的还是推进示范食堂建设里的")
+    assert draft.text.index("阳光厨房") < draft.text.index("示范食堂") and len(draft.citations) == 2
+
+
+def test_twin_documents_answer_from_their_parallel_sections():
+    """"多久评估一次" names no plan, and each plan has its own section for it ("（二）妇女发展状况多久
+    评估一次", "（二）儿童发展状况…"): both are given, though the other plan's sentence shares fewer
+    words ("每三年" is a time too)."""
+    from assistant.strategies.passage import WhenStrategy
+
+    women = "（一）加强组织领导。市政府妇儿工委负责本规划实施的组织、协调、指导和督促。\n\n"
+    children = "（一）加强组织领导。各级政府负责规划实施工作。"
+    text = TEXT.replace(women, women + "（二）妇女发展状况多久评估一次。妇女发展状况每年评估一次。\n\n", 1)
+    text = text.replace(children, children + "\n\n（二）儿童发展状况多久评估一次。儿童发展状况每三年开展一次综合评估。\n\n", 1)
+    draft = run(make_kit(text), WhenStrategy, "发展状况多久评估一次")
+    assert "每年评估一次" in draft.text and "每三年开展一次综合评估" in draft.text
+
+
 def test_the_rows_of_a_table_domain_by_its_ordinal(kit):
     from assistant.dialogue import resolve
     from assistant.types import DialogueState, Intent

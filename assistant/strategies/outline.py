@@ -428,6 +428,12 @@ def titled_leaves(plan: Plan) -> list[Node]:
     return found[1]
 
 
+def hit_rank(hits: list[Hit], doc: str, node: Node) -> int:
+    """The rank of the best retrieved passage inside a node (len(hits) when none is)."""
+    return next((r for r, h in enumerate(hits) if h.chunk.doc == doc and node.start <= h.chunk.start < node.end),
+                len(hits))
+
+
 def first_chunk(chunks: list[Chunk], doc: str, node: Node) -> Chunk | None:
     """The first text chunk inside a node (a project's body)."""
     inside = [c for c in chunks if c.doc == doc and c.kind != "indicator" and node.start <= c.start < node.end]
@@ -472,26 +478,38 @@ class SectionTextStrategy(Strategy):
     def match(self, query: Query, state: DialogueState | None) -> bool:
         return query.item is None and query.intent in LISTING + (Intent.DEFINITION, Intent.VALUE)
 
+    def _node_text(self, query: Query, doc: str, node: Node) -> tuple[Chunk, list[tuple[int, int]]] | None:
+        """A named section's first sentences, or the later one that answers what is asked beyond its name."""
+        chunk = first_chunk(self.kit.doc_chunks(doc), doc, node)
+        if chunk is None:
+            return None
+        sents = [se for se in self.kit.sentences(chunk)
+                 if self.kit.text_of(chunk, *se).rstrip("。").lstrip("（一二三四五六七八九十）") != node.title]
+        if not sents:
+            return None
+        shown, rest = sents[: T.FALLBACK_SENTENCES], sents[T.FALLBACK_SENTENCES :]
+        # the sentence that answers what is asked beyond the name, alone: the answer first
+        later = self._later(query, node, chunk, rest)
+        return chunk, later or [(shown[0][0], shown[-1][1])]
+
     def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
         grams = char_bigrams(query.text)
-        picked: list[tuple[Chunk, int, int]] = []
+        picked: list[tuple[Chunk, list[tuple[int, int]]]] = []
         for key, (doc, plan) in self.kit.plans.items():
             if (query.plans and key not in query.plans) or (query.docs and doc.doc not in query.docs):
                 continue
             nodes = [n for n in titled_leaves(plan) if title_grams(n.title) <= grams]
             if not nodes:
                 continue
-            node = max(nodes, key=lambda n: len(n.title))
-            chunk = first_chunk(self.kit.doc_chunks(doc.doc), doc.doc, node)
-            if chunk is None:
-                continue
-            sents = [se for se in self.kit.sentences(chunk)
-                     if self.kit.text_of(chunk, *se).rstrip("。").lstrip("（一二三四五六七八九十）") != node.title]
-            if sents:
-                shown, rest = sents[: T.FALLBACK_SENTENCES], sents[T.FALLBACK_SENTENCES :]
-                # the sentence that answers what is asked beyond the name, alone: the answer first
-                later = self._later(query, node, chunk, rest)
-                picked.append((chunk, later or [(shown[0][0], shown[-1][1])]))
+            # several named ("转诊机构…反馈给初筛机构"): the longest name, then the one retrieval ranks first;
+            # a choice between two of them ("初筛机构做还是转诊机构做") shows both, in the document's order
+            ranked = sorted(nodes, key=lambda n: (len(n.title), -hit_rank(hits, doc.doc, n)), reverse=True)
+            chosen = ranked[:1]
+            if "还是" in query.text and len(ranked) > 1 and ranked[1].title not in ranked[0].title:
+                chosen = sorted(ranked[:2], key=lambda n: n.start)
+            for node in chosen:
+                if (found := self._node_text(query, doc.doc, node)) is not None:
+                    picked.append(found)
         if not picked:
             return None
         cites, parts = [], []
