@@ -120,7 +120,7 @@ class Assistant:
         turns = self._history(history or [], plans, docs)
         check_deadline()
         state = next((t.state for t in reversed(turns) if t.state is not None), None)
-        query = resolve(parse_query(q, self.kit.plan_names, plans, docs, known=self.retriever.idf.keys(),
+        query = resolve(parse_query(q, self.kit.plan_names, plans, docs, known=self.retriever.words,
                                        title_words=self.kit.title_words), state)
         if self.llm and self.settings.llm_condense:  # the model may condense a follow-up (off by default)
             query = self.llm.condense(q, turns, query)
@@ -134,7 +134,7 @@ class Assistant:
             return answer
         plans, docs = list(query.plans or ()) or None, list(query.docs or ()) or None
         parts = [self._answer_one(parse_query(part, self.kit.plan_names, plans, docs,
-                                              known=self.retriever.idf.keys(), title_words=self.kit.title_words), None)
+                                              known=self.retriever.words, title_words=self.kit.title_words), None)
                  for part in query.parts]
         return joined(answer, parts)
 

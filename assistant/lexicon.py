@@ -431,6 +431,8 @@ GENERIC = set(
 SAYING_WORDS = ("说法", "讲法", "提法")
 
 # Characters that carry no topic: a bigram containing one says nothing ("率要", "的预").
+# Sentence particles: no word is typed as one, and none tells what its neighbour should be (typo repair).
+PARTICLES = frozenset("的了吗呢吧啊呀么嘛")
 STOP_CHARS = set("的了吗呢吧啊呀么嘛是有在和与及或要会能把被对给让从向到就都也还又再很更最该这那哪谁几多少个啥咋")
 
 # Words that name a plan's group of people, per plan kind ("妇女规划", "儿童规划" and kin).
@@ -934,14 +936,6 @@ LEVELS: dict[str, str] = {
     "市级": r"市级|市本级",  # named as a level ("市级人大代表"); 全市 is the plan's own area, no level
     "省": r"省|(?i:\bprovinc(?:e|es|ial)\b)",
     "全国": r"全国|国家|(?i:\bnational(?:ly)?\b|\bnationwide\b)",
-}
-
-# Homophones people type for a character the plans use (pinyin input): a typo is repaired only
-# where the typed character makes a bigram the corpus lacks and the plan's character makes one it has.
-HOMOPHONES = {
-    "律": ("率",), "只": ("质",), "拖": ("托",), "圆": ("园",), "察": ("查",), "声": ("生",), "功": ("动",),
-    "忧": ("优",), "蓄": ("续",), "帐": ("账",), "昏": ("婚",), "晒": ("筛",), "既": ("即",), "象": ("像",),
-    "是": ("视",), "暴": ("爆",), "爆": ("暴",), "侵": ("亲",), "防": ("房",), "缺": ("确",),
 }
 
 # ---- web-page boilerplate (reflow) ----------------------------------------------------------------

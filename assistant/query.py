@@ -8,12 +8,15 @@ the same Query.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
 
 from assistant import lexicon
 from assistant.quotes import extract_quote
 from assistant.text import char_bigrams, names_a_thing, search_terms, sentence_spans
-from assistant.thresholds import EMBED_CHARS
+from assistant.thresholds import EMBED_CHARS, TYPO_COMMON, TYPO_SEARCHES
 from assistant.types import Intent, plan_kind
 
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
@@ -91,23 +94,122 @@ class Query:
     vector: tuple[float, ...] | None = field(default=None, repr=False, compare=False)  # embedded once
 
 
-def repair_typos(text: str, known: set[str] | frozenset[str]) -> str:
-    """Swap a homophone typo for the character the corpus uses: "近视律" -> 近视率, "拖育" -> 托育.
+@dataclass(frozen=True, eq=False)
+class CorpusWords:
+    """What typo repair knows of a corpus: its character bigrams (with the chunks holding each) and
+    its text. Made once per index (the retriever holds it)."""
 
-    A character is swapped only when a bigram it makes is unknown to the corpus and the swapped
-    bigram is known, so correct text is never changed."""
+    grams: Mapping[str, int]
+    texts: Callable[[], Iterable[str]]  # the chunks' texts, read once at the first repair
+
+    def __contains__(self, gram: str) -> bool:
+        return gram in self.grams
+
+    @cached_property
+    def text(self) -> str:
+        return "\n".join(self.texts())
+
+    @cached_property
+    def by_sound(self) -> dict[str, frozenset[str]]:
+        """A toneless reading -> the corpus's characters read so."""
+        table: dict[str, set[str]] = {}
+        for c in {c for g in self.grams for c in g if CJK.match(c)}:
+            for reading in _readings(c):
+                table.setdefault(reading, set()).add(c)
+        return {r: frozenset(cs) for r, cs in table.items()}
+
+    def sounds_alike(self, ch: str) -> tuple[str, ...]:
+        """The corpus's characters read as `ch` is, tones aside (pypinyin's table), other than `ch`."""
+        return tuple(sorted({c for r in _readings(ch) for c in self.by_sound.get(r, ()) if c != ch}))
+
+
+def repair_typos(text: str, words: CorpusWords) -> str:
+    """Swap a pinyin-input typo for the character the corpus uses: "近视律" -> 近视率, "拖育" -> 托育,
+    "宫径癌" -> 宫颈癌, "家爆了" -> 家暴了.
+
+    Colloquial questions are full of words the plans never use ("县委书记", "咨询师", "她能单独"), so a
+    character is swapped only when all of these hold:
+    - it is no particle ("的", "吗"); one of the commonest characters (`T.TYPO_COMMON` in jieba's
+      dictionary: "是", "建") is swapped only between two characters it then makes corpus text
+      with ("近是率" -> 近视率; "部门建", "心理咨询师" stay);
+    - the corpus knows none of its bigrams with its neighbours (particles aside), and none of them is
+      a word of everyday Chinese either (jieba's dictionary: "必须", "县委" stay);
+    - the character swapped in is read the same, tones aside, and makes such a bigram the corpus knows;
+    - and the swap makes three characters of the corpus's text ("宫颈癌"), or makes every such bigram
+      an everyday word the corpus knows ("家爆了" -> 家暴了; "钼靶结果" is no "巴结", though 淋巴结 is
+      in the text: 钼巴 is nothing).
+    The first such character in reading order is taken."""
     chars = list(text)
+    searches = 0  # searches of the corpus's text, capped: a pasted page costs no more than a question
     for i, ch in enumerate(chars):
-        for alt in lexicon.HOMOPHONES.get(ch, ()):
-            pairs = [(chars[i - 1] + ch, chars[i - 1] + alt)] if i else []
-            pairs += [(ch + chars[i + 1], alt + chars[i + 1])] if i + 1 < len(chars) else []
-            if any(bad not in known and good in known for bad, good in pairs):
-                chars[i] = alt
+        if not _content(ch) or searches >= TYPO_SEARCHES:
+            continue
+        sides = [(chars[i - 1], "")] if i and _content(chars[i - 1]) else []
+        sides += [("", chars[i + 1])] if i + 1 < len(chars) and _content(chars[i + 1]) else []
+        if not sides or any(left + ch + right in words or everyday_freq(left + ch + right) for left, right in sides):
+            continue
+        common = everyday_freq(ch) >= TYPO_COMMON
+        if common and len(sides) < 2:
+            continue
+        for alt in words.sounds_alike(ch):
+            if not any(left + alt + right in words for left, right in sides):
+                continue
+            chars[i] = alt
+            searches += 1
+            if common:  # "近是率": only inside a run of the corpus's own text, both sides swapped right
+                if "".join(chars[i - 1: i + 2]) in words.text:
+                    break
+            elif any(w in words.text for w in _windows(chars, i)) or \
+                    all(left + alt + right in words and everyday_freq(left + alt + right) for left, right in sides):
                 break
+            chars[i] = ch
     return "".join(chars)
 
 
-def normalize(question: str, known: set[str] | frozenset[str] | None = None) -> str:
+def _content(ch: str) -> bool:
+    return bool(CJK.match(ch)) and ch not in lexicon.PARTICLES
+
+
+def _windows(chars: list[str], i: int) -> list[str]:
+    """The three-character runs of Chinese characters that hold position i."""
+    out = []
+    for a in range(max(0, i - 2), min(i, len(chars) - 3) + 1):
+        run = "".join(chars[a: a + 3])
+        if all(CJK.match(c) for c in run):
+            out.append(run)
+    return out
+
+
+def everyday_freq(word: str) -> int:
+    """How common a word or character is in everyday Chinese: its count in jieba's dictionary (0 when
+    it is no word there: "必须" and "县委" are, "宫径" is not)."""
+    import jieba
+
+    jieba.dt.check_initialized()  # loaded already when the index was searched
+    return jieba.dt.FREQ.get(word, 0)
+
+
+@lru_cache(maxsize=65536)
+def _readings(ch: str) -> frozenset[str]:
+    """ "率" -> {"lv"}: a character's common reading without tones (pypinyin lists it first; the
+    rest are often classical: 有 is also read wěi)."""
+    from pypinyin.pinyin_dict import pinyin_dict  # 0.5 s to load: at the first repair only
+
+    return frozenset(_toneless(pinyin_dict.get(ord(ch), "").split(",")[0]))
+
+
+def _toneless(readings: str) -> set[str]:
+    """ "lǜ,shuài" -> {"lv", "shuai"}."""
+    out = set()
+    for r in readings.split(","):
+        r = re.sub("[ǖǘǚǜü]", "v", r.strip())
+        r = "".join(c for c in unicodedata.normalize("NFD", r) if not unicodedata.combining(c))
+        if r:
+            out.add(r)
+    return out
+
+
+def normalize(question: str, known: CorpusWords | None = None) -> str:
     """Map colloquial and English words to the plan's wording, and (given the corpus's bigrams)
     repair homophone typos; keep everything else."""
     if known:
@@ -325,7 +427,7 @@ def parse_query(
     plan_names: dict[str, str],
     plans: list[str] | None = None,
     docs: list[str] | None = None,
-    known: set[str] | frozenset[str] | None = None,
+    known: CorpusWords | None = None,
     title_words: dict[str, frozenset[str]] | None = None,
 ) -> Query:
     """Parse a cleaned question once; `plans`/`docs` are the caller's filter (None = all); `known`

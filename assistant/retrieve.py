@@ -22,7 +22,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.keywords import KeywordIndex, top
-from assistant.query import embedding_text, normalize
+from assistant.query import CorpusWords, embedding_text, normalize
 from assistant.targets import row_name
 from assistant.text import char_bigrams, search_terms
 from assistant.thresholds import INDICATOR_NAMED, INDICATOR_NAMED_WHOLE, INDICATOR_TIE
@@ -88,6 +88,7 @@ class Retriever:
         n = len(chunks)
         self.idf = {g: math.log(1 + n / df) for g, df in self.keywords.grams.items()}
         self._max_idf = math.log(1 + n)
+        self.words = CorpusWords(self.keywords.grams, lambda: (c.text for c in chunks))  # for typo repair
         self.indicators = [c for c in chunks if c.kind == "indicator"]
         self._names = IndicatorNames(self.indicators, self.weight)
         self._plan_of = np.array([c.plan for c in chunks], dtype=str)

@@ -227,3 +227,10 @@ MAX_CELL_LINES = 40  # a cell of more lines is no cell (the longest formula here
 EMBED_CHARS = 160
 
 
+# Typo repair leaves the commonest characters alone (their count in jieba's dictionary): "是", "建" and
+# "师" (796991, 11608, 12194) are what the asker typed on purpose ("部门建", "心理咨询师"); typed
+# homophones such as "律", "径", "试", "拖" and "爆" count 1,500-6,000.
+TYPO_COMMON = 10000
+# At most this many searches of the corpus's text per question for typo repair (about 5 ms each at
+# 100x the seed corpus): a question holds a typo or two, a pasted page holds hundreds of unknown pairs.
+TYPO_SEARCHES = 12

@@ -97,14 +97,21 @@ def test_plan_named_scopes_the_query():
 
 
 def test_homophone_typos_are_repaired_only_against_the_corpus():
-    from assistant.query import repair_typos
+    from assistant.query import CorpusWords, repair_typos
+    from assistant.text import char_bigrams
 
-    known = {"近视", "视率", "托育", "育服", "服务", "体质", "质合", "合格", "格率"}
-    assert repair_typos("近视律", known) == "近视率"
-    assert repair_typos("拖育服务", known) == "托育服务"
-    assert repair_typos("体只合格率", known) == "体质合格率"
-    assert repair_typos("近视率", known) == "近视率"  # correct text is never changed
-    assert repair_typos("法律", known) == "法律"  # 律 stays where the corpus knows nothing better
+    text = "儿童青少年近视率下降。发展普惠托育服务。妇女国民体质合格率提高。提高宫颈癌筛查率。依法保护合法权益。预防和制止家暴。淋巴结。"
+    words = CorpusWords({g: 1 for g in char_bigrams(text)}, lambda: [text])
+    assert repair_typos("小学生近视律要降到多少", words) == "小学生近视率要降到多少"
+    assert repair_typos("拖育服务", words) == "托育服务"
+    assert repair_typos("宫径癌筛查", words) == "宫颈癌筛查"
+    assert repair_typos("孩子近是率", words) == "孩子近视率"  # 是 is common: only between two it makes text with
+    assert repair_typos("被家爆了怎么办", words) == "被家暴了怎么办"
+    assert repair_typos("钼靶结果", words) == "钼靶结果"  # 巴结 is a word, but 钼巴 is nothing
+    assert repair_typos("近视率", words) == "近视率"  # correct text is never changed
+    assert repair_typos("法律", words) == "法律"  # 律 stays where the corpus knows nothing better
+    assert repair_typos("这个规划是依据什么", words) == "这个规划是依据什么"  # 是 beside words the corpus lacks
+    assert repair_typos("县委书记", words) == "县委书记"  # an everyday word is what the asker meant
 
 
 def test_words_that_name_both_plans():
