@@ -234,3 +234,7 @@ TYPO_COMMON = 10000
 # At most this many searches of the corpus's text per question for typo repair (about 5 ms each at
 # 100x the seed corpus): a question holds a typo or two, a pasted page holds hundreds of unknown pairs.
 TYPO_SEARCHES = 12
+# A quotation not in the plan is shown beside the plan's sentence most about the same thing when that
+# sentence holds at least this share (IDF-weighted) of the quotation's bigrams; below it, nothing is
+# close enough to be worth a trainer's reading.
+QUOTE_RELATED_MIN = 0.25

@@ -538,13 +538,18 @@ def quote_check_html(answer: Answer, passage: str, corpus: Corpus) -> str:
 
 
 def quote_check_dict(answer: Answer) -> dict:
-    """The quote check as JSON: verdict, label, source wording, section, span and differences."""
+    """The quote check as JSON: verdict, label, source wording, section, span and differences; for a
+    passage not found, the plan's sentence most about the same thing as `related` (it is no source)."""
     verdict = answer.context.get("quote_check", "not_found")
-    c = answer.citations[0] if answer.citations else None
+    found = answer.citations[0] if answer.citations and verdict != "not_found" else None
+    near = answer.citations[0] if answer.citations and verdict == "not_found" else None
     return {"verdict": verdict, "label": VERDICTS.get(verdict, verdict), "answer": answer.answer,
-            "source": c.quote if c else "", "section": c.section if c else "",
-            "doc": c.doc if c else "", "start": c.start if c else None, "end": c.end if c else None,
-            "diffs": [{"quoted": q, "source": s} for q, s in answer.context.get("diffs", [])]}
+            "source": found.quote if found else "", "section": found.section if found else "",
+            "doc": found.doc if found else "", "start": found.start if found else None,
+            "end": found.end if found else None,
+            "diffs": [{"quoted": q, "source": s} for q, s in answer.context.get("diffs", [])],
+            "related": {"quote": near.quote, "section": near.section, "doc": near.doc,
+                        "start": near.start, "end": near.end} if near else None}
 
 
 # ---- 文档管理 ------------------------------------------------------------------------------------

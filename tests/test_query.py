@@ -100,7 +100,8 @@ def test_homophone_typos_are_repaired_only_against_the_corpus():
     from assistant.query import CorpusWords, repair_typos
     from assistant.text import char_bigrams
 
-    text = "儿童青少年近视率下降。发展普惠托育服务。妇女国民体质合格率提高。提高宫颈癌筛查率。依法保护合法权益。预防和制止家暴。淋巴结。"
+    text = ("儿童青少年近视率下降。发展普惠托育服务。妇女国民体质合格率提高。提高宫颈癌筛查率。"
+            "依法保护合法权益。预防和制止家暴。淋巴结。")
     words = CorpusWords({g: 1 for g in char_bigrams(text)}, lambda: [text])
     assert repair_typos("小学生近视律要降到多少", words) == "小学生近视率要降到多少"
     assert repair_typos("拖育服务", words) == "托育服务"

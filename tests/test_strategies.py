@@ -212,9 +212,19 @@ def test_twin_documents_answer_from_their_parallel_sections():
     women = "（一）加强组织领导。市政府妇儿工委负责本规划实施的组织、协调、指导和督促。\n\n"
     children = "（一）加强组织领导。各级政府负责规划实施工作。"
     text = TEXT.replace(women, women + "（二）妇女发展状况多久评估一次。妇女发展状况每年评估一次。\n\n", 1)
-    text = text.replace(children, children + "\n\n（二）儿童发展状况多久评估一次。儿童发展状况每三年开展一次综合评估。\n\n", 1)
+    twin = "\n\n（二）儿童发展状况多久评估一次。儿童发展状况每三年开展一次综合评估。\n\n"
+    text = text.replace(children, children + twin, 1)
     draft = run(make_kit(text), WhenStrategy, "发展状况多久评估一次")
     assert "每年评估一次" in draft.text and "每三年开展一次综合评估" in draft.text
+
+
+def test_a_quotation_not_in_the_plan_is_shown_beside_the_sentence_most_about_it(kit):
+    """A trainer's "全市托育服务全部免费" is not in the plan: the verdict says so, and the plan's own
+    sentence on 托育服务 is quoted beside it (cited exactly); with nothing close, the verdict alone."""
+    draft = run(kit, QuoteCheckStrategy, "规划有没有写“全市托育服务全部免费”")
+    assert draft.text.startswith("未找到") and "发展普惠托育服务体系" in draft.text and len(draft.citations) == 1
+    alone = run(kit, QuoteCheckStrategy, "规划里有“到2030年人均寿命达到90岁”吗")
+    assert alone.text.startswith("未找到") and not alone.citations
 
 
 def test_the_rows_of_a_table_domain_by_its_ordinal(kit):
@@ -504,6 +514,17 @@ def test_a_table_named_short_is_listed_and_a_column_asked_of_every_row():
     assert "≥80%" in scores.text and "逐年提高" in scores.text and "≥70%" in scores.text
     assert [c.quote for c in scores.citations] == ["≥80%", "逐年提高", "≥70%"]
     assert TreeFactsStrategy(kit).noun(q(kit, "绩效考核表里早诊率的评分标准是多少")) is None
+
+
+def test_a_target_asked_of_a_table_without_targets_is_answered_from_the_text():
+    """The 绩效考核指标表 has 考核指标 / 计算方法 / 评分标准: a 评分标准 is no target. "早诊率到2025年要达到
+    多少" is answered by the text's target sentence; the column named is still read from the table."""
+    kit = breast_kit()
+    target = q(kit, "乳腺癌筛查早诊率到2025年要达到多少")
+    assert IndicatorValueStrategy(kit).answer(target, hits(kit, target)) is None
+    assert "早诊率达到70%以上" in run(kit, TextTargetStrategy, "乳腺癌筛查早诊率到2025年要达到多少").text
+    scored = run(kit, IndicatorValueStrategy, "乳腺癌筛查早诊率的评分标准是多少")
+    assert "评分标准为“≥70%”" in scored.text
 
 
 def test_which_annex_a_document_is_and_the_annexes_it_has():

@@ -327,9 +327,13 @@ def test_quote_check_not_found_and_exact(corpus):
                      context={"quote_check": "not_found"})
     html = views.quote_check_html(nothing, f"x{XSS}", corpus)
     assert "未找到" in text_of(html) and f"x{XSS}" in text_of(html) and not tags(html) & {"img", "script"}
-    assert views.quote_check_dict(nothing)["source"] == ""
+    assert views.quote_check_dict(nothing)["source"] == "" and views.quote_check_dict(nothing)["related"] is None
     doc = next(iter(corpus.documents))
     c = cite(corpus, doc, "至少设有1家危重新生儿救治中心")
+    beside = Answer("x", "未找到：…与此最相关的原文是：…", True, [c], kind="quote_check",
+                    context={"quote_check": "not_found"})
+    data = views.quote_check_dict(beside)  # the sentence beside a passage not found is no source of it
+    assert data["source"] == "" and data["section"] == "" and data["related"]["quote"] == c.quote
     exact = Answer("x", "原文一致", True, [c], kind="quote_check", context={"quote_check": "exact"})
     html = views.quote_check_html(exact, c.quote, corpus)
     assert "原文一致" in text_of(html) and "diff-" not in html and marked(html) == [c.quote]

@@ -40,6 +40,10 @@ def has_focus(name: str, focus: tuple[str, ...]) -> bool:
     return True
 
 
+# A column that holds targets: a year's ("2025年") or a target's ("目标值").
+TARGET_HEADER = re.compile(r"20\d\d|目标")
+
+
 def asks_column(query: Query) -> bool:
     """Whether the question asks for a formula or a definition column (the target column's cues,
     多少 / 目标, are every value question's)."""
@@ -89,6 +93,9 @@ class IndicatorValueStrategy(Strategy):
         narrowed = any(w not in RATIO_WORDS for w in query.focus)  # "有具体比例吗" narrows nothing
         if rows and not query.indicators and not narrowed and self.text_covers_more(query, rows, hits):
             return None  # "等级幼儿园覆盖率": the text states it; 普惠性幼儿园覆盖率 is another indicator
+        if rows and not query.indicators and self.target_the_table_lacks(query, rows) \
+                and all(self.text_covers_more(query, [c], hits, margin=0.0, doc=c.doc) for c in rows):
+            return None  # "筛查率到2025年要达到多少": a 评分标准 is no target; the text's 达到50%以上 is
         if not rows:  # carried to a plan whose table lacks the indicator
             names = "、".join(f"“{self._name(self.kit.by_id[i])}”" for i in query.indicators if i in self.kit.by_id)
             plans = "、".join(self.plan_label(p) for p in query.plans or ())
@@ -278,19 +285,31 @@ class IndicatorValueStrategy(Strategy):
         return one.plan != other.plan and jaccard(char_bigrams(strip("", self._name(one))),
                                                   char_bigrams(strip("", self._name(other)))) >= T.TWIN_NAME
 
-    def text_covers_more(self, query: Query, rows: list[Chunk], hits: list[Hit]) -> bool:
-        """Does a sentence with a figure hold clearly more of the question than the rows' names?"""
+    def target_the_table_lacks(self, query: Query, rows: list[Chunk]) -> bool:
+        """A target asked ("到2025年要达到多少") of rows whose table has no target or year column (考核指标 /
+        计算方法 / 评分标准), and no column named."""
+        if query.aspect != "target" or asks_column(query):
+            return False
+        inds = [self.kit.indicators[c.id] for c in rows]
+        if any(h and h in query.raw for ind in inds for h, *_ in ind.columns):
+            return False  # "早诊率的评分标准是多少": the column is named
+        return all(ind.columns and not any(TARGET_HEADER.search(h) for h, *_ in ind.columns) for ind in inds)
+
+    def text_covers_more(self, query: Query, rows: list[Chunk], hits: list[Hit],
+                         margin: float = T.TEXT_OVER_ROW, doc: str | None = None) -> bool:
+        """Does a sentence with a figure (of `doc`, when given) hold clearly (by `margin`) more of the
+        question than the rows' names?"""
         kit = self.kit
         named = max(kit.coverage(query.grams, self._name(c)) for c in rows)
-        if named >= T.INDICATOR_NAME_FULL:
+        if named >= T.INDICATOR_NAME_FULL and margin > 0:
             return False
         for h in hits[: T.SENTENCE_HITS]:
-            if h.chunk.kind == "indicator":
+            if h.chunk.kind == "indicator" or (doc is not None and h.chunk.doc != doc):
                 continue
             for s, e in kit.sentences(h.chunk):
                 for cs, ce in clauses(kit.corpus.text(h.chunk.doc), s, e):
                     clause = kit.corpus.text(h.chunk.doc)[cs:ce]
-                    if figures(clause) and kit.coverage(query.grams, clause) >= named + T.TEXT_OVER_ROW:
+                    if figures(clause) and kit.coverage(query.grams, clause) >= named + margin:
                         return True
         return False
 
