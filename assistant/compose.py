@@ -14,7 +14,7 @@ from assistant import thresholds as T
 from assistant.corpus import Corpus
 from assistant.retrieve import Retriever
 from assistant.sentences import SentenceVectors
-from assistant.structure import TITLE_NOTE
+from assistant.structure import TITLE_NOTE, unnumbered
 from assistant.targets import NameIndex, row_name
 from assistant.text import TIME_STATED, char_bigrams, figures, numbers, sentence_spans
 from assistant.types import Chunk, Citation, Hit, Indicator, Intent, plan_kind
@@ -321,13 +321,10 @@ def parallel_sections(a: Chunk, b: Chunk) -> bool:
     ("六、女性间隔多长时间做一次乳腺癌筛查？" and "七、…宫颈癌筛查？")? Numbering and each document's
     title words are set aside."""
     def own(chunk: Chunk) -> frozenset[str]:
-        heading = HEADING_NUMBER.sub("", chunk.section.rsplit(" > ", 1)[-1])
+        heading = unnumbered(chunk.section.rsplit(" > ", 1)[-1])
         return frozenset(char_bigrams(heading)) - frozenset(char_bigrams(chunk.plan_name))
     x, y = own(a), own(b)
     return len(x) >= 3 and len(y) >= 3 and len(x & y) / len(x | y) >= T.PARALLEL_HEADING_MIN
-
-
-HEADING_NUMBER = re.compile(r"^[（(]?[一二三四五六七八九十\d]+[）)．.、]?")
 
 
 def sentence_bonus(query, sent: str, prefer: re.Pattern | None = None) -> float:
