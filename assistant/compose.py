@@ -90,7 +90,6 @@ class Toolkit:
         self.plan_by_key = {key: plan for key, (_, plan) in self.plans.items()}
         self.title_words = title_words(self.plans)
         self._totals: dict[frozenset[str], float] = {}  # see _weight
-        self._row_weights: dict[str, float] = {}  # see _name_weight
 
     # ---- citations -------------------------------------------------------------------------------
 
@@ -117,18 +116,11 @@ class Toolkit:
                      docs: list[str] | None = None) -> list[Chunk]:
         """Rows whose names hold all of these bigrams ("死亡率": 孕产妇死亡率, 婴儿死亡率, 儿童伤害死亡率).
 
-        A name whose own bigrams weigh less than that share of the question's cannot hold it: such
-        rows are passed over unscored (a long question shares a bigram with thousands of rows)."""
+        The names' inverted index sums, per row, the weight of the bigrams its name holds: only the rows
+        within rounding of the share are scored here (a long question shares a bigram with thousands of rows)."""
         least = T.ROWS_ALL_WORDS * self._weight(grams) * (1 - 1e-9)  # a bound, with room for rounding
-        return [c for c in self.retriever.rows_sharing(grams, plans, docs)
-                if self._name_weight(c) >= least and self.coverage(grams, row_name(c)) >= T.ROWS_ALL_WORDS]
-
-    def _name_weight(self, row: Chunk) -> float:
-        """Total IDF weight of a row name's bigrams (kept per row: the rows are the corpus's)."""
-        weight = self._row_weights.get(row.id)
-        if weight is None:
-            weight = self._row_weights[row.id] = sum(self.retriever.weight(g) for g in char_bigrams(row_name(row)))
-        return weight
+        return [c for c in self.retriever.rows_holding(grams, least, plans, docs)
+                if self.coverage(grams, row_name(c)) >= T.ROWS_ALL_WORDS]
 
     def later_sentences(self, grams: frozenset[str], chunk: Chunk, spans: list[tuple[int, int]],
                         stated: tuple[str, ...] = ()) -> list[tuple[int, int]]:

@@ -400,10 +400,16 @@ def places_named(text: str) -> tuple[str, ...]:
 
 def asked_unit(query: Query) -> str | None:
     """The unit a count question names: "多少人" -> "人", "多少钱" -> "元", "how many days" -> "天"."""
-    m = UNIT_ASKED.search(query.raw)
+    return _unit_in(query.raw)
+
+
+@lru_cache(maxsize=1024)
+def _unit_in(raw: str) -> str | None:
+    """asked_unit of a question's raw text, once per question (every table row is tested against it)."""
+    m = UNIT_ASKED.search(raw)
     if m:
         return "元" if m.group(1) == "钱" else m.group(1)
-    m = ENGLISH_UNIT_ASKED.search(query.raw)
+    m = ENGLISH_UNIT_ASKED.search(raw)
     return ENGLISH_UNITS[m.group(1).lower().rstrip("s")] if m else None
 
 

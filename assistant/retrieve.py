@@ -54,6 +54,20 @@ class IndicatorNames:
             for g in grams:
                 postings.setdefault(g, []).append(r)
         self.postings = {g: np.array(rs) for g, rs in postings.items()}
+        whole: dict[str, list[int]] = {}  # the same of the whole names, units too (what a row's text holds)
+        for r, c in enumerate(rows):
+            for g in char_bigrams(row_name(c)):
+                whole.setdefault(g, []).append(r)
+        self.whole = {g: np.array(rs) for g, rs in whole.items()}
+
+    def held(self, grams: set[str] | frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, weight): the rows whose whole name holds some of `grams`, in row order, and the IDF
+        weight of the ones it holds."""
+        found = np.zeros(len(self.rows))
+        for g in sorted(grams & self.whole.keys()):
+            found[self.whole[g]] += self.weight(g)
+        rows = np.flatnonzero(found)
+        return rows, found[rows]
 
     def shares(self, grams: set[str]) -> tuple[np.ndarray, np.ndarray]:
         """(rows, share): the rows whose name shares a bigram with `grams`, in row order, and the
@@ -131,12 +145,12 @@ class Retriever:
         """Documents holding these plans that have front matter (a cover notice is every one of its plans')."""
         return sorted({d for p in plans for d in self._plan_docs.get(p, ())} & self._front_docs)
 
-    def rows_sharing(self, grams: set[str] | frozenset[str], plans: list[str] | None = None,
+    def rows_holding(self, grams: set[str] | frozenset[str], least: float, plans: list[str] | None = None,
                      docs: list[str] | None = None) -> list[Chunk]:
-        """Indicator rows whose name shares a bigram with `grams` (by the names' inverted index, not a
-        scan of every row), within the plans and documents."""
-        rows, _ = self._names.shares(set(grams))
-        return [c for c in (self.indicators[r] for r in rows.tolist()) if _allowed(c, plans, docs)]
+        """Indicator rows whose name holds at least `least` IDF weight of `grams` (by the names' inverted
+        index, not a scan of every row), within the plans and documents."""
+        rows, weight = self._names.held(grams)
+        return [c for c in (self.indicators[r] for r in rows[weight >= least].tolist()) if _allowed(c, plans, docs)]
 
     def match_indicators(self, query: str, plans: list[str] | None = None,
                          key_terms: list[str] | None = None, docs: list[str] | None = None) -> list[IndicatorMatch]:

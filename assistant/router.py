@@ -213,7 +213,7 @@ class Router:
         the same kind of draft only: a figure-less sentence is no answer to it."""
         later = [strategy] if scoped.wants_number else self.strategies[self.strategies.index(strategy):]
         for other in later:
-            if other is not strategy and not other.match(scoped, None):
+            if (other is not strategy and not other.match(scoped, None)) or (other.from_hits and not theirs):
                 continue
             draft = other.answer(scoped, theirs)
             if draft is None or draft.kind not in PASSAGE_KINDS:

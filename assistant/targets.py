@@ -20,6 +20,7 @@ class NameIndex:
         """`vectors`: unit vectors by name (sentences.name_vectors, cached with the index); else embedded here."""
         self.rows = rows
         self.names = [row_name(c) for c in rows]
+        self._last: tuple[tuple[float, ...], dict[str, float]] | None = None  # the last vector's cosines
         if rows:
             if vectors is None:
                 # Each distinct name once: plans of one template repeat their names (100 cities' plans,
@@ -33,13 +34,19 @@ class NameIndex:
             self.vectors = np.zeros((0, 1), dtype=np.float32)
 
     def similarities(self, vector: list[float] | None) -> dict[str, float]:
-        """Cosine of the question to every name, by chunk id; empty without a vector."""
+        """Cosine of the question to every name, by chunk id; empty without a vector. The last
+        question's are kept: its strategies ask for them several times."""
         if vector is None or not self.rows:
             return {}
+        key = tuple(vector)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         q = np.asarray(vector, dtype=np.float32)
         q = q / max(float(np.linalg.norm(q)), 1e-9)
         sims = self.vectors @ q
-        return {c.id: float(s) for c, s in zip(self.rows, sims)}
+        found = {c.id: float(s) for c, s in zip(self.rows, sims.tolist())}
+        self._last = (key, found)
+        return found
 
 
 def row_name(chunk: Chunk) -> str:

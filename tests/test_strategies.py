@@ -603,3 +603,24 @@ def test_parts_answered_apart_are_joined_each_span_cited_once():
     # fewer than two parts answered: the whole answer, refused or not
     refused = Answer("q", "规划中没有写明这一点。", False)
     assert joined(refused, parts[:1] + parts[2:]) is refused
+
+
+def test_title_index_finds_what_a_scan_of_every_title_finds(kit):
+    """The inverted index of titles gives the scan's answer, in the scan's order, for titles named in
+    full, named but for one bigram of a long title, and held whole."""
+    from assistant.strategies.outline import TitleIndex, names_title, title_grams
+    from assistant.structure import iter_nodes
+    from assistant.text import char_bigrams
+
+    titles = [((key, i), n.title) for key, (_, plan) in kit.plans.items() for i, n in enumerate(iter_nodes(plan))]
+    index = TitleIndex(titles)
+    questions = [title + "有哪些任务" for _, title in titles] + [title[:-1] + "方面" for _, title in titles]
+    questions += ["妇女与健康和儿童与安全有什么措施", "完全无关的问题", ""]
+    assert len(titles) > 10
+    for question in questions:
+        grams = char_bigrams(question)
+        scan = [t for t in titles if title_grams(t[1]) and names_title(title_grams(t[1]), grams)]
+        whole = [t for t in titles if title_grams(t[1]) and title_grams(t[1]) <= grams]
+        assert index.named(grams) == scan, question
+        assert index.named(grams, whole=True) == whole, question
+    assert index.named(char_bigrams(titles[3][1])), "a title asked in full is found"

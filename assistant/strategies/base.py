@@ -13,6 +13,9 @@ class Strategy(ABC):
     """One kind of answer. The router tries strategies in order; the first Draft wins."""
 
     name = "strategy"
+    # Answers only from the hits it is given (none given: no answer), not from the parsed tree: the
+    # router need not ask it about a plan that none of the hits is from.
+    from_hits = False
 
     def __init__(self, kit: Toolkit) -> None:
         self.kit = kit

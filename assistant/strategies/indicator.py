@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from assistant import lexicon
 from assistant import thresholds as T
@@ -72,18 +73,28 @@ def names_heading(query: Query, chunk: Chunk) -> bool:
     return len(heading) >= 3 and len(heading & char_bigrams(query.text)) >= T.HEADING_NAMED * len(heading)
 
 
-def jaccard(a: set[str], b: set[str]) -> float:
+@lru_cache(maxsize=65536)
+def group_free_grams(name: str) -> frozenset[str]:
+    """A row name's bigrams without its plan's group words, once per name (twins are looked for among all rows)."""
+    return frozenset(char_bigrams(PLAN_GROUP_WORDS.sub("", name)))
+
+
+def jaccard(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
 
 
 class IndicatorValueStrategy(Strategy):
     name = "indicator"
 
+    def __init__(self, kit) -> None:
+        super().__init__(kit)
+        self.named_columns = any(ind.columns for ind in kit.indicators.values())  # a table of any header
+
     def match(self, query: Query, state: DialogueState | None) -> bool:
         if query.indicators or query.intent in ASKS:
             return True
         # "早诊率的分母包括哪些人": a column of a table of any header (计算公式, 指标定义) is asked
-        return any(ind.columns for ind in self.kit.indicators.values()) and asks_column(query)
+        return self.named_columns and asks_column(query)
 
     def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
         rows, named = self.rows(query, hits)
@@ -242,15 +253,15 @@ class IndicatorValueStrategy(Strategy):
         """The row the question means, by the embedded names ("女的平均能活多少岁" -> 妇女人均预期寿命),
         when its name is close enough to the question."""
         sims = self.kit.name_similarities(query)
-        scored = sorted(((sims.get(c.id, 0.0), c) for c in rows if unit_fits(query, self.kit.indicators[c.id].unit)),
-                        key=lambda x: -x[0])
+        fits = [c for c in rows if unit_fits(query, self.kit.indicators[c.id].unit)]
         floor = T.NAME_MEANT_MIN_ENGLISH if query.english else T.NAME_MEANT_MIN
-        if not scored or scored[0][0] < floor:
+        best = max(fits, key=lambda c: sims.get(c.id, 0.0), default=None)  # the first of equals, in row order
+        if best is None or sims.get(best.id, 0.0) < floor:
             return None
-        cosine, best = scored[0]
+        cosine = sims.get(best.id, 0.0)
         # the same row in the other plan's table is no rival: "活动中心" names both
-        rivals = [(s, c) for s, c in scored[1:] if not self._twins(best, c)]
-        margin = cosine - (rivals[0][0] if rivals else 0.0)
+        rival = max((sims.get(c.id, 0.0) for c in fits if c is not best and not self._twins(best, c)), default=0.0)
+        margin = cosine - rival
         # A plan named by its people ("妇女规划的目标有哪些": 妇女) says nothing about which row: every
         # row is about them. A document named by its topic (乳腺癌筛查工作方案) keeps those words.
         by_people = any(plan_kind(k) in lexicon.PLAN_SWITCH for k in query.named_plans)
@@ -281,9 +292,8 @@ class IndicatorValueStrategy(Strategy):
 
     def _twins(self, one: Chunk, other: Chunk) -> bool:
         """The same indicator in two plans' tables (建立妇女活动中心… / 建立儿童活动中心…)."""
-        strip = PLAN_GROUP_WORDS.sub
-        return one.plan != other.plan and jaccard(char_bigrams(strip("", self._name(one))),
-                                                  char_bigrams(strip("", self._name(other)))) >= T.TWIN_NAME
+        return one.plan != other.plan and jaccard(group_free_grams(self._name(one)),
+                                                  group_free_grams(self._name(other))) >= T.TWIN_NAME
 
     def target_the_table_lacks(self, query: Query, rows: list[Chunk]) -> bool:
         """A target asked ("到2025年要达到多少") of rows whose table has no target or year column (考核指标 /

@@ -55,25 +55,36 @@ class SectionListStrategy(Strategy):
             and not any(w in query.text for w in lexicon.STRUCTURE_NOUNS["indicator"])
         )
 
-    def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
-        grams = char_bigrams(query.text)
-        found = []  # (plan, heads, node): the longest title wholly in the question, per plan
-        for key, (doc, plan) in self.kit.plans.items():
-            if (query.plans and key not in query.plans) or (query.docs and doc.doc not in query.docs):
-                continue
-            named = [
-                (title == n.title, len(title), heads, n)
+    def __init__(self, kit) -> None:
+        super().__init__(kit)
+        self._titles: TitleIndex | None = None  # built on first use
+
+    def titles(self) -> TitleIndex:
+        """Every part's and section's title that has items (and its core: "安全" of 儿童与安全), in the
+        order of the plans and their parts; not only the document's topic ("（一）宫颈癌筛查" of 宫颈癌筛查工作方案)."""
+        if self._titles is None:
+            self._titles = TitleIndex([
+                ((key, doc, plan, heads, n), title)
+                for key, (doc, plan) in self.kit.plans.items()
                 for part in plan.parts
                 for heads, n in [((part,), part)] + [((part, sec), sec) for sec in part.children]
-                for title in {n.title, title_core(n.title)}
-                if n.children
-                and title_grams(title) - title_grams(plan.title)  # "（一）宫颈癌筛查" of 宫颈癌筛查工作方案
-                and names_title(title_grams(title), grams)
-                and (title == n.title or only_about(query, title))
-            ]
-            if named:
-                full, _, heads, node = max(named, key=lambda x: x[:2])
-                found.append((doc, plan, heads, node, full))
+                for title in dict.fromkeys((n.title, title_core(n.title)))
+                if n.children and title_grams(title) - title_grams(plan.title)
+            ])
+        return self._titles
+
+    def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
+        grams = char_bigrams(query.text)
+        named: dict[str, list] = {}  # plan key -> (full, length, doc, plan, heads, node) of each title named
+        for (key, doc, plan, heads, n), title in self.titles().named(grams):
+            if (query.plans and key not in query.plans) or (query.docs and doc.doc not in query.docs):
+                continue
+            if title == n.title or only_about(query, title):
+                named.setdefault(key, []).append((title == n.title, len(title), doc, plan, heads, n))
+        found = []  # (plan, heads, node): the longest title wholly in the question, per plan
+        for titles in named.values():
+            full, _, doc, plan, heads, node = max(titles, key=lambda x: x[:2])
+            found.append((doc, plan, heads, node, full))
         if any(f[4] for f in found):  # a title named in full beats another plan's matching core
             found = [f for f in found if f[4]]
         found = [f[:4] for f in found]
@@ -412,20 +423,34 @@ def title_grams(title: str) -> frozenset[str]:
     return frozenset(char_bigrams(title))
 
 
-_LEAVES: dict[int, tuple[Plan, list[Node]]] = {}  # id(plan) -> (the plan, its titled leaves)
+class TitleIndex:
+    """Titles behind an inverted index of their bigrams: the ones a question names are found from the
+    postings of the question's bigrams, not by testing every title of every plan (at 100 documents
+    that test was most of a question's work)."""
+
+    def __init__(self, entries: list[tuple[object, str]]) -> None:
+        self.entries = entries  # (what the title belongs to, the title), in a fixed order
+        self.grams = [title_grams(title) for _, title in entries]
+        postings: dict[str, list[int]] = {}
+        for i, grams in enumerate(self.grams):
+            for g in grams:
+                postings.setdefault(g, []).append(i)
+        self.postings = postings
+
+    def named(self, grams: set[str] | frozenset[str], whole: bool = False) -> list[tuple[object, str]]:
+        """The entries, in their order, whose title the question names (names_title), or holds every
+        bigram of (`whole`). A title needs a bigram in common to be named, so only those are tested."""
+        shared = sorted({i for g in grams & self.postings.keys() for i in self.postings[g]})
+        if whole:
+            return [self.entries[i] for i in shared if self.grams[i] <= grams]
+        return [self.entries[i] for i in shared if names_title(self.grams[i], grams)]
 
 
 def titled_leaves(plan: Plan) -> list[Node]:
     """A plan's leaf sections whose titles may be named: long enough, and not only the document's topic
-    ("（一）宫颈癌筛查" of 宫颈癌筛查工作方案). Kept per plan object (the parsed corpus does not change)."""
-    found = _LEAVES.get(id(plan))
-    if found is None or found[0] is not plan:
-        if len(_LEAVES) > 4096:
-            _LEAVES.clear()
-        leaves = [n for n in iter_nodes(plan) if not n.children and len(n.title) >= T.SECTION_TITLE_MIN
-                  and title_grams(n.title) - title_grams(plan.title)]
-        found = _LEAVES[id(plan)] = (plan, leaves)
-    return found[1]
+    ("（一）宫颈癌筛查" of 宫颈癌筛查工作方案)."""
+    return [n for n in iter_nodes(plan) if not n.children and len(n.title) >= T.SECTION_TITLE_MIN
+            and title_grams(n.title) - title_grams(plan.title)]
 
 
 def hit_rank(hits: list[Hit], doc: str, node: Node) -> int:
@@ -475,6 +500,17 @@ class SectionTextStrategy(Strategy):
             return []
         return self.kit.later_sentences(asked, chunk, rest)
 
+    def __init__(self, kit) -> None:
+        super().__init__(kit)
+        self._leaves: TitleIndex | None = None  # built on first use
+
+    def leaves(self) -> TitleIndex:
+        """Every plan's titled leaves (titled_leaves), in the order of the plans and their text."""
+        if self._leaves is None:
+            self._leaves = TitleIndex([((key, n), n.title) for key, (_, plan) in self.kit.plans.items()
+                                       for n in titled_leaves(plan)])
+        return self._leaves
+
     def match(self, query: Query, state: DialogueState | None) -> bool:
         return query.item is None and query.intent in LISTING + (Intent.DEFINITION, Intent.VALUE)
 
@@ -495,11 +531,12 @@ class SectionTextStrategy(Strategy):
     def answer(self, query: Query, hits: list[Hit]) -> Draft | None:
         grams = char_bigrams(query.text)
         picked: list[tuple[Chunk, list[tuple[int, int]]]] = []
-        for key, (doc, plan) in self.kit.plans.items():
+        leaves: dict[str, list[Node]] = {}  # plan key -> the leaves whose whole title the question holds
+        for (key, node), _ in self.leaves().named(grams, whole=True):
+            leaves.setdefault(key, []).append(node)
+        for key, nodes in leaves.items():
+            doc, plan = self.kit.plans[key]
             if (query.plans and key not in query.plans) or (query.docs and doc.doc not in query.docs):
-                continue
-            nodes = [n for n in titled_leaves(plan) if title_grams(n.title) <= grams]
-            if not nodes:
                 continue
             # several named ("转诊机构…反馈给初筛机构"): the longest name, then the one retrieval ranks first;
             # a choice between two of them ("初筛机构做还是转诊机构做") shows both, in the document's order

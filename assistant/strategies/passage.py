@@ -58,6 +58,7 @@ class ResponsibilityStrategy(Strategy):
     """ "谁负责规划实施": the sentences that name a responsible body."""
 
     name = "responsibility"
+    from_hits = True
 
     def match(self, query: Query, state: DialogueState | None) -> bool:
         return query.intent == Intent.WHO
@@ -87,6 +88,7 @@ class TextTargetStrategy(Strategy):
     """ "产前筛查率要达到多少": the sentence of the text that states the target."""
 
     name = "text_target"
+    from_hits = True
 
     def match(self, query: Query, state: DialogueState | None) -> bool:
         return query.intent in (Intent.VALUE, Intent.COUNT, Intent.WHEN)
@@ -102,6 +104,7 @@ class WhenStrategy(Strategy):
     """ "配置规划要在啥时候之前报上去备案": the sentence that states a time or a time limit."""
 
     name = "when"
+    from_hits = True
 
     def match(self, query: Query, state: DialogueState | None) -> bool:
         return query.intent == Intent.WHEN
@@ -115,6 +118,7 @@ class MeasuresStrategy(Strategy):
     items (the other plan's first) that are nearly as much about it, each with its best sentence."""
 
     name = "measures"
+    from_hits = True
 
     def match(self, query: Query, state: DialogueState | None) -> bool:
         return query.intent in (Intent.MEASURES, Intent.LIST)
@@ -201,6 +205,7 @@ class SentenceStrategy(Strategy):
     """The fallback: the sentences that best answer the question, in the plan's words."""
 
     name = "sentence"
+    from_hits = True
 
     def match(self, query: Query, state: DialogueState | None) -> bool:
         return True
