@@ -7,11 +7,14 @@ the same Query.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
+from pathlib import Path
 
 from assistant import lexicon
 from assistant.quotes import extract_quote
@@ -193,9 +196,19 @@ def everyday_freq(word: str) -> int:
 def _readings(ch: str) -> frozenset[str]:
     """ "率" -> {"lv"}: a character's common reading without tones (pypinyin lists it first; the
     rest are often classical: 有 is also read wěi)."""
-    from pypinyin.pinyin_dict import pinyin_dict  # 0.5 s to load: at the first repair only
+    return frozenset(_toneless(_pinyin_table().get(ord(ch), "").split(",")[0]))
 
-    return frozenset(_toneless(pinyin_dict.get(ord(ch), "").split(",")[0]))
+
+@lru_cache(maxsize=1)
+def _pinyin_table() -> dict[int, str]:
+    """pypinyin's readings of single characters (code point -> "lǜ,shuài"), read from its data file
+    at the first repair. Importing the package would load its phrase dictionary as well: 50 MB more
+    of the serving process, for phrases that typo repair never reads."""
+    spec = importlib.util.find_spec("pypinyin")  # finds the package without importing it
+    if spec is None or spec.origin is None:
+        raise ImportError("typo repair needs the pypinyin package (pip install pypinyin)")
+    table = json.loads(Path(spec.origin).with_name("pinyin_dict.json").read_text(encoding="utf-8"))
+    return {int(code): readings for code, readings in table.items()}
 
 
 def _toneless(readings: str) -> set[str]:

@@ -228,6 +228,7 @@ def _squash(text: str) -> tuple[str, np.ndarray]:
 # 21-bit code points, so 2 x 21 + 21 bits fit an int64.
 SENTENCE_BITS = 21
 SLICE = 1 << 20  # keys read back at a time when the postings are built
+POSITIONS_KEPT = 16  # documents whose squashed-text offsets are kept (a quote's windows are in a few)
 
 
 class QuoteIndex:
@@ -237,13 +238,16 @@ class QuoteIndex:
 
     def __init__(self, corpus: Corpus) -> None:
         self.docs = list(corpus.documents.values())
-        self.flat: list[tuple[str, np.ndarray]] = [_squash(d.text) for d in self.docs]
+        self.flat: list[str] = []  # each document's squashed text (its offsets: positions)
+        self._positions: OrderedDict[int, np.ndarray] = OrderedDict()
         # A bigram is a pair of code points, coded as one integer; char_bigrams' bigrams of a sentence
         # are the pairs of consecutive characters once PUNCT is removed, computed for a whole document at once.
         punct = np.array(sorted(ord(c) for c in PUNCT), dtype=np.int64)
         doc_of, starts, ends, sizes, pairs = [], [], [], [], []
         mask = (1 << SENTENCE_BITS) - 1
-        for k, (d, (_, kept_at)) in enumerate(zip(self.docs, self.flat)):
+        for k, d in enumerate(self.docs):
+            flat, kept_at = _squash(d.text)
+            self.flat.append(flat)
             spans = np.array(sentence_spans(d.text), dtype=np.int64).reshape(-1, 2)
             if len(spans) > mask:
                 raise ValueError(f"{d.doc}: {len(spans)} sentences, more than a quote index holds")
@@ -291,6 +295,17 @@ class QuoteIndex:
         self.last = last[self.doc_of]  # each sentence's document's last sentence
         self.first = np.full(len(self.docs), total, dtype=np.int64)  # each document's first sentence
         np.minimum.at(self.first, self.doc_of, np.arange(total))
+
+    def positions(self, k: int) -> np.ndarray:
+        """The offsets in document k's text of its squashed characters. Made again when asked (a quote
+        is checked against a few documents), not kept for all: at 100 documents they were 24 MB."""
+        found = self._positions.get(k)
+        if found is None:
+            found = _squash(self.docs[k].text)[1]
+            self._positions[k] = found  # a dict: threads at worst make one twice
+            while len(self._positions) > POSITIONS_KEPT:
+                self._positions.pop(next(iter(self._positions)), None)
+        return found
 
     def bigram_ids(self, q: str) -> list[int]:
         """Ids of the quote's bigrams the corpus has, ascending."""
@@ -384,9 +399,10 @@ def check_quote(corpus: Corpus, quote: str) -> QuoteCheck:
     if len(q) < 2:
         return QuoteCheck("not_found", quote)
     index = quote_index(corpus)
-    for doc, (flat, pos) in zip(index.docs, index.flat):
+    for k, (doc, flat) in enumerate(zip(index.docs, index.flat)):
         i = flat.find(q)
         if i >= 0:
+            pos = index.positions(k)
             return QuoteCheck("exact", quote, doc.doc, int(pos[i]), int(pos[i + len(q) - 1]) + 1, 1.0)
     best = _closest(index, q)
     if best is None or best.ratio < DIFFERS_MIN:
@@ -403,7 +419,7 @@ def _closest(index: QuoteIndex, q: str) -> QuoteCheck | None:
     chars = Counter(q)
     for k, s, e in candidates:
         check_deadline()
-        doc_flat, doc_pos = index.flat[k]
+        doc_flat, doc_pos = index.flat[k], index.positions(k)
         a, b = np.searchsorted(doc_pos, [s, e])  # the window's characters in the squashed document
         flat, pos = doc_flat[a:b], doc_pos[a:b]
         if _ratio_bound(chars, flat, len(q)) < max(DIFFERS_MIN, best[0].ratio if best else 0.0):

@@ -214,3 +214,20 @@ def test_a_time_limit_is_a_time_and_an_age_in_months_is_not():
     for said in ("完成接种后1-2个月及时检测", "每三年开展一次评估", "5个工作日内反馈", "半年内完成"):
         assert TIME_STATED.search(said), said
     assert not TIME_STATED.search("所生儿童12月龄内检测阳性率下降至1%以下")
+
+
+def test_typo_repair_reads_pypinyins_character_table_without_its_phrase_dictionary():
+    """The readings are pypinyin's own, read from its data file; the package (and its 50 MB phrase
+    dictionary) is never imported by a repair."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from assistant.query import _pinyin_table, _readings; table = _pinyin_table(); "
+            "print(len(table), sorted(_readings('率')), 'pypinyin.phrases_dict' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    assert out == [str(len(pinyin_dict)), "['lv']", "False"]
+    from assistant.query import _pinyin_table
+
+    assert _pinyin_table() == pinyin_dict
