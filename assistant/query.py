@@ -33,9 +33,11 @@ ENGLISH_ORDINAL = re.compile(
     r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth)\b(?: one| item| project)?", re.I
 )
 # A Chinese numeral before a unit the plan writes with digits: "三岁以下" is written "3岁以下".
-CN_COUNT = re.compile(r"(十[一二三四五]?|[一二两三四五六七八九十])(岁|周岁|个月|年级|分钟|小时)")
+# Up to 99 ("十六", "二十五"); "一十" is left alone: "高一十六岁" is 高一, 16岁.
+CN_NUMBER = r"(十[一二三四五六七八九]?|[二两三四五六七八九]十[一二三四五六七八九]?|[一二两三四五六七八九十])"
+CN_COUNT = re.compile(CN_NUMBER + r"(岁|周岁|个月|年级|分钟|小时)")
 # ... and the first numeral of a range whose second is then digits: "三到五岁" -> "3到5岁".
-CN_RANGE_START = re.compile(r"(十[一二三四五]?|[一二两三四五六七八九十])(?=\s*[到至\-－~～—]\s*\d+\s*(?:岁|周岁|个月))")
+CN_RANGE_START = re.compile(CN_NUMBER + r"(?=\s*[到至\-－~～—]\s*\d+\s*(?:岁|周岁|个月))")
 COMMON_WORDS = {"社区", "小区", "园区", "城区", "街区", "景区", "校区", "山区", "地区", "辖区", "市区", "县区", "城市",
                 "省市"}
 NOT_A_PLACE = set("全本各每该我此城个少多些")  # "实现全市", "构建城市": not a place name
@@ -222,13 +224,21 @@ def _toneless(readings: str) -> set[str]:
     return out
 
 
+def cn_number(numeral: str) -> int:
+    """The value of a CN_NUMBER numeral: "六" 6, "十六" 16, "二十" 20, "二十五" 25."""
+    tens, ten, ones = numeral.rpartition("十")
+    if not ten:
+        return lexicon.CN_NUMERALS[ones]
+    return (lexicon.CN_NUMERALS[tens] if tens else 1) * 10 + (lexicon.CN_NUMERALS[ones] if ones else 0)
+
+
 def normalize(question: str, known: CorpusWords | None = None) -> str:
     """Map colloquial and English words to the plan's wording, and (given the corpus's bigrams)
     repair homophone typos; keep everything else."""
     if known:
         question = repair_typos(question, known)
-    q = CN_COUNT.sub(lambda m: f"{lexicon.CN_NUMERALS[m.group(1)]}{m.group(2)}", question)  # 三岁 -> 3岁
-    q = CN_RANGE_START.sub(lambda m: str(lexicon.CN_NUMERALS[m.group(1)]), q)
+    q = CN_COUNT.sub(lambda m: f"{cn_number(m.group(1))}{m.group(2)}", question)  # 三岁 -> 3岁
+    q = CN_RANGE_START.sub(lambda m: str(cn_number(m.group(1))), q)
     for phrase in lexicon.NEW_TOPIC:  # "换个问题 …": the frame is not part of the question
         q = q.replace(phrase, " ")
     low = q.lower()

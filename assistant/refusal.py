@@ -181,26 +181,37 @@ def level_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: 
     return f"相关段落说的是{'、'.join(sorted(said))}一级，没有说到{'、'.join(sorted(asked))}。"
 
 
-AGE_RANGE = re.compile(r"(\d+)\s*(?:周?岁|个月)?\s*[-－~～—至到]\s*(\d+)\s*(周?岁|个月)")
-SINGLE_AGE = re.compile(r"(?<![\d\-－~～—至到])(\d+)\s*周?岁(?!\s*(?:以下|以内|之前|前|以上|[-－~～—至到]))")
+AGE_RANGE = re.compile(r"(\d+)\s*(周?岁|个月)?\s*[-－~～—至到]\s*(\d+)\s*(周?岁|个月)")
+SINGLE_AGE = re.compile(r"(?<![\d\-－~～—至到满])(\d+)\s*周?岁(?!\s*(?:以下|以内|之前|前|以上|[-－~～—至到]))")
 AGE_BOUND = re.compile(r"(\d+)\s*(周?岁|个月)\s*(以下|以内|之前|前|以上)")
+AGE_BOUND_BEFORE = re.compile(r"(未满|不满|年满|满)\s*(\d+)\s*(周?岁|个月)")  # "未满16周岁": under 16
 
 
-def age_bands(text: str) -> set[tuple[int, float, str]]:
-    """The age bands a text names: "0-3岁" and "3岁以下" are (0, 3, 岁), "16周岁以上" is (16, inf, 岁).
-    A single age ("15岁的孩子") is who asks, not a band."""
+MONTHS = {"岁": 12, "个月": 1}  # a band is compared in months: "6个月到1岁" is no part of "0-6个月"
+
+
+def age_bands(text: str) -> set[tuple[float, float]]:
+    """The age bands a text names, in months: "0-3岁" and "3岁以下" are (0, 36), "16周岁以上" is
+    (192, inf), "未满16周岁" is (0, 192), "6个月到1岁" is (6, 12).
+    A single age ("15岁的孩子") is not a band: see ages_said."""
     bands = set()
     for m in AGE_RANGE.finditer(text):
-        bands.add((int(m.group(1)), float(m.group(2)), m.group(3).lstrip("周")))
+        last = MONTHS[m.group(4).lstrip("周")]
+        first = MONTHS[m.group(2).lstrip("周")] if m.group(2) else last
+        bands.add((int(m.group(1)) * first, float(m.group(3)) * last))
     for m in AGE_BOUND.finditer(text):
-        n, unit = int(m.group(1)), m.group(2).lstrip("周")
-        bands.add((n, float("inf"), unit) if m.group(3) == "以上" else (0, float(n), unit))
+        n = int(m.group(1)) * MONTHS[m.group(2).lstrip("周")]
+        bands.add((n, float("inf")) if m.group(3) == "以上" else (0, float(n)))
+    for m in AGE_BOUND_BEFORE.finditer(text):
+        n = int(m.group(2)) * MONTHS[m.group(3).lstrip("周")]
+        bands.add((0, float(n)) if m.group(1) in ("未满", "不满") else (n, float("inf")))
     return bands
 
 
-def ages_said(text: str) -> set[tuple[int, float, str]]:
-    """The bands of the evidence, where one age is a band too: "12岁儿童龋齿患病率" is of 12-year-olds."""
-    return age_bands(text) | {(int(n), int(n) + 1.0, "岁") for n in SINGLE_AGE.findall(text)}
+def ages_said(text: str) -> set[tuple[float, float]]:
+    """Bands where one age is a band too: "12岁儿童龋齿患病率" is of 12-year-olds, and the asker's
+    "我家闺女14岁" is of a 14-year-old."""
+    return age_bands(text) | {(int(n) * 12, (int(n) + 1) * 12.0) for n in SINGLE_AGE.findall(text)}
 
 
 def age_band_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
@@ -208,21 +219,21 @@ def age_band_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hit
     what the plan says is of other children."""
     if draft.exact:
         return None
+    asked = ages_said(query.text)  # "我家闺女14岁 能免费打hpv疫苗不" of 16-18岁: other girls
     if draft.kind == "indicator":  # "3到5岁的蛀牙率" of 12岁儿童龋齿发生率: a row's one age is its band
         said = ages_said(" ".join(row_names(draft)))
-        asked = age_bands(query.text)
         if asked and said and not any(_overlap(a, b) for a in asked for b in said):
             return "指标表中这一项说的是其他年龄段，没有说到这个年龄段。"
         return None
-    asked, said = age_bands(query.text), ages_said(quoted_text(draft))
+    said = ages_said(quoted_text(draft))
     # refused only when every band asked lies outside every band said (7岁以下 is near 0-6岁)
     if not asked or not said or any(_overlap(a, b) for a in asked for b in said):
         return None
     return "相关段落说的是其他年龄段，没有说到这个年龄段。"
 
 
-def _overlap(a: tuple[int, float, str], b: tuple[int, float, str]) -> bool:
-    return a[2] != b[2] or (a[0] < b[1] and b[0] < a[1])
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
 
 
 def money_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:

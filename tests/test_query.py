@@ -231,3 +231,8 @@ def test_typo_repair_reads_pypinyins_character_table_without_its_phrase_dictiona
     from assistant.query import _pinyin_table
 
     assert _pinyin_table() == pinyin_dict
+
+
+def test_chinese_numerals_of_ages_up_to_99_become_digits():
+    assert normalize("我女儿今年上高一十六岁") == "我女儿今年上高一16岁"  # 高一 stays a grade
+    assert normalize("三到五岁") == "3到5岁" and normalize("二十五岁的妇女").startswith("25岁")

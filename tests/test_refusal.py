@@ -80,8 +80,9 @@ def test_hours_asked_or_stated_that_the_quote_does_not_give(kit, facts):
 
 
 def test_an_age_band_apart_from_the_quoted_ones(kit, facts):
-    assert refusal.age_bands("0-3岁婴幼儿") == refusal.age_bands("3岁以下婴幼儿") == {(0, 3.0, "岁")}
-    assert refusal.age_bands("15岁的孩子") == set()  # who asks, not a band
+    assert refusal.age_bands("0-3岁婴幼儿") == refusal.age_bands("3岁以下婴幼儿") == {(0, 36.0)}  # months
+    assert refusal.age_bands("6个月到1岁") == {(6, 12.0)} and refusal.age_bands("0-6个月婴儿") == {(0, 6.0)}
+    assert refusal.age_bands("15岁的孩子") == set()  # an age, not a band (ages_said has it)
     draft = text_draft(kit, "本规划所称儿童是指未满十八周岁的未成年人")  # no band in digits: nothing said
     assert refusal.age_band_missing(q(kit, "3到6岁的小孩有啥"), draft, kit, facts, []) is None
     # the demo document names no band in digits: a draft whose quote does (only its words are read)
@@ -335,8 +336,8 @@ def test_a_count_asked_of_each_unit_of_evidence_that_states_a_whole(kit, facts):
 
 def test_an_age_band_asked_of_a_row_or_sentence_of_one_other_age(kit, facts):
     """"三到五岁的蛀牙率" of 12岁儿童龋齿发生率: one age in the evidence is its band (12-year-olds)."""
-    assert refusal.ages_said("12岁儿童龋齿患病率控制在25％以内") == {(12, 13.0, "岁")}
-    assert refusal.ages_said("0-3岁婴幼儿") == {(0, 3.0, "岁")}  # a range is not two single ages
+    assert refusal.ages_said("12岁儿童龋齿患病率控制在25％以内") == {(144, 156.0)}
+    assert refusal.ages_said("0-3岁婴幼儿") == {(0, 36.0)}  # a range is not two single ages
     draft = row_draft(kit, "妇女体质合格率")
     twelve = replace(draft, rows=[replace(draft.rows[0], name="12岁儿童龋齿发生率（％）")])
     assert refusal.age_band_missing(q(kit, "三到五岁小朋友蛀牙率要控制在多少"), twelve, kit, facts, [])
@@ -442,3 +443,21 @@ def test_everyday_words_for_men_and_a_count_of_vehicles(kit, facts):
     centres = text_draft(kit, "各县（市、区）至少设有1家危重新生儿救治中心")
     assert refusal.count_unit_missing(q(kit, "救治中心要配几辆转运车"), centres, kit, facts, []) is not None
     assert refusal.count_unit_missing(q(kit, "每个县有几家救治中心"), centres, kit, facts, []) is None
+
+
+def test_an_age_outside_the_band_quoted_is_of_other_people(kit, facts):
+    """The asker's own age ("我家闺女14岁") against a sentence of 16-18岁 girls, and a band in months
+    ("6个月到1岁") against one of 0-6个月 babies: the plan speaks of other people. Months and years compare."""
+    hpv = Draft("…", [Citation("妇女规划", "x", "探索实施16-18岁户籍女性HPV疫苗免费接种项目", 0, 24, "demo")], "text",
+                plans=("women",))
+    assert refusal.age_band_missing(q(kit, "我家闺女14岁 能免费打hpv疫苗不"), hpv, kit, facts, []) is not None
+    assert refusal.age_band_missing(q(kit, "我家闺女17岁 能免费打hpv疫苗不"), hpv, kit, facts, []) is None
+    milk = Draft("…", [Citation("儿童规划", "x", "0-6个月婴儿纯母乳喂养率达到65％以上", 0, 20, "demo")], "text",
+                 plans=("children",))
+    assert refusal.age_band_missing(q(kit, "宝宝6个月到1岁 母乳喂养率有目标吗"), milk, kit, facts, []) is not None
+    assert refusal.age_band_missing(q(kit, "3个月大的宝宝母乳喂养率有目标吗"), milk, kit, facts, []) is None
+    assert refusal.age_band_missing(q(kit, "1岁以下宝宝母乳喂养率目标"), milk, kit, facts, []) is None  # overlaps
+    work = Draft("…", [Citation("儿童规划", "x", "禁止任何单位、个人使用或介绍未满16周岁的儿童就业", 0, 25, "demo")],
+                 "text", plans=("children",))
+    assert refusal.ages_said("未满16周岁的儿童") == {(0, 192.0)}  # "under 16" is a band, not 16-year-olds
+    assert refusal.age_band_missing(q(kit, "15岁的孩子能去厂里打工吗"), work, kit, facts, []) is None
