@@ -46,37 +46,38 @@ class IndicatorNames:
         self.rows = rows
         self.weight = weight
         self.cores = [_core(row_name(c)) for c in rows]
-        postings: dict[str, list[int]] = {}
-        self.totals = np.zeros(len(rows))
-        for r, core in enumerate(self.cores):
-            grams = sorted(char_bigrams(core))  # sorted: the same name sums to the same float in every row
-            self.totals[r] = sum(weight(g) for g in grams)
-            for g in grams:
-                postings.setdefault(g, []).append(r)
-        self.postings = {g: np.array(rs) for g, rs in postings.items()}
-        whole: dict[str, list[int]] = {}  # the same of the whole names, units too (what a row's text holds)
-        for r, c in enumerate(rows):
-            for g in char_bigrams(row_name(c)):
-                whole.setdefault(g, []).append(r)
-        self.whole = {g: np.array(rs) for g, rs in whole.items()}
+        # sorted: the same name sums to the same float in every row
+        self.totals = np.array([sum(weight(g) for g in sorted(char_bigrams(core))) for core in self.cores])
+        self.postings = _postings(self.cores)
+        self.whole = _postings([row_name(c) for c in rows])  # whole names, units too (what a row's text holds)
 
     def held(self, grams: set[str] | frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
         """(rows, weight): the rows whose whole name holds some of `grams`, in row order, and the IDF
         weight of the ones it holds."""
-        found = np.zeros(len(self.rows))
-        for g in sorted(grams & self.whole.keys()):
-            found[self.whole[g]] += self.weight(g)
-        rows = np.flatnonzero(found)
-        return rows, found[rows]
+        return self._summed(self.whole, grams)
 
     def shares(self, grams: set[str]) -> tuple[np.ndarray, np.ndarray]:
         """(rows, share): the rows whose name shares a bigram with `grams`, in row order, and the
         IDF-weighted share of each name's bigrams found."""
+        rows, found = self._summed(self.postings, grams)
+        return rows, found / self.totals[rows]
+
+    def _summed(self, postings: dict[str, np.ndarray],
+                grams: set[str] | frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
         found = np.zeros(len(self.rows))
-        for g in sorted(grams & self.postings.keys()):
-            found[self.postings[g]] += self.weight(g)
+        for g in sorted(grams & postings.keys()):
+            found[postings[g]] += self.weight(g)
         rows = np.flatnonzero(found)
-        return rows, found[rows] / self.totals[rows]
+        return rows, found[rows]
+
+
+def _postings(names: list[str]) -> dict[str, np.ndarray]:
+    """Each bigram's rows (ascending) among these names."""
+    postings: dict[str, list[int]] = {}
+    for r, name in enumerate(names):
+        for g in char_bigrams(name):
+            postings.setdefault(g, []).append(r)
+    return {g: np.array(rs) for g, rs in postings.items()}
 
 
 def _core(name: str) -> str:
