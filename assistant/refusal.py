@@ -13,15 +13,17 @@ from dataclasses import dataclass, field
 
 from assistant import thresholds as T
 from assistant.compose import Draft, Toolkit, flat
-from assistant.lexicon import COUNT_UNITS, FACETS, HEAD_ROLES, LEVELS, NOW_WORDS
-from assistant.query import Query, asked_unit, has_cue, unit_fits
+from assistant.lexicon import COUNT_UNITS, FACETS, GENERIC, HEAD_ROLES, LEVELS, NOW_WORDS, POPULATIONS, STOP_CHARS
+from assistant.query import TARGET_FIGURE, Query, asked_unit, has_cue, unit_fits
 from assistant.strategies.document import PERIOD_YEARS
 from assistant.targets import row_name
-from assistant.text import NUMBER, STATED_VALUE, TIME_STATED, char_bigrams, figures
+from assistant.text import NUMBER, STATED_VALUE, TIME_STATED, char_bigrams, figures, tokens
 from assistant.types import Hit, Intent
 
 REFUSAL = "规划中没有写明这一点。"
 DIGITS = re.compile(r"\d")
+# A target cell that gives a direction, not a level ("延长", "逐步提高"): no figure of what is reached.
+DIRECTION = re.compile(r"^(?:逐步|稳步|持续|不断|有所)?(?:提高|提升|延长|降低|下降|增加|增长|减少|扩大|缩小|改善)$")
 HORIZON = re.compile(r"(?:到|至|截至|截止)\s*((?:19|20)\d\d)\s*年")
 AGE_ASKED = re.compile(r"(?:几|多少)\s*周?岁|多大")
 AGE = re.compile(r"\d+\s*(?:[-－~～]\s*\d+\s*)?周?岁")
@@ -398,6 +400,32 @@ def quantity_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hit
     return f"规划没有给出“{asked[0]}”方面的数字。"
 
 
+# A rate named by its own word ("死亡率", "入学率"): the word right before it says which rate ("溺水死亡率").
+MEASURE_WORD = re.compile(r"^[\u4e00-\u9fff]{2,}率$")
+CJK_WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
+
+
+def qualifier_unnamed(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits: list[Hit]) -> str | None:
+    """A number asked of a qualified rate ("溺水死亡率要控制在多少") answered by rows of that rate whose names
+    lack the qualifier (儿童伤害死亡率, 婴儿死亡率): the table has no such row. The qualifier is the
+    word right before the rate's own word, and one the plans use elsewhere (溺水 has its measures):
+    a word they never use is the asker's own framing ("体质测试合格率", "表里"); a population word
+    ("小孩", "女性") says whose rate, which the row's plan already answers."""
+    if not query.wants_number or draft.exact or draft.kind != "indicator" or not draft.rows:
+        return None
+    names = "".join(r.name for r in draft.rows)
+    words = tokens(query.text)
+    for before, word in zip(words, words[1:]):
+        if not MEASURE_WORD.match(word) or word not in names or not CJK_WORD.match(before):
+            continue
+        if before in GENERIC or STOP_CHARS & set(before) or any(before in p or p in before for p in POPULATIONS):
+            continue
+        if before not in names and not char_bigrams(before) & char_bigrams(names) \
+                and kit.retriever.chunks_using(before) > 0:
+            return f"指标表中没有单列“{before}{word}”。"
+    return None
+
+
 # "热线号码多少": a telephone number ("12338", "110"), not a year or a count.
 PHONE_ASKED = re.compile(
     r"(?:电话|号码|热线)[^，。？?]{0,4}(?:多少|哪个|是什么|是啥|几号)|(?:打|拨)(?:哪个|什么|啥)电话"
@@ -413,7 +441,10 @@ def number_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, hits:
     if not query.wants_number or draft.exact:
         return None
     if draft.kind == "indicator":
-        if not query.wants_figure:  # "目标是多少" of a 提高 row: "提高" is the plan's answer
+        # "目标是多少" of a 提高 row: "提高" is the plan's answer; "2025年目标多少岁" of a 延长 row is not
+        # (a direction gives no figure), while "应保尽保" answers "要达到多少万人" (everyone insured)
+        unit_asked = bool(TARGET_FIGURE.search(query.raw.lower()))
+        if not query.wants_figure and not (unit_asked and all(DIRECTION.match(r.target or "") for r in draft.rows)):
             return None
         cells = [
             c
@@ -662,6 +693,7 @@ CHECKS: list[Check] = [
     mandate_unstated,
     unit_mismatch,
     facet_missing,
+    qualifier_unnamed,
     role_missing,
     disease_unmentioned,
     number_missing,

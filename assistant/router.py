@@ -102,10 +102,14 @@ class Router:
         # a row named in a question that asks whether the plans say anything of it ("婚检规划里有提吗"):
         # the other plan's sentence on it too
         mention = found.kind == "indicator" and bool(MENTION_ASKED.search(query.raw)) and not query.wants_number
-        if (found.kind not in PASSAGE_KINDS and not mention) or query.plans or groups_named(query) \
-                or len(self.kit.plan_names) < 2:
+        # "两个规划都有提吗": both plans asked by name, so each one's passage is looked for, the row's too
+        asked_both = len(query.named_plans) > 1 and not query.plans
+        if not asked_both and ((found.kind not in PASSAGE_KINDS and not mention) or query.plans
+                               or groups_named(query) or len(self.kit.plan_names) < 2):
             return found
-        if not mention and any(names_heading(query, c) for c in found.chunks):
+        if found.kind not in PASSAGE_KINDS + ("indicator",):
+            return found
+        if not (mention or asked_both) and any(names_heading(query, c) for c in found.chunks):
             return found  # "妇幼保健机构能力提升项目依托哪家医院": an item of one plan is named
         mine = support_score(query, found, self.kit, hits)
         meaning = dense_of(hits, found.chunks)
@@ -117,9 +121,10 @@ class Router:
             # the other plan's passage nearer in meaning than the answer, in other words ("锻炼身体" ->
             # "全民健身"): a lower lexical support stands
             passages = [h.dense for h in hits if h.chunk.plan == plan and h.chunk.kind != "indicator"]
-            if max(passages, default=0.0) >= meaning:
+            if max(passages, default=0.0) >= meaning or asked_both:
                 need = min(need, T.BOTH_PLANS_NEARER)
-            theirs = self._other_plans_draft(strategy, scoped, [h for h in hits if h.chunk.plan == plan], hits, need)
+            theirs = self._other_plans_draft(strategy, scoped, [h for h in hits if h.chunk.plan == plan], hits, need,
+                                             any_passage=asked_both)
             if theirs is not None:
                 found = merge_drafts(found, theirs)
         return found
@@ -206,12 +211,16 @@ class Router:
         return []
 
     def _other_plans_draft(self, strategy: Strategy, scoped: Query, theirs: list[Hit], hits: list[Hit],
-                           need: float) -> Draft | None:
+                           need: float, any_passage: bool = False) -> Draft | None:
         """The other plan's passage answer supported at least `need`: from the same strategy, else from
         the later passage strategies (the other plan states it without the figure the first plan's
         sentence has: its figure sentence is about something else). A number asked is answered by
-        the same kind of draft only: a figure-less sentence is no answer to it."""
-        later = [strategy] if scoped.wants_number else self.strategies[self.strategies.index(strategy):]
+        the same kind of draft only: a figure-less sentence is no answer to it, unless `any_passage`
+        (both plans asked by name: what the other one says is asked too)."""
+        if any_passage:
+            later = [strategy] + [s for s in self.strategies if s is not strategy]
+        else:
+            later = [strategy] if scoped.wants_number else self.strategies[self.strategies.index(strategy):]
         for other in later:
             if (other is not strategy and not other.match(scoped, None)) or (other.from_hits and not theirs):
                 continue

@@ -141,6 +141,23 @@ def test_number_missing(kit, facts):
     assert refusal.number_missing(asked, target_in_words, kit, facts, []) is None  # "应保尽保" is the answer
     demanded = q(kit, "女职工生育保险参保人数2025年具体要到多少万人")
     assert refusal.number_missing(demanded, target_in_words, kit, facts, [])
+    # a figure with its unit asked of the target: "应保尽保" (everyone insured) answers it, a direction does not
+    with_unit = q(kit, "女职工生育保险参保人数2025年目标多少万人")
+    assert refusal.number_missing(with_unit, target_in_words, kit, facts, []) is None
+    direction = replace(target_in_words, rows=[replace(target_in_words.rows[0], target="延长")])
+    assert "没有给出具体数字" in refusal.number_missing(with_unit, direction, kit, facts, [])
+    assert refusal.number_missing(q(kit, "女职工生育保险参保人数2025年目标是多少"), direction, kit, facts, []) is None
+
+
+def test_a_qualified_rate_the_rows_do_not_name(kit, facts):
+    row = row_draft(kit, "婴儿死亡率")
+    assert "宫颈癌死亡率" in refusal.qualifier_unnamed(q(kit, "宫颈癌死亡率要控制在多少"), row, kit, facts, [])
+    # the row's own qualifier, a population word (whose rate), no number asked, or a word the plans
+    # never use (the asker's framing, 溺水 here): nothing to say
+    assert refusal.qualifier_unnamed(q(kit, "婴儿死亡率要控制在多少"), row, kit, facts, []) is None
+    assert refusal.qualifier_unnamed(q(kit, "宝宝死亡率要降到多少"), row, kit, facts, []) is None
+    assert refusal.qualifier_unnamed(q(kit, "宫颈癌死亡率有什么说法"), row, kit, facts, []) is None
+    assert refusal.qualifier_unnamed(q(kit, "小孩溺水死亡率要控制在多少"), row, kit, facts, []) is None
 
 
 def test_count_and_time_missing(kit, facts):
