@@ -473,7 +473,7 @@ def parse_query(
     scope = tuple(plans) if plans else (named if len(named) == 1 else None)
     low = raw.lower()
     asks = classify(text, quote, ordinal)
-    facet_cue = any(c in low for cues in lexicon.DOCUMENT_FACETS.values() for c in cues)
+    facet_cue = any(has_cue(low, cues) for cues in lexicon.DOCUMENT_FACETS.values())
     titles = tuple(plan_names.values())
     if asks[0] != Intent.QUOTE and facet_cue and about_document(text, titles):
         asks = (Intent.DOCUMENT,) + tuple(a for a in asks if a != Intent.DOCUMENT)  # "印发通知啥时候发的"

@@ -117,6 +117,8 @@ class Router:
             if plan in found.plans:
                 continue
             scoped = replace(query, plans=(plan,))
+            if asked_both and found.kind == "indicator":  # the other plan's mention of the row, not its figure
+                scoped = replace(scoped, wants_number=False, wants_figure=False)
             need = min(mine - T.BOTH_PLANS_MARGIN, T.BOTH_PLANS_SURE)
             # the other plan's passage nearer in meaning than the answer, in other words ("锻炼身体" ->
             # "全民健身"): a lower lexical support stands

@@ -56,9 +56,22 @@ def test_a_plan_word_the_lexicon_maps_to_keeps_its_particle_characters():
     ("产前筛查率有什么要求", Intent.VALUE),
     ("规划里是不是说“至少设有2家危重新生儿救治中心”？", Intent.QUOTE),
     ("核对引文：90％以上的社区图书馆设立亲子阅读区", Intent.QUOTE),
+    ("When was the children's plan issued?", Intent.DOCUMENT),
+    ("What is the planning period of the children's plan?", Intent.DOCUMENT),
 ])
 def test_intent(text, intent):
     assert q(text).intent == intent
+
+
+@pytest.mark.parametrize("text", [
+    "Under the plan, what is done for women who only seek care when they are already in labour?",
+    "How many people got legal aid in 2020 according to the plans?",
+    "What does the plan say about the postpartum period?",
+])
+def test_english_words_that_ask_no_fact_of_the_document(text):
+    """A clause with "when", a source cited with "according to", "the postpartum period": not the
+    plan's date, basis or period."""
+    assert Intent.DOCUMENT not in q(text).asks
 
 
 def test_aspect_and_years():

@@ -624,3 +624,13 @@ def test_title_index_finds_what_a_scan_of_every_title_finds(kit):
         assert index.named(grams) == scan, question
         assert index.named(grams, whole=True) == whole, question
     assert index.named(char_bigrams(titles[3][1])), "a title asked in full is found"
+
+
+def test_both_plans_asked_by_name_each_gets_looked_in():
+    """"两个规划都有提吗" with a figure asked: the women's row, and what the children's plan says of it
+    (a sentence without the figure, as the plan has no row of its own)."""
+    mini = make_kit(TEXT.replace("3．保障儿童食品安全。", "3．保障儿童食品安全。开展孕产妇死亡率监测评审。"))
+    query = q(mini, "孕产妇死亡率目标多少 两个规划都有提吗")
+    answer = Router(mini).answer(query, None, hits(mini, query), 10)
+    assert "孕产妇死亡率（1/10万）" in answer.answer and "监测评审" in answer.answer
+    assert {c.plan for c in answer.citations} == {"妇女规划", "儿童规划"}

@@ -11,7 +11,7 @@ import re
 
 from assistant import lexicon
 from assistant.compose import Draft
-from assistant.query import Query
+from assistant.query import Query, has_cue
 from assistant.strategies.base import Strategy
 from assistant.structure import ANNEX_LIST
 from assistant.text import DOC_NUMBER_RX, sentence_spans
@@ -201,9 +201,8 @@ def annex_list(text: str) -> list[tuple[int, int]]:
 
 def facet_of(text: str) -> str | None:
     """Which document fact the question asks for."""
-    low = text.lower()
     for facet, cues in lexicon.DOCUMENT_FACETS.items():
-        if any(c in low for c in cues):
+        if has_cue(text, cues):
             return facet
     return None
 
