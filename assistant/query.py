@@ -485,7 +485,7 @@ def parse_query(
         grams=key_grams(text),
         terms=key_terms(text),
         years=tuple(dict.fromkeys(YEAR.findall(raw))),
-        places=places_named(raw),
+        places=places_named(raw if CJK.search(raw) else text),  # English: its glossary words name places
         plans=scope,
         intent=asks[0],
         asks=asks,

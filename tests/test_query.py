@@ -91,6 +91,7 @@ def test_places_named():
     assert places_named("绍兴市的托位数") == ("绍兴",)
     assert places_named("到2025年实现全市托育机构全部免费") == ()
     assert places_named("新增省示范家长学校要多少个") == ()
+    assert q("How many clinics may Guangdong province set up?").places == ("广东",)  # by the glossary
     assert places_named("每个县要建几个") == ()
 
 
