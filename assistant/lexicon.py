@@ -754,6 +754,11 @@ INTENT_CUES: dict[str, tuple[str, ...]] = {
         "says about",
     ),
 }
+# "是哪个项目", "属于哪项任务": the part of the plan that says it is asked, so each quoted passage is
+# labelled with its heading.
+PART_ASKED = ("哪个项目", "哪一个项目", "哪项目", "什么项目", "啥项目", "哪个任务", "哪项任务", "哪一项", "哪个领域",
+              "哪个部分", "哪一部分", "哪个章节", "属于哪", "在哪一条", "哪一条", "which project", "which section",
+              "which part", "which task", "what project")
 # "怎么要求的": what the plan requires, in words; a value cue (要求) that asks no figure.
 HOW_REQUIRED = (
     "怎么要求", "如何要求", "怎样要求", "咋要求", "有哪些要求", "哪些要求", "什么要求", "啥要求",

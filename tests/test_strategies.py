@@ -634,3 +634,12 @@ def test_both_plans_asked_by_name_each_gets_looked_in():
     answer = Router(mini).answer(query, None, hits(mini, query), 10)
     assert "孕产妇死亡率（1/10万）" in answer.answer and "监测评审" in answer.answer
     assert {c.plan for c in answer.citations} == {"妇女规划", "儿童规划"}
+
+
+def test_which_project_a_sentence_belongs_to_is_named():
+    """"…是哪个项目": the quoted sentence is labelled with its item's heading; otherwise only with its plan."""
+    kit = make_kit()
+    asked = run(kit, SentenceStrategy, "建成标准化心理辅导中心的是哪个项目")
+    assert "“（一）妇女心理健康促进项目”：" in asked.text and "心理辅导中心" in asked.text
+    plain = run(kit, SentenceStrategy, "标准化心理辅导中心要建成什么样")
+    assert "项目”：" not in plain.text

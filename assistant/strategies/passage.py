@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from assistant import lexicon
 from assistant import thresholds as T
 from assistant.compose import BODIES, WHO_WORDS, Draft, flat
-from assistant.query import Query
+from assistant.query import Query, has_cue
 from assistant.strategies.base import Strategy
 from assistant.text import FIGURE, TIME_STATED, figures, numbers
 from assistant.types import Chunk, DialogueState, Hit, Intent
@@ -27,8 +28,11 @@ def sentence_draft(
     for plan in plans:
         body = "".join(f"{_subject(c, cites[i].quote)}{flat(cites[i].quote)}[{i + 1}]"
                        for i, (c, *_) in enumerate(picked) if c.plan == plan)
-        label = picked[[c.plan for c, *_ in picked].index(plan)][0].plan_name
-        parts.append(f"{label}：{body}" if len(kit.plan_names) > 1 else body)
+        first = picked[[c.plan for c, *_ in picked].index(plan)][0]
+        label = first.plan_name if len(kit.plan_names) > 1 else ""
+        if has_cue(query.raw, lexicon.PART_ASKED) and first.kind != "indicator":  # "是哪个项目": its heading
+            label += f"“{first.section.rsplit(' > ', 1)[-1]}”"
+        parts.append(f"{label}：{body}" if label else body)
     lead = "两个规划都写明了这一点。\n" if len(plans) > 1 else ""
     chunks = list({c.id: c for c, *_ in picked}.values())
     kind = kind or ("text_target" if any(numbers(c.quote) for c in cites) else "text")
