@@ -494,11 +494,19 @@ def count_unit_missing(query: Query, draft: Draft, kit: Toolkit, facts: Facts, h
         return None  # "几天内通知": "5个工作日内"
     if unit == "岁" and AGE.search(text):
         return None  # "几岁前": "<12周岁"
+    counted = COUNTED.search(query.raw)  # "要配几个心理咨询师": counselors are counted, not the centres built
+    if unit in "个家所座" and EVERY_ONE.search(text) and not TOTAL_ASKED.search(query.raw) \
+            and not (counted and counted.group(1) not in text):
+        return None  # "心理辅导中心要建几个": "所有县（市、区）均建成…" (one in each), "实现村（社区）全覆盖"
     if not re.search(rf"[\d０-９一二两三四五六七八九十百千万]+\s*(?:[余多]\s*)?[{units}]", text):
         return f"相关段落没有给出具体的数量（多少{m.group(1) if m else unit}）。"
     return None
 
 
+COUNTED = re.compile(r"(?:几|多少)\s*[个家所座]\s*([\u4e00-\u9fff]{2,})")  # the thing counted, named after the unit
+# One in each unit, said without a number: "所有县（市、区）均建成", "各镇（街道）都设有", "实现…全覆盖".
+EVERY_ONE = re.compile(r"(?:所有|各|每个|每一个)[^，。；]{0,12}(?:均|都|全部)(?:建成|建有|设有|设立|建立|配备|开设)"
+                       r"|全覆盖")
 TOTAL_ASKED = re.compile(r"一共|总共|合计|总数|总量|全市共|\b(?:in total|altogether|total)\b", re.I)
 CITYWIDE = re.compile(r"全市|\b(?:citywide|city-wide|whole city|across the city)\b", re.I)
 RATE_FIGURE = re.compile(r"[％%‰]|/10万")

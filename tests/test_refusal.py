@@ -478,3 +478,13 @@ def test_an_age_outside_the_band_quoted_is_of_other_people(kit, facts):
                  "text", plans=("children",))
     assert refusal.ages_said("未满16周岁的儿童") == {(0, 192.0)}  # "under 16" is a band, not 16-year-olds
     assert refusal.age_band_missing(q(kit, "15岁的孩子能去厂里打工吗"), work, kit, facts, []) is None
+
+
+def test_one_in_each_unit_answers_how_many(kit, facts):
+    """"要建几个" of "所有县（市、区）均建成…": one in each county is the plan's count; a total asked is not."""
+    each = text_draft(kit, "所有县（市、区）均建成标准化心理辅导中心")
+    assert refusal.count_unit_missing(q(kit, "心理辅导中心要建几个"), each, kit, facts, []) is None
+    assert refusal.count_unit_missing(q(kit, "全市一共要建几个心理辅导中心"), each, kit, facts, [])
+    assert refusal.count_unit_missing(q(kit, "每个心理辅导中心要配几个心理咨询师"), each, kit, facts, [])  # not built
+    plain = text_draft(kit, "加强妇幼保健机构建设")
+    assert refusal.count_unit_missing(q(kit, "妇幼保健机构要建几个"), plain, kit, facts, [])
