@@ -53,9 +53,6 @@ UNIT_ASKED = re.compile(r"(?:多少|几)\s*(?:万)?\s*([人个家所岁天元张
 ENGLISH_UNIT_ASKED = re.compile(r"\bhow many (days?|yuan|people|persons?|beds?|times?)\b", re.I)
 ENGLISH_UNITS = {"day": "天", "yuan": "元", "people": "人", "person": "人", "bed": "张", "time": "次"}
 FIGURE_CUES = re.compile(r"具体|百分之几|几个百分点|确切|精确|exact|specific|how many years|what number")
-# A figure with its unit asked of the target ("2025年目标多少岁", "要到多少岁"): a 延长 cell does not answer
-# it (refusal.number_missing). Bare "目标是多少" is answered by the plan's word ("规划想达到多少": 延长).
-TARGET_FIGURE = re.compile(r"(?:20\d\d年?|目标|要到|要达到)[^，。？?\s]{0,4}(?:多少|几)\s*万?\s*[岁个人家所天元张名次]")
 NUMBER_CUES = (
     "多少",
     "几",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from assistant import thresholds as T
 from assistant.compose import Draft, Toolkit, flat
 from assistant.lexicon import COUNT_UNITS, FACETS, GENERIC, HEAD_ROLES, LEVELS, NOW_WORDS, POPULATIONS, STOP_CHARS
-from assistant.query import TARGET_FIGURE, Query, asked_unit, has_cue, unit_fits
+from assistant.query import Query, asked_unit, has_cue, unit_fits
 from assistant.strategies.document import PERIOD_YEARS
 from assistant.targets import row_name
 from assistant.text import NUMBER, STATED_VALUE, TIME_STATED, char_bigrams, figures, tokens
@@ -24,6 +24,9 @@ REFUSAL = "规划中没有写明这一点。"
 DIGITS = re.compile(r"\d")
 # A target cell that gives a direction, not a level ("延长", "逐步提高"): no figure of what is reached.
 DIRECTION = re.compile(r"^(?:逐步|稳步|持续|不断|有所)?(?:提高|提升|延长|降低|下降|增加|增长|减少|扩大|缩小|改善)$")
+# A figure with its unit asked of the target ("2025年目标多少岁", "要到多少岁"): a DIRECTION cell does not
+# answer it. Bare "目标是多少" is answered by the plan's word ("规划想达到多少": 延长).
+TARGET_FIGURE = re.compile(r"(?:20\d\d年?|目标|要到|要达到)[^，。？?\s]{0,4}(?:多少|几)\s*万?\s*[岁个人家所天元张名次]")
 HORIZON = re.compile(r"(?:到|至|截至|截止)\s*((?:19|20)\d\d)\s*年")
 AGE_ASKED = re.compile(r"(?:几|多少)\s*周?岁|多大")
 AGE = re.compile(r"\d+\s*(?:[-－~～]\s*\d+\s*)?周?岁")

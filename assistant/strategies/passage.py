@@ -25,12 +25,13 @@ def sentence_draft(
     cites = [kit.cite(c, s, e) for c, s, e, _ in picked]
     plans = list(dict.fromkeys(c.plan for c, *_ in picked))
     parts = []
+    part_asked = has_cue(query.raw, lexicon.PART_ASKED)  # "是哪个项目": each plan's passage under its heading
     for plan in plans:
         body = "".join(f"{_subject(c, cites[i].quote)}{flat(cites[i].quote)}[{i + 1}]"
                        for i, (c, *_) in enumerate(picked) if c.plan == plan)
         first = picked[[c.plan for c, *_ in picked].index(plan)][0]
         label = first.plan_name if len(kit.plan_names) > 1 else ""
-        if has_cue(query.raw, lexicon.PART_ASKED) and first.kind != "indicator":  # "是哪个项目": its heading
+        if part_asked and first.kind != "indicator":
             label += f"“{first.section.rsplit(' > ', 1)[-1]}”"
         parts.append(f"{label}：{body}" if label else body)
     lead = "两个规划都写明了这一点。\n" if len(plans) > 1 else ""
